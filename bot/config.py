@@ -1,0 +1,265 @@
+"""Settings from environment variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import SUPPORTED_LOCALES
+
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the setting."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its environment variable and its TOML key."""
+
+    env: str
+    toml: str
+    default: str
+    meaning: str
+
+
+# The README's configuration table is generated from this list (tests compare them).
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "MATCHMAKER_CONFIG", "-", "(none)", "Path of an optional TOML file with the keys below"
+    ),
+    Setting("MATCHMAKER_TOKEN", "token", "(required for `run`)", "Bot token from @BotFather"),
+    Setting("MATCHMAKER_DB", "database", "`./matchmaker.db`", "SQLite database file"),
+    Setting(
+        "MATCHMAKER_API_BASE_URL",
+        "api_base_url",
+        f"`{TELEGRAM_API_BASE_URL}`",
+        "Bot API base URL (a local Bot API server or the sandbox)",
+    ),
+    Setting(
+        "MATCHMAKER_RATE_LIMIT",
+        "rate_limit",
+        "`on`",
+        "`on`/`off`: pace sending to Telegram's limits (off for local servers and benchmarks)",
+    ),
+    Setting(
+        "MATCHMAKER_EVENT_NAME", "event.name", "`Matchmaking day`", "Event name shown to delegates"
+    ),
+    Setting(
+        "MATCHMAKER_TIMEZONE",
+        "event.timezone",
+        "`UTC`",
+        "Event time zone, IANA name such as `Asia/Shanghai`",
+    ),
+    Setting(
+        "MATCHMAKER_EVENT_DATES",
+        "event.dates",
+        "(none)",
+        "Event days, ISO dates separated by commas or a range `2026-11-24..2026-11-26`",
+    ),
+    Setting(
+        "MATCHMAKER_DEFAULT_LANGUAGE",
+        "event.default_language",
+        "`en`",
+        "Language for users whose Telegram language is not shipped: en, zh, ru, ko, ar",
+    ),
+    Setting(
+        "MATCHMAKER_ORGANIZERS",
+        "organizers",
+        "(none)",
+        "Organizer Telegram user ids, separated by commas (TOML: a list of integers)",
+    ),
+    Setting("MATCHMAKER_LOG_LEVEL", "log_level", "`INFO`", "DEBUG, INFO, WARNING or ERROR"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot needs to know before it starts."""
+
+    token: str
+    database: Path = Path("matchmaker.db")
+    api_base_url: str = TELEGRAM_API_BASE_URL
+    rate_limit: bool = True
+    event_name: str = "Matchmaking day"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    event_dates: tuple[dt.date, ...] = ()
+    default_language: str = "en"
+    organizers: frozenset[int] = frozenset()
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def api_base_file_url(self) -> str:
+        """The file download URL that belongs to the API base URL."""
+        base = self.api_base_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+
+def _toml_value(data: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _parse_bool(setting: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(setting, f"expected on or off, got {raw!r}")
+
+
+def _parse_dates(setting: str, raw: object) -> tuple[dt.date, ...]:
+    items: list[str]
+    if isinstance(raw, list):
+        items = [str(x) for x in raw]
+    else:
+        text = str(raw).strip()
+        if ".." in text:
+            start_text, _, end_text = text.partition("..")
+            start, end = _parse_date(setting, start_text), _parse_date(setting, end_text)
+            if end < start:
+                raise ConfigError(setting, f"the range {text!r} ends before it starts")
+            days = (end - start).days
+            return tuple(start + dt.timedelta(days=i) for i in range(days + 1))
+        items = [part for part in text.split(",") if part.strip()]
+    return tuple(sorted({_parse_date(setting, item) for item in items}))
+
+
+def _parse_date(setting: str, raw: object) -> dt.date:
+    if isinstance(raw, dt.date):
+        return raw
+    try:
+        return dt.date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise ConfigError(setting, f"{raw!r} is not a date like 2026-11-24") from None
+
+
+def _parse_organizers(setting: str, raw: object) -> frozenset[int]:
+    items = raw if isinstance(raw, list) else str(raw).replace(";", ",").split(",")
+    ids: set[int] = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            ids.add(int(text))
+        except ValueError:
+            raise ConfigError(setting, f"{text!r} is not a Telegram user id") from None
+    return frozenset(ids)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    config_file: Path | None = None,
+    require_token: bool = True,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read settings: overrides, then environment, then the TOML file, then defaults."""
+    env = os.environ if environ is None else environ
+    path_text = str(config_file) if config_file else env.get("MATCHMAKER_CONFIG")
+    data: dict[str, Any] = {}
+    if path_text:
+        path = Path(path_text)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("MATCHMAKER_CONFIG", f"file {path} does not exist") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError("MATCHMAKER_CONFIG", f"{path} is not valid TOML: {exc}") from None
+
+    given = dict(overrides or {})
+
+    def raw(env_name: str, toml_key: str) -> tuple[str, object | None]:
+        if env_name in given:
+            return env_name, given[env_name]
+        if env.get(env_name, "").strip():
+            return env_name, env[env_name].strip()
+        value = _toml_value(data, toml_key)
+        return (f"{toml_key} in {path_text}", value) if value is not None else (env_name, None)
+
+    name, value = raw("MATCHMAKER_TOKEN", "token")
+    token = str(value or "").strip()
+    if require_token and not token:
+        raise ConfigError(
+            "MATCHMAKER_TOKEN", "no bot token; get one from @BotFather and set MATCHMAKER_TOKEN"
+        )
+    if token and (":" not in token or any(c.isspace() for c in token)):
+        raise ConfigError(name, "this does not look like a bot token (digits:letters)")
+
+    _, value = raw("MATCHMAKER_DB", "database")
+    database = Path(str(value)) if value else Path("matchmaker.db")
+
+    name, value = raw("MATCHMAKER_API_BASE_URL", "api_base_url")
+    api_base_url = str(value) if value else TELEGRAM_API_BASE_URL
+    if not api_base_url.startswith(("http://", "https://")):
+        raise ConfigError(name, f"{api_base_url!r} is not an http(s) URL")
+
+    name, value = raw("MATCHMAKER_RATE_LIMIT", "rate_limit")
+    rate_limit = True if value is None else _parse_bool(name, value)
+
+    _, value = raw("MATCHMAKER_EVENT_NAME", "event.name")
+    event_name = str(value).strip() if value else "Matchmaking day"
+
+    name, value = raw("MATCHMAKER_TIMEZONE", "event.timezone")
+    zone_name = str(value).strip() if value else "UTC"
+    try:
+        timezone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            name, f"{zone_name!r} is not an IANA time zone such as Asia/Shanghai"
+        ) from None
+
+    name, value = raw("MATCHMAKER_EVENT_DATES", "event.dates")
+    event_dates = _parse_dates(name, value) if value else ()
+
+    name, value = raw("MATCHMAKER_DEFAULT_LANGUAGE", "event.default_language")
+    default_language = str(value).strip().lower() if value else "en"
+    if default_language not in SUPPORTED_LOCALES:
+        raise ConfigError(
+            name, f"{default_language!r} is not one of {', '.join(SUPPORTED_LOCALES)}"
+        )
+
+    name, value = raw("MATCHMAKER_ORGANIZERS", "organizers")
+    organizers = _parse_organizers(name, value) if value else frozenset()
+
+    name, value = raw("MATCHMAKER_LOG_LEVEL", "log_level")
+    log_level = str(value).strip().upper() if value else "INFO"
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(name, f"{log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+
+    return Settings(
+        token=token,
+        database=database,
+        api_base_url=api_base_url,
+        rate_limit=rate_limit,
+        event_name=event_name,
+        timezone=timezone,
+        event_dates=event_dates,
+        default_language=default_language,
+        organizers=organizers,
+        log_level=log_level,
+        extra=data,
+    )

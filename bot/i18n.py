@@ -1,0 +1,134 @@
+"""Gettext catalogs loaded once from the locales package, and locale resolution."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.support import NullTranslations, Translations
+
+SUPPORTED_LOCALES: tuple[str, ...] = ("en", "zh", "ru", "ko", "ar")
+LANGUAGE_LABELS: Mapping[str, str] = {
+    "en": "English",
+    "zh": "中文",
+    "ru": "Русский",
+    "ko": "한국어",
+    "ar": "العربية",
+}
+RTL_LOCALES = frozenset({"ar"})
+
+# Telegram sends IETF tags; Babel knows which script a tag implies, but our catalogs are
+# per language, and a Traditional-Chinese reader is better served by Simplified than English.
+_FALLBACKS: Mapping[str, str] = {"zh_Hant": "zh", "zh_Hans": "zh", "zh_TW": "zh", "zh_HK": "zh"}
+
+FSI, PDI = "\u2068", "\u2069"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention pybabel looks for
+    """Mark a string for extraction; it is translated later where it is shown."""
+    return message
+
+
+class Html(str):
+    """Text that is already safe HTML and must not be escaped again."""
+
+    __slots__ = ()
+
+
+def resolve_locale(language_code: str | None, default: str = "en") -> str:
+    """Map a Telegram language_code (zh-hans, pt-br, ru) to a shipped locale or the default."""
+    if not language_code:
+        return default
+    code = language_code.strip().replace("_", "-")
+    try:
+        parsed = Locale.parse(code, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        base = code.split("-")[0].lower()
+        return base if base in SUPPORTED_LOCALES else default
+    for candidate in (str(parsed), f"{parsed.language}_{parsed.script or ''}", parsed.language):
+        if candidate in _FALLBACKS:
+            return _FALLBACKS[candidate]
+        if candidate in SUPPORTED_LOCALES:
+            return candidate
+    return default
+
+
+class Translator:
+    """Translations for one locale, with formatting that is safe for HTML messages."""
+
+    def __init__(self, locale: str, translations: NullTranslations) -> None:
+        self.locale = locale
+        self._translations = translations
+
+    @cached_property
+    def babel_locale(self) -> Locale:
+        """The Babel locale, for dates, numbers and territory names."""
+        return Locale.parse(self.locale)
+
+    @property
+    def is_rtl(self) -> bool:
+        """Whether the language is written right to left."""
+        return self.locale in RTL_LOCALES
+
+    def _value(self, value: Any, *, escape: bool) -> str:
+        if isinstance(value, Html) or isinstance(value, int) and not isinstance(value, bool):
+            text = str(value)
+        else:
+            text = str(value)
+            if escape:
+                text = html.escape(text, quote=False)
+        # Isolate inserted values so a Latin name or a number does not reorder Arabic text.
+        if self.is_rtl and not isinstance(value, Html):
+            return f"{FSI}{text}{PDI}"
+        return text
+
+    def _format(self, template: str, params: Mapping[str, Any], *, escape: bool) -> str:
+        if not params:
+            return template
+        return template.format_map({k: self._value(v, escape=escape) for k, v in params.items()})
+
+    def _(self, message: str, **params: Any) -> str:
+        """Translate a message for an HTML reply, escaping the values filled in."""
+        return self._format(self._translations.gettext(message), params, escape=True)
+
+    def label(self, message: str, **params: Any) -> str:
+        """Translate a button label or other plain text (values are not escaped)."""
+        return self._format(self._translations.gettext(message), params, escape=False)
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        """Translate a message whose form depends on a count n (also available as {n})."""
+        return self._format(
+            self._translations.ngettext(singular, plural, n), {"n": n, **params}, escape=True
+        )
+
+
+class I18n:
+    """Catalogs for every shipped locale, loaded once."""
+
+    def __init__(self, default_locale: str = "en") -> None:
+        self.default_locale = default_locale
+        self._translators: dict[str, Translator] = {}
+        for locale in SUPPORTED_LOCALES:
+            self._translators[locale] = Translator(locale, self._load(locale))
+
+    @staticmethod
+    def _load(locale: str) -> NullTranslations:
+        if locale == "en":
+            return NullTranslations()
+        path = resources.files("locales").joinpath(locale, "LC_MESSAGES", "messages.mo")
+        with path.open("rb") as handle:
+            return Translations(fp=handle, domain="messages")
+
+    def translator(self, locale: str | None) -> Translator:
+        """Return the translator for a shipped locale, else the default one."""
+        if locale and locale in self._translators:
+            return self._translators[locale]
+        return self._translators[self.default_locale]
+
+    def for_telegram(self, language_code: str | None) -> Translator:
+        """Return the translator for a Telegram language_code."""
+        return self.translator(resolve_locale(language_code, self.default_locale))

@@ -1,0 +1,38 @@
+"""The services object built once by the application factory and handed to every handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.domain.clock import Clock
+from bot.i18n import I18n
+from storage.db import Database
+from storage.delegates import DelegateRepository
+
+
+@dataclass
+class Services:
+    """Everything handlers use: settings, the clock, storage and translations."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    i18n: I18n
+    delegates: DelegateRepository
+
+    def is_organizer(self, telegram_user_id: int | None) -> bool:
+        """Whether a Telegram account holds the organizer role right now."""
+        return telegram_user_id is not None and telegram_user_id in self.settings.organizers
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context, typed, exposing the services."""
+
+    @property
+    def services(self) -> Services:
+        """The services the factory stored in bot_data."""
+        return cast(Services, self.application.bot_data["services"])

@@ -1,0 +1,88 @@
+"""What every handler needs: who is talking, in which language, and how to answer."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden
+
+from bot.domain.models import Delegate
+from bot.i18n import Translator, resolve_locale
+from bot.services import BotContext, Services
+
+log = logging.getLogger(__name__)
+
+Buttons = list[list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The user behind an update, their delegate row if any, and their translator."""
+
+    user_id: int
+    chat_id: int
+    delegate: Delegate | None
+    tr: Translator
+
+
+async def caller(update: Update, context: BotContext) -> Caller | None:
+    """Identify the user of a private update; None for updates without a private chat."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != chat.PRIVATE:
+        return None
+    services = context.services
+    delegate = await services.delegates.by_telegram_user(user.id)
+    return Caller(
+        user.id, chat.id, delegate, translator_for(services, delegate, user.language_code)
+    )
+
+
+def translator_for(
+    services: Services, delegate: Delegate | None, language_code: str | None
+) -> Translator:
+    """The delegate's saved language, else Telegram's language, else the event default."""
+    if delegate is not None and delegate.locale:
+        return services.i18n.translator(delegate.locale)
+    default = services.settings.default_language
+    return services.i18n.translator(resolve_locale(language_code, default))
+
+
+def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
+    """Build an inline keyboard from rows of (label, callback data)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def chunk(buttons: list[tuple[str, str]], per_row: int) -> Buttons:
+    """Split buttons into rows of at most per_row."""
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+async def send(context: BotContext, chat_id: int, text: str, rows: Buttons | None = None) -> None:
+    """Send an HTML message as the direct answer to the user's own action."""
+    await context.bot.send_message(chat_id, text, reply_markup=keyboard(rows or []))
+
+
+async def close_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off the message that was answered, so it cannot be pressed again."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except (BadRequest, Forbidden) as exc:
+        # Old or already edited messages cannot always be edited; the answer still counts.
+        log.debug("could not remove buttons: %s", exc)
+
+
+async def refuse_button(query: CallbackQuery, tr: Translator) -> None:
+    """Tell the presser that this button is stale or not theirs; nothing happens."""
+    await query.answer(
+        tr.label("This button is no longer active. Please use the latest message."),
+        show_alert=True,
+    )

@@ -1,0 +1,37 @@
+"""The error handler: log first, then tell the user in their language."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application
+
+from bot.services import BotContext
+from handlers.common import caller
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure and apologise to the user whose update caused it."""
+    log.error("update failed", exc_info=context.error)
+    if not isinstance(update, Update) or isinstance(context.error, Forbidden):
+        return
+    try:
+        who = await caller(update, context)
+        if who is None:
+            return
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await context.bot.send_message(
+            who.chat_id, who.tr._("Sorry, something went wrong. Please try again.")
+        )
+    except (TelegramError, OSError):
+        log.warning("could not tell the user about the failure", exc_info=True)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Install the error handler."""
+    app.add_error_handler(on_error)

@@ -1,0 +1,66 @@
+"""/help, unknown commands and messages no feature handled. Registered last."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import N_, Translator
+from bot.services import BotContext
+from handlers.common import caller, refuse_button, send
+from handlers.registration import on_other
+
+# (command, description) for the menu and /help; descriptions are translated per language.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Register or continue registration")),
+    ("profile", N_("See and edit your profile")),
+    ("language", N_("Change the interface language")),
+    ("help", N_("What this bot can do")),
+    ("delete_me", N_("Delete your personal data")),
+)
+
+
+def help_text(tr: Translator) -> str:
+    """The list of commands in the user's language."""
+    lines = [tr._("<b>What I can do</b>")]
+    lines += [f"/{command} — {tr._(description)}" for command, description in COMMANDS]
+    return "\n".join(lines)
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """List the commands."""
+    who = await caller(update, context)
+    if who is not None:
+        await send(context, who.chat_id, help_text(who.tr))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Say that a command is unknown and point to /help."""
+    who = await caller(update, context)
+    if who is not None:
+        await send(
+            context,
+            who.chat_id,
+            who.tr._("I do not know that command. Send /help to see what I can do."),
+        )
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """Refuse a button whose data no feature recognises (stale or forged)."""
+    query = update.callback_query
+    who = await caller(update, context)
+    if query is not None and who is not None:
+        await refuse_button(query, who.tr)
+    elif query is not None:
+        await query.answer()
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Add the catch-all handlers; must come after every feature's handlers."""
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("help", show_help, filters=private))
+    app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    app.add_handler(CallbackQueryHandler(unknown_button))
+    app.add_handler(
+        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_other)
+    )

@@ -1,0 +1,417 @@
+"""Registration: /start, each step's question and answer, and the profile summary."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.domain import registration as rules
+from bot.domain.countries import LIKELY_COUNTRIES, country_name, flag, resolve_country
+from bot.domain.models import Delegate, Role, Step
+from bot.domain.registration import InvalidAnswer, Problem
+from bot.i18n import LANGUAGE_LABELS, N_, SUPPORTED_LOCALES, Html, Translator
+from bot.services import BotContext
+from handlers import callbacks
+from handlers.common import (
+    Buttons,
+    Caller,
+    caller,
+    chunk,
+    close_buttons,
+    keyboard,
+    refuse_button,
+    send,
+)
+
+NS = "r"
+ACTIONS = frozenset({"lang", "ctry", "role", "ml", "mldone", "skip", "cons", "edit"})
+
+MEETING_CHOICES = frozenset(rules.MEETING_LANGUAGE_CHOICES)
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.COMPANY: N_("Company"),
+    Role.UNIVERSITY: N_("University"),
+    Role.INSTITUTE: N_("Research institute"),
+    Role.INVESTOR: N_("Investor"),
+    Role.AGENCY: N_("Tech-transfer agency"),
+    Role.GOVERNMENT: N_("Government body"),
+}
+
+EDIT_LABELS: dict[Step, str] = {
+    Step.NAME: N_("✏️ Name"),
+    Step.ORGANIZATION: N_("✏️ Organization"),
+    Step.COUNTRY: N_("✏️ Country"),
+    Step.ROLE: N_("✏️ Role"),
+    Step.MEETING_LANGUAGES: N_("✏️ Meeting languages"),
+    Step.CONTACT: N_("✏️ Contact"),
+    Step.CONSENT: N_("✏️ Visibility"),
+    Step.LANGUAGE: N_("🌐 Interface language"),
+}
+
+
+def role_label(role: Role, tr: Translator) -> str:
+    """The role's name in the viewer's language."""
+    return tr.label(ROLE_LABELS[role])
+
+
+def language_name(code: str, tr: Translator) -> str:
+    """A language's name in the viewer's language, from Babel."""
+    name = tr.babel_locale.languages.get(code)
+    return str(name) if name else code
+
+
+def language_buttons(namespace: str, current: str) -> Buttons:
+    """Buttons for the interface languages, the current one ticked."""
+    buttons = [
+        (
+            ("✅ " if code == current else "") + LANGUAGE_LABELS[code],
+            callbacks.make(namespace, "lang", code),
+        )
+        for code in SUPPORTED_LOCALES
+    ]
+    return chunk(buttons, 2)
+
+
+def problem_text(error: InvalidAnswer, tr: Translator) -> str:
+    """Explain in the user's language why an answer was refused."""
+    if error.problem is Problem.TOO_LONG:
+        return tr.ngettext(
+            "That is too long: please keep it to {n} character.",
+            "That is too long: please keep it to {n} characters.",
+            error.limit,
+        )
+    messages = {
+        Problem.EMPTY: N_("I could not find any text in that. Please type your answer."),
+        Problem.NO_LETTERS: N_("Please use letters or digits, not only symbols or emoji."),
+        Problem.BAD_CONTACT: N_(
+            "That is neither an e-mail address nor a phone number. "
+            "Try name@example.com or +86 138 0000 0000."
+        ),
+        Problem.UNKNOWN_COUNTRY: N_(
+            "I do not know that country. Please check the spelling or pick a button."
+        ),
+        Problem.NO_MEETING_LANGUAGE: N_("Please select at least one language."),
+    }
+    return tr._(messages[error.problem])
+
+
+def question(step: Step, delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
+    """The text and buttons that ask for a step's answer."""
+    if step is Step.LANGUAGE:
+        return tr._("Please choose your language."), language_buttons(
+            NS, delegate.locale or tr.locale
+        )
+    if step is Step.NAME:
+        return tr._(
+            "What is your name, as it should appear on your badge? (up to {limit} characters)",
+            limit=rules.NAME_MAX,
+        ), []
+    if step is Step.ORGANIZATION:
+        return tr._("Which organization do you represent?"), []
+    if step is Step.COUNTRY:
+        buttons = [
+            (f"{flag(code)} {country_name(code, tr.locale)}", callbacks.make(NS, "ctry", code))
+            for code in LIKELY_COUNTRIES
+        ]
+        return tr._(
+            "Which country are you from? Pick one below or type its name in any language."
+        ), chunk(buttons, 2)
+    if step is Step.ROLE:
+        buttons = [(role_label(role, tr), callbacks.make(NS, "role", role.value)) for role in Role]
+        return tr._("What kind of organization is it?"), chunk(buttons, 2)
+    if step is Step.MEETING_LANGUAGES:
+        chosen = set(delegate.meeting_languages)
+        buttons = [
+            (
+                ("✅ " if code in chosen else "▫️ ") + language_name(code, tr),
+                callbacks.make(NS, "ml", code),
+            )
+            for code in rules.MEETING_LANGUAGE_CHOICES
+        ]
+        rows = chunk(buttons, 3)
+        rows.append([(tr.label("Done"), callbacks.make(NS, "mldone"))])
+        return tr._(
+            "In which languages can you hold a meeting? Tap all that apply, then Done."
+        ), rows
+    if step is Step.CONTACT:
+        return tr._(
+            "Optionally, type a phone number or e-mail address. Only delegates whose meeting "
+            "with you is confirmed will see it."
+        ), [[(tr.label("Skip"), callbacks.make(NS, "skip"))]]
+    if step is Step.CONSENT:
+        return tr._(
+            "May we show your profile to delegates who match your interests? "
+            "Your contact stays hidden until you accept a meeting."
+        ), [
+            [
+                (tr.label("Yes, show my profile"), callbacks.make(NS, "cons", 1)),
+                (tr.label("No, keep it hidden"), callbacks.make(NS, "cons", 0)),
+            ]
+        ]
+    return summary(delegate, tr)
+
+
+def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
+    """The profile as the delegate sees it, with a button to edit each field."""
+    not_given = tr._("not given")
+    country = (
+        f"{flag(delegate.country)} {country_name(delegate.country, tr.locale)}"
+        if delegate.country
+        else not_given
+    )
+    lines = [
+        tr._("<b>Your profile</b>"),
+        tr._("Name: {name}", name=delegate.name or "—"),
+        tr._("Organization: {organization}", organization=delegate.organization or "—"),
+        tr._("Country: {country}", country=country),
+        tr._("Role: {role}", role=role_label(delegate.role, tr) if delegate.role else not_given),
+        tr._(
+            "Meeting languages: {languages}",
+            languages=", ".join(language_name(c, tr) for c in delegate.meeting_languages),
+        ),
+        tr._("Contact: {contact}", contact=delegate.contact or Html(not_given)),
+        tr._(
+            "Shown to matching delegates: {answer}",
+            answer=Html(tr._("yes") if delegate.consent else tr._("no")),
+        ),
+        tr._(
+            "Interface language: {language}",
+            language=LANGUAGE_LABELS.get(delegate.locale or "", "—"),
+        ),
+    ]
+    buttons = [
+        (tr.label(label), callbacks.make(NS, "edit", step.value))
+        for step, label in EDIT_LABELS.items()
+    ]
+    return "\n".join(lines), chunk(buttons, 2)
+
+
+async def ask(context: BotContext, delegate: Delegate, tr: Translator, prefix: str = "") -> None:
+    """Send the question of the delegate's current step (or the summary), after a prefix."""
+    text, rows = question(delegate.step, delegate, tr)
+    await send(context, _chat(delegate), f"{prefix}\n\n{text}" if prefix else text, rows)
+
+
+def _chat(delegate: Delegate) -> int:
+    if delegate.chat_id is None:
+        raise LookupError("the delegate has no chat")
+    return delegate.chat_id
+
+
+async def advance(
+    context: BotContext, delegate: Delegate, answered: Step, **fields: object
+) -> None:
+    """Save an answer and the step that follows it at once, then ask that step."""
+    services = context.services
+    following = rules.step_after(delegate, answered)
+    if following is Step.MEETING_LANGUAGES and not delegate.meeting_languages:
+        # Most delegates meet in the language they read; pre-select it.
+        fields.setdefault("meeting_languages", (delegate.locale or "en",))
+    finished = following is Step.DONE and not delegate.is_registered
+    if finished:
+        fields["registered_at"] = services.clock.now()
+    saved = await services.delegates.update(delegate.id, step=following, editing=False, **fields)
+    tr = services.i18n.translator(saved.locale)
+    if finished:
+        text, rows = summary(saved, tr)
+        done = tr._("Thank you, {name}! Your registration is complete.", name=saved.name or "")
+        await send(context, _chat(saved), f"{done}\n\n{text}", rows)
+    else:
+        await ask(context, saved, tr)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Begin or resume registration, or greet a registered delegate."""
+    who = await caller(update, context)
+    if who is None:
+        return
+    services = context.services
+    delegate = who.delegate or await services.delegates.start_draft(who.user_id, who.chat_id)
+    if delegate.chat_id != who.chat_id:
+        delegate = await services.delegates.update(delegate.id, chat_id=who.chat_id)
+    if who.delegate is None:
+        greeting = who.tr._(
+            "Welcome to the matchmaking of {event}! I will register you in a few short steps.",
+            event=services.settings.event_name,
+        )
+        await ask(context, delegate, who.tr, greeting)
+    elif delegate.is_registered:
+        await ask(
+            context, delegate, who.tr, who.tr._("Welcome back, {name}!", name=delegate.name or "")
+        )
+    else:
+        await ask(
+            context, delegate, who.tr, who.tr._("Welcome back! Let us continue where you stopped.")
+        )
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Take a typed answer for the step being asked."""
+    who = await caller(update, context)
+    message = update.effective_message
+    if who is None or message is None:
+        return
+    if who.delegate is None:
+        await start(update, context)
+        return
+    delegate, tr = who.delegate, who.tr
+    text = message.text or ""
+    step = delegate.step
+    try:
+        if step is Step.NAME:
+            await advance(context, delegate, step, name=rules.validate_name(text))
+        elif step is Step.ORGANIZATION:
+            await advance(context, delegate, step, organization=rules.validate_organization(text))
+        elif step is Step.COUNTRY:
+            await _typed_country(context, who, text)
+        elif step is Step.CONTACT:
+            contact = rules.validate_contact(text)
+            await advance(
+                context, delegate, step, contact=contact.value, contact_kind=contact.kind.value
+            )
+        elif step is Step.DONE:
+            await send(
+                context,
+                who.chat_id,
+                tr._(
+                    "I did not understand that. Use /profile to see or edit your profile, "
+                    "or /help for everything I can do."
+                ),
+            )
+        else:
+            await ask(context, delegate, tr, tr._("Please use the buttons below."))
+    except InvalidAnswer as error:
+        await ask(context, delegate, tr, problem_text(error, tr))
+
+
+async def _typed_country(context: BotContext, who: Caller, text: str) -> None:
+    assert who.delegate is not None
+    delegate, tr = who.delegate, who.tr
+    cleaned = rules.clean_text(text)
+    if len(cleaned) > 60:
+        raise InvalidAnswer(Problem.TOO_LONG, 60)
+    codes = resolve_country(cleaned)
+    if not codes:
+        raise InvalidAnswer(Problem.UNKNOWN_COUNTRY)
+    if len(codes) == 1:
+        await advance(context, delegate, Step.COUNTRY, country=codes[0])
+        return
+    buttons = [
+        (f"{flag(code)} {country_name(code, tr.locale)}", callbacks.make(NS, "ctry", code))
+        for code in codes
+    ]
+    await send(context, who.chat_id, tr._("Did you mean one of these?"), chunk(buttons, 2))
+
+
+async def on_contact(update: Update, context: BotContext) -> None:
+    """Accept a shared Telegram contact as the phone number at the contact step."""
+    who = await caller(update, context)
+    message = update.effective_message
+    if who is None or message is None or message.contact is None:
+        return
+    if who.delegate is None or who.delegate.step is not Step.CONTACT:
+        await on_other(update, context)
+        return
+    try:
+        contact = rules.validate_contact(message.contact.phone_number)
+    except InvalidAnswer as error:
+        await ask(context, who.delegate, who.tr, problem_text(error, who.tr))
+        return
+    await advance(
+        context, who.delegate, Step.CONTACT, contact=contact.value, contact_kind=contact.kind.value
+    )
+
+
+async def on_other(update: Update, context: BotContext) -> None:
+    """Answer stickers, photos and other non-text messages by asking the step again."""
+    who = await caller(update, context)
+    if who is None:
+        return
+    if who.delegate is None:
+        await start(update, context)
+        return
+    if who.delegate.step is Step.DONE:
+        await send(
+            context,
+            who.chat_id,
+            who.tr._("I can only read text messages here. Use /help to see what I can do."),
+        )
+        return
+    await ask(
+        context,
+        who.delegate,
+        who.tr,
+        who.tr._("I can only read text here. Please type your answer or use the buttons."),
+    )
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Handle registration buttons; each is checked against the step being asked."""
+    query = update.callback_query
+    who = await caller(update, context)
+    if query is None or who is None:
+        return
+    data = callbacks.parse(query.data, NS, ACTIONS)
+    delegate = who.delegate
+    if data is None or delegate is None:
+        await refuse_button(query, who.tr)
+        return
+    services = context.services
+    step = delegate.step
+    action, arg = data.action, data.arg
+    if action == "lang" and step is Step.LANGUAGE and arg in SUPPORTED_LOCALES:
+        await query.answer()
+        await close_buttons(query)
+        await advance(
+            context, await services.delegates.update(delegate.id, locale=arg), Step.LANGUAGE
+        )
+    elif action == "ctry" and step is Step.COUNTRY and len(arg) == 2 and arg.isupper():
+        await query.answer()
+        await close_buttons(query)
+        await advance(context, delegate, Step.COUNTRY, country=arg)
+    elif action == "role" and step is Step.ROLE and (role := rules.parse_role(arg)):
+        await query.answer()
+        await close_buttons(query)
+        await advance(context, delegate, Step.ROLE, role=role.value)
+    elif action == "ml" and step is Step.MEETING_LANGUAGES and arg in MEETING_CHOICES:
+        chosen = set(delegate.meeting_languages) ^ {arg}
+        ordered = tuple(c for c in rules.MEETING_LANGUAGE_CHOICES if c in chosen)
+        saved = await services.delegates.update(delegate.id, meeting_languages=ordered)
+        await query.answer()
+        _, rows = question(Step.MEETING_LANGUAGES, saved, who.tr)
+        await query.edit_message_reply_markup(reply_markup=keyboard(rows))
+    elif action == "mldone" and step is Step.MEETING_LANGUAGES:
+        try:
+            chosen_languages = rules.validate_meeting_languages(delegate.meeting_languages)
+        except InvalidAnswer as error:
+            await query.answer(problem_text(error, who.tr), show_alert=True)
+            return
+        await query.answer()
+        await close_buttons(query)
+        await advance(
+            context, delegate, Step.MEETING_LANGUAGES, meeting_languages=chosen_languages
+        )
+    elif action == "skip" and step is Step.CONTACT:
+        await query.answer()
+        await close_buttons(query)
+        await advance(context, delegate, Step.CONTACT, contact=None, contact_kind=None)
+    elif action == "cons" and step is Step.CONSENT and arg in {"0", "1"}:
+        await query.answer()
+        await close_buttons(query)
+        await advance(context, delegate, Step.CONSENT, consent=arg == "1")
+    elif action == "edit" and delegate.is_registered and arg in {s.value for s in EDIT_LABELS}:
+        await query.answer()
+        await close_buttons(query)
+        editing = await services.delegates.update(delegate.id, step=Step(arg), editing=True)
+        await ask(context, editing, who.tr)
+    else:
+        await refuse_button(query, who.tr)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Add the registration handlers."""
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", start, filters=private))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
+    app.add_handler(MessageHandler(private & filters.CONTACT, on_contact))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_text))

@@ -1,0 +1,173 @@
+"""One aiosqlite connection, numbered migrations, and the single path for transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """Return (version, name, sql) for every shipped migration, in order."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+class Database:
+    """A shared connection whose writes go through one lock.
+
+    A SQLite transaction belongs to the connection, not to a coroutine: if two tasks interleave
+    BEGIN/COMMIT on one connection, one commits or rolls back the other's writes. So every
+    statement takes the lock unless its task already holds a transaction, which it then joins.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """The open connection."""
+        if self._conn is None:
+            raise RuntimeError("the database is not open")
+        return self._conn
+
+    @property
+    def is_open(self) -> bool:
+        """Whether connect() has run and close() has not."""
+        return self._conn is not None
+
+    async def connect(self) -> None:
+        """Open the file with WAL, foreign keys and a busy timeout."""
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN ourselves, so Python's sqlite3 never opens
+        # a transaction behind our back.
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        await self._conn.execute("PRAGMA busy_timeout=30000")
+
+    async def close(self) -> None:
+        """Close the connection if open."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    async def user_version(self) -> int:
+        """Return the schema version stored in PRAGMA user_version."""
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> int:
+        """Apply the shipped migrations not yet applied; return the resulting version."""
+        current = await self.user_version()
+        for version, name, sql in migration_files():
+            if version <= current:
+                continue
+            async with self._lock:
+                try:
+                    # executescript runs the whole file; the version moves in the same transaction.
+                    await self.conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{sql}\n;PRAGMA user_version = {version};\nCOMMIT;"
+                    )
+                except BaseException:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
+            log.info("applied migration %s", name)
+            current = version
+        return current
+
+    def _in_own_transaction(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        """Run the block's statements as one transaction; a nested block joins the outer one."""
+        if self._in_own_transaction():
+            yield self
+            return
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            self._owner = asyncio.current_task()
+            try:
+                yield self
+            except BaseException:
+                self._owner = None
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self._owner = None
+                await self.conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._in_own_transaction():
+            yield self.conn
+        else:
+            async with self._lock:
+                yield self.conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement and return how many rows it changed."""
+        async with self._statement() as conn:
+            cursor = await conn.execute(sql, params)
+            changed = cursor.rowcount
+            await cursor.close()
+        return int(changed)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT and return the new row id."""
+        async with self._statement() as conn:
+            cursor = await conn.execute(sql, params)
+            last_id = cursor.lastrowid
+            await cursor.close()
+        if last_id is None:
+            raise RuntimeError("the statement inserted no row")
+        return int(last_id)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for many parameter rows."""
+        async with self._statement() as conn:
+            await conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """Return the first row or None."""
+        async with self._statement() as conn, conn.execute(sql, params) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """Return every row."""
+        async with self._statement() as conn, conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        """Return the first column of the first row, or None."""
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]

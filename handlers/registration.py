@@ -154,6 +154,8 @@ def question(step: Step, delegate: Delegate, tr: Translator) -> tuple[str, Butto
 def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
     """The profile as the delegate sees it, with a button to edit each field."""
     not_given = tr._("not given")
+    # Separate calls: pybabel does not extract a _() nested inside another _() call.
+    shown = tr._("yes") if delegate.consent else tr._("no")
     country = (
         f"{flag(delegate.country)} {country_name(delegate.country, tr.locale)}"
         if delegate.country
@@ -172,7 +174,7 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
         tr._("Contact: {contact}", contact=delegate.contact or Html(not_given)),
         tr._(
             "Shown to matching delegates: {answer}",
-            answer=Html(tr._("yes") if delegate.consent else tr._("no")),
+            answer=Html(shown),
         ),
         tr._(
             "Interface language: {language}",

@@ -1,0 +1,259 @@
+"""The sandbox: the real bot, in its own process, against the fake Bot API, with a terminal chat.
+
+The bot runs as a child process (`python -m bot run`) so that /crash can kill it without a
+clean shutdown, as a power cut would, and restart it on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
+
+READY_TIMEOUT = 60.0
+EXPECT_TIMEOUT = 15.0
+
+
+class ScriptFailed(Exception):
+    """An expectation in a sandbox script did not hold."""
+
+
+@dataclass
+class Transcript:
+    """What each user has received and not yet matched by an `expect`."""
+
+    unseen: dict[int, list[BotMessage]] = field(default_factory=dict)
+
+
+def render(message: BotMessage, *, user_id: int, current: int) -> str:
+    """Show a bot message as the terminal chat prints it, buttons numbered from 1."""
+    who = "" if user_id == current else f" (to user {user_id})"
+    head = "bot (edited)" if message.edited else "bot"
+    lines = [f"{head}{who} › " + message.text.replace("\n", "\n    ")]
+    if message.kind == "document" and message.document:
+        lines.append(f"    [file {message.document[0]}, {len(message.document[1])} bytes]")
+    number = 1
+    for row in message.buttons:
+        cells = []
+        for label, _data in row:
+            cells.append(f"[{number}] {label}")
+            number += 1
+        lines.append("    " + "   ".join(cells))
+    return "\n".join(lines)
+
+
+class Sandbox:
+    """A fake Telegram, the bot process, and the users typing into it."""
+
+    def __init__(self, database: Path, *, config_file: Path | None, log: Path, out: TextIO) -> None:
+        self.database = database
+        self.config_file = config_file
+        self.log = log
+        self.out = out
+        self.api = FakeBotApi()
+        self.process: asyncio.subprocess.Process | None = None
+        self.current: FakeUser | None = None
+        self.transcript = Transcript()
+
+    async def start(self) -> None:
+        """Start the fake server and the bot."""
+        await self.api.start()
+        await self.start_bot()
+        await self.switch_user(1, "en")
+
+    async def start_bot(self) -> None:
+        """Start the bot process and wait until it polls for updates."""
+        env = dict(os.environ)
+        env.update(
+            MATCHMAKER_TOKEN=self.api.token,
+            MATCHMAKER_API_BASE_URL=self.api.base_url,
+            MATCHMAKER_DB=str(self.database),
+            MATCHMAKER_RATE_LIMIT="off",
+            PTB_TIMEDELTA="1",
+        )
+        if self.config_file is not None:
+            env["MATCHMAKER_CONFIG"] = str(self.config_file)
+        polls_before = self._polls()
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=env, stdout=log, stderr=log
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_TIMEOUT
+        while self._polls() == polls_before:
+            if self.process.returncode is not None:
+                raise ScriptFailed(f"the bot exited with {self.process.returncode}; see {self.log}")
+            if loop.time() > deadline:
+                raise ScriptFailed(f"the bot did not start polling; see {self.log}")
+            await asyncio.sleep(0.05)
+
+    def _polls(self) -> int:
+        return sum(1 for call in self.api.calls if call.method == "getUpdates")
+
+    async def crash(self) -> None:
+        """Kill the bot without a clean shutdown and start it again."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        self.say("*** the bot was killed; restarting ***")
+        await self.start_bot()
+        self.say("*** the bot is back ***")
+
+    async def stop(self) -> None:
+        """Stop the bot gracefully, then the server."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 20)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        await self.api.stop()
+
+    def say(self, text: str) -> None:
+        """Print a line of the sandbox's own."""
+        print(text, file=self.out, flush=True)
+
+    async def switch_user(self, user_id: int, language: str | None) -> None:
+        """Become another delegate (created on first use)."""
+        self.current = self.api.user(user_id, f"User {user_id}", language_code=language or "en")
+        self.transcript.unseen.setdefault(user_id, [])
+
+    @property
+    def user(self) -> FakeUser:
+        """The user typing now."""
+        assert self.current is not None
+        return self.current
+
+    async def collect(self) -> None:
+        """Wait until the bot is quiet, then print and remember what it sent."""
+        await self.api.settle(quiet=0.15, timeout=EXPECT_TIMEOUT)
+        for user in self.api.users():
+            for message in user.drain_events():
+                self.transcript.unseen.setdefault(user.user_id, []).append(message)
+                self.say(render(message, user_id=user.user_id, current=self.user.user_id))
+
+    async def expect(self, pattern: str) -> None:
+        """Consume the current user's messages up to the first that matches, or fail."""
+        regex = re.compile(pattern, re.S)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EXPECT_TIMEOUT
+        while True:
+            unseen = self.transcript.unseen.setdefault(self.user.user_id, [])
+            for index, message in enumerate(unseen):
+                if regex.search(message.text):
+                    del unseen[: index + 1]
+                    return
+            if loop.time() > deadline:
+                seen = "\n".join(m.text for m in unseen) or "(nothing)"
+                raise ScriptFailed(f"expected /{pattern}/ but user {self.user.user_id} got:\n{seen}")
+            await asyncio.sleep(0.1)
+            await self.collect()
+
+    async def press(self, which: str) -> None:
+        """Press a button by its number (from 1) or its label."""
+        target: str | int = int(which) - 1 if which.isdigit() else which
+        await self.user.press(target)
+
+    async def handle(self, line: str) -> bool:
+        """Carry out one line; return False when the session should end."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return True
+        command, _, rest = text.partition(" ")
+        if command == "expect":
+            await self.expect(rest)
+            return True
+        if command == "press":
+            await self.press(rest.strip())
+        elif text.isdigit():
+            await self.press(text)
+        elif command == "say":
+            await self.user.send_text(rest)
+        elif command == "/as":
+            parts = shlex.split(rest)
+            if not parts or not parts[0].isdigit():
+                self.say("usage: /as <user number> [telegram language code]")
+                return True
+            await self.switch_user(int(parts[0]), parts[1] if len(parts) > 1 else None)
+            self.say(f"*** you are now user {parts[0]} ***")
+            return True
+        elif command == "/open":
+            await self.user.open_link(rest.strip())
+        elif command == "/sticker":
+            await self.user.send_sticker()
+        elif command == "/photo":
+            await self.user.send_photo()
+        elif command == "/crash":
+            await self.crash()
+            return True
+        elif command in {"/quit", "/exit"}:
+            return False
+        else:
+            await self.user.send_text(text)
+        await self.collect()
+        return True
+
+
+async def _interactive(sandbox: Sandbox) -> None:
+    loop = asyncio.get_running_loop()
+    sandbox.say(
+        "matchmaker sandbox: you are user 1. Type /start to register; numbers press buttons; "
+        "/as 2 switches user, /open PAYLOAD opens a deep link, /crash kills the bot, /quit leaves."
+    )
+    while True:
+        try:
+            line = await loop.run_in_executor(None, input, f"user {sandbox.user.user_id} › ")
+        except EOFError:
+            return
+        try:
+            if not await sandbox.handle(line):
+                return
+        except (AssertionError, ScriptFailed) as problem:
+            sandbox.say(f"!! {problem}")
+
+
+async def _script(sandbox: Sandbox, path: Path) -> None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            sandbox.say(f"{path.name}:{number} » {line.strip()}")
+        try:
+            if not await sandbox.handle(line):
+                return
+        except (AssertionError, ScriptFailed) as problem:
+            raise ScriptFailed(f"{path}:{number}: {problem}") from None
+
+
+async def _main(database: Path, script: Path | None, config_file: Path | None) -> int:
+    log = database.with_suffix(".log")
+    sandbox = Sandbox(database, config_file=config_file, log=log, out=sys.stdout)
+    try:
+        await sandbox.start()
+        if script is None:
+            await _interactive(sandbox)
+        else:
+            await _script(sandbox, script)
+            sandbox.say(f"script {script} passed")
+    except ScriptFailed as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            await sandbox.stop()
+        if sandbox.api.rejected:
+            print(f"FAILED: the fake Bot API rejected {sandbox.api.rejected}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def run_sandbox(*, database: Path, script: Path | None, config_file: Path | None) -> int:
+    """Run the sandbox interactively, or replay a script; return the exit status."""
+    return asyncio.run(_main(database, script, config_file))

@@ -53,7 +53,9 @@ def render(message: BotMessage, *, user_id: int, current: int) -> str:
 class Sandbox:
     """A fake Telegram, the bot process, and the users typing into it."""
 
-    def __init__(self, database: Path, *, config_file: Path | None, log: Path, out: TextIO) -> None:
+    def __init__(
+        self, database: Path, *, config_file: Path | None, log: Path, out: TextIO
+    ) -> None:
         self.database = database
         self.config_file = config_file
         self.log = log
@@ -90,7 +92,9 @@ class Sandbox:
         deadline = loop.time() + READY_TIMEOUT
         while self._polls() == polls_before:
             if self.process.returncode is not None:
-                raise ScriptFailed(f"the bot exited with {self.process.returncode}; see {self.log}")
+                raise ScriptFailed(
+                    f"the bot exited with {self.process.returncode}; see {self.log}"
+                )
             if loop.time() > deadline:
                 raise ScriptFailed(f"the bot did not start polling; see {self.log}")
             await asyncio.sleep(0.05)
@@ -154,7 +158,9 @@ class Sandbox:
                     return
             if loop.time() > deadline:
                 seen = "\n".join(m.text for m in unseen) or "(nothing)"
-                raise ScriptFailed(f"expected /{pattern}/ but user {self.user.user_id} got:\n{seen}")
+                raise ScriptFailed(
+                    f"expected /{pattern}/ but user {self.user.user_id} got:\n{seen}"
+                )
             await asyncio.sleep(0.1)
             await self.collect()
 
@@ -221,8 +227,8 @@ async def _interactive(sandbox: Sandbox) -> None:
             sandbox.say(f"!! {problem}")
 
 
-async def _script(sandbox: Sandbox, path: Path) -> None:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+async def _script(sandbox: Sandbox, lines: list[str], path: Path) -> None:
+    for number, line in enumerate(lines, start=1):
         if line.strip() and not line.lstrip().startswith("#"):
             sandbox.say(f"{path.name}:{number} » {line.strip()}")
         try:
@@ -232,7 +238,9 @@ async def _script(sandbox: Sandbox, path: Path) -> None:
             raise ScriptFailed(f"{path}:{number}: {problem}") from None
 
 
-async def _main(database: Path, script: Path | None, config_file: Path | None) -> int:
+async def _main(
+    database: Path, script: Path | None, lines: list[str], config_file: Path | None
+) -> int:
     log = database.with_suffix(".log")
     sandbox = Sandbox(database, config_file=config_file, log=log, out=sys.stdout)
     try:
@@ -240,20 +248,23 @@ async def _main(database: Path, script: Path | None, config_file: Path | None) -
         if script is None:
             await _interactive(sandbox)
         else:
-            await _script(sandbox, script)
+            await _script(sandbox, lines, script)
             sandbox.say(f"script {script} passed")
     except ScriptFailed as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
-        return 1
+        status = 1
+    else:
+        status = 0
     finally:
         with contextlib.suppress(Exception):
             await sandbox.stop()
-        if sandbox.api.rejected:
-            print(f"FAILED: the fake Bot API rejected {sandbox.api.rejected}", file=sys.stderr)
-            return 1
-    return 0
+    if sandbox.api.rejected:
+        print(f"FAILED: the fake Bot API rejected {sandbox.api.rejected}", file=sys.stderr)
+        status = 1
+    return status
 
 
 def run_sandbox(*, database: Path, script: Path | None, config_file: Path | None) -> int:
     """Run the sandbox interactively, or replay a script; return the exit status."""
-    return asyncio.run(_main(database, script, config_file))
+    lines = script.read_text(encoding="utf-8").splitlines() if script else []
+    return asyncio.run(_main(database, script, lines, config_file))

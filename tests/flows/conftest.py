@@ -35,6 +35,9 @@ async def start_bot(settings: Settings, clock: ManualClock) -> BotApplication:
     """Build, initialize and start polling, as `matchmaker run` does."""
     app = build_application(settings, clock=clock)
     await app.initialize()
+    # run_polling calls post_init after initialize; tests start the pieces themselves.
+    if app.post_init is not None:
+        await app.post_init(app)
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
@@ -49,6 +52,8 @@ async def stop_bot(app: BotApplication) -> None:
     if app.running:
         await app.stop()
     await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
 
 
 @pytest.fixture
@@ -60,7 +65,9 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def bot(api: FakeBotApi, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotApplication]:
+async def bot(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[BotApplication]:
     """A running bot on a fresh database."""
     app = await start_bot(flow_settings(api, tmp_path / "flow.db"), clock)
     yield app

@@ -4,33 +4,59 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
-from bot.sandbox.fake_api import FakeBotApi, FakeUser
+from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
 
+# What each step's question contains in each language, to wait for the right message.
+QUESTIONS = {
+    "ru": ("Как вас зовут", "Какую организацию", "Из какой вы страны", "типу относится",
+           "На каких языках", "телефон или адрес", "показывать ваш профиль", "Спасибо"),
+    "zh": ("请输入您的姓名", "您代表哪家单位", "哪个国家", "属于哪种类型", "哪些语言",
+           "电话号码或电子邮箱", "是否同意", "感谢您"),
+    "ko": ("성함을 입력해", "어느 기관", "어느 국가", "어떤 유형", "어떤 언어로", "전화번호나",
+           "프로필을 공개", "감사합니다"),
+    "ar": ("ما اسمك", "ما الجهة", "من أي دولة", "ما نوع", "ما اللغات", "رقم هاتف",
+           "هل توافق", "شكرًا"),
+    "en": ("What is your name", "Which organization", "Which country", "What kind of",
+           "In which languages", "phone number or e-mail", "May we show", "Thank you"),
+}  # fmt: skip
 
-async def register(user: FakeUser, *, language: str, name: str, organization: str,
-                   country: str, role: str | int) -> None:
-    """Walk through registration pressing the first meeting language and skipping contact."""
+
+async def register(
+    user: FakeUser,
+    *,
+    locale: str,
+    language: str,
+    name: str,
+    organization: str,
+    country: str,
+    role: int = 0,
+) -> BotMessage:
+    """Register with typed answers and buttons; returns the final summary message."""
+    name_q, org_q, country_q, role_q, lang_q, contact_q, consent_q, done = QUESTIONS[locale]
     await user.send_text("/start")
-    await user.expect("")
-    await user.press(language)
-    await user.expect("")
+    welcome = await user.expect("Nanjing Innovation Days")
+    assert "✅ " + language in welcome.button_texts()
+    await user.press(language, welcome)
+    await user.expect(name_q)
     await user.send_text(name)
-    await user.expect("")
+    await user.expect(org_q)
     await user.send_text(organization)
-    await user.expect("")
+    await user.expect(country_q)
     await user.send_text(country)
-    await user.expect("")
-    await user.press(role)
-    await user.expect("")
-    await user.press(-1)  # Done
-    await user.expect("")
-    await user.press(0)  # Skip contact
-    await user.expect("")
-    await user.press(0)  # Yes, show my profile
-    await user.expect("")
+    roles = await user.expect(role_q)
+    await user.press(role, roles)
+    languages = await user.expect(lang_q)
+    await user.press(-1, languages)
+    contact = await user.expect(contact_q)
+    await user.press(0, contact)
+    consent = await user.expect(consent_q)
+    await user.press(0, consent)
+    return await user.expect(done)
 
 
 async def test_english_registration_end_to_end(api: FakeBotApi, bot: BotApplication) -> None:
@@ -48,8 +74,14 @@ async def test_english_registration_end_to_end(api: FakeBotApi, bot: BotApplicat
     assert "🇷🇺 Russia" in country.button_texts()
     await user.send_text("Россия")
     role = await user.expect("What kind of organization")
-    assert role.button_texts() == ["Company", "University", "Research institute", "Investor",
-                                   "Tech-transfer agency", "Government body"]
+    assert role.button_texts() == [
+        "Company",
+        "University",
+        "Research institute",
+        "Investor",
+        "Tech-transfer agency",
+        "Government body",
+    ]
     await user.press("University")
     languages = await user.expect("In which languages can you hold a meeting")
     assert "✅ English" in languages.button_texts()
@@ -75,27 +107,40 @@ async def test_russian_registration_from_telegram_language(
     api: FakeBotApi, bot: BotApplication
 ) -> None:
     user = api.user(102, "Иван", language_code="ru")
-    await user.send_text("/start")
-    welcome = await user.expect("Nanjing Innovation Days")
-    assert "✅ Русский" in welcome.button_texts()
-    await user.press("Русский")
-    await user.expect("")
-    await user.send_text("Иван Петров")
-    await user.expect("")
-    await user.send_text("ТПУ")
-    await user.expect("")
-    await user.send_text("китай")
-    await user.expect("")
-    await user.press(0)
-    await user.expect("")
-    await user.press(-1)
-    await user.expect("")
-    await user.press(0)
-    await user.expect("")
-    await user.press(0)
-    done = await user.expect("Иван Петров")
+    done = await register(
+        user,
+        locale="ru",
+        language="Русский",
+        name="Иван Петров",
+        organization="ТПУ",
+        country="китай",
+        role=1,
+    )
+    assert "Иван Петров" in done.text
     assert "🇨🇳 Китай" in done.text
-    assert "русский" in done.text.lower()
+    assert "Университет" in done.text
+    assert "русский" in done.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "name", "country", "flag"),
+    [("zh", "中文", "王芳", "俄罗斯", "🇷🇺"), ("ko", "한국어", "김민준", "중국", "🇨🇳"),
+     ("ar", "العربية", "عمر", "السعودية", "🇸🇦")],
+)  # fmt: skip
+async def test_registration_in_other_languages(
+    api: FakeBotApi,
+    bot: BotApplication,
+    locale: str,
+    language: str,
+    name: str,
+    country: str,
+    flag: str,
+) -> None:
+    user = api.user(110, "X", language_code=locale)
+    done = await register(
+        user, locale=locale, language=language, name=name, organization="Org", country=country
+    )
+    assert name in done.text and flag in done.text
 
 
 async def test_chinese_traditional_falls_back_to_simplified(
@@ -103,7 +148,7 @@ async def test_chinese_traditional_falls_back_to_simplified(
 ) -> None:
     user = api.user(103, "陳", language_code="zh-hant")
     await user.send_text("/start")
-    welcome = await user.expect("")
+    welcome = await user.expect("Nanjing")
     assert "✅ 中文" in welcome.button_texts()
 
 
@@ -169,20 +214,19 @@ async def test_restart_mid_registration_continues_where_it_stopped(
     app = await start_bot(settings, clock)
     user = api.user(106, "Li", language_code="zh")
     await user.send_text("/start")
-    await user.expect("")
+    await user.expect("Nanjing")
     await user.press("中文")
-    await user.expect("")
+    await user.expect("请输入您的姓名")
     await user.send_text("李明")
-    await user.expect("")
+    await user.expect("您代表哪家单位")
     await stop_bot(app)
 
     app = await start_bot(settings, clock)
     try:
         await user.send_text("/start")
-        resumed = await user.expect("")
-        assert "Which organization" not in resumed.text  # it is Chinese
+        await user.expect("您代表哪家单位")
         await user.send_text("南京大学")
-        country = await user.expect("")
+        country = await user.expect("哪个国家")
         assert "🇨🇳" in " ".join(country.button_texts())
     finally:
         await stop_bot(app)
@@ -190,14 +234,15 @@ async def test_restart_mid_registration_continues_where_it_stopped(
 
 async def test_profile_language_and_delete(api: FakeBotApi, bot: BotApplication) -> None:
     user = api.user(107, "Omar", language_code="ar")
-    await register(user, language="العربية", name="عمر", organization="KAUST",
-                   country="السعودية", role=0)
+    await register(
+        user, locale="ar", language="العربية", name="عمر", organization="KAUST", country="السعودية"
+    )
     await user.send_text("/profile")
     profile = await user.expect("عمر")
     assert "\u2068عمر\u2069" in profile.text
     await user.send_text("/language")
-    await user.expect("")
-    await user.press("English")
+    choice = await user.expect("يُرجى اختيار لغتك")
+    await user.press("English", choice)
     switched = await user.expect("in English")
     assert "Your profile" in switched.text
     await user.press("✏️ Name", switched)
@@ -212,7 +257,7 @@ async def test_profile_language_and_delete(api: FakeBotApi, bot: BotApplication)
     async with bot.bot_data["services"].db.transaction() as db:
         assert await db.fetchval("SELECT count(*) FROM delegates WHERE name IS NOT NULL") == 0
     await user.send_text("/profile")
-    await user.expect("Welcome to the matchmaking")
+    await user.expect("مرحبًا بك")  # a fresh start, in the language Telegram reports
 
 
 async def test_command_menus_are_localized(api: FakeBotApi, bot: BotApplication) -> None:

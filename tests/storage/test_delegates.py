@@ -41,12 +41,19 @@ async def test_erase_removes_personal_data_and_frees_the_account(
 ) -> None:
     repo = DelegateRepository(db, clock)
     draft = await repo.start_draft(5, 5)
-    await repo.update(draft.id, name="Secret", contact="a@b.cn", contact_kind="email",
-                      country="CN", registered_at=clock.now())
+    await repo.update(
+        draft.id,
+        name="Secret",
+        contact="a@b.cn",
+        contact_kind="email",
+        country="CN",
+        registered_at=clock.now(),
+    )
     await repo.erase(draft.id)
     assert await repo.by_telegram_user(5) is None
-    row = await db.fetchone("SELECT name, contact, country FROM delegates WHERE id = ?",
-                            (draft.id,))
+    row = await db.fetchone(
+        "SELECT name, contact, country FROM delegates WHERE id = ?", (draft.id,)
+    )
     assert row is not None and (row["name"], row["contact"], row["country"]) == (None, None, "CN")
     fresh = await repo.start_draft(5, 5)
     assert fresh.id != draft.id

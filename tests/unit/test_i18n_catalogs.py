@@ -18,9 +18,7 @@ def test_template_is_not_stale() -> None:
     committed = catalogs.read_catalog(catalogs.LOCALES / "messages.pot")
     missing = _ids(fresh) - _ids(committed)
     extra = _ids(committed) - _ids(fresh)
-    assert not missing and not extra, (
-        f"run python -m bot.catalogs; new: {missing}, gone: {extra}"
-    )
+    assert not missing and not extra, f"run python -m bot.catalogs; new: {missing}, gone: {extra}"
 
 
 @pytest.mark.parametrize("locale", catalogs.TRANSLATED)
@@ -53,7 +51,10 @@ def test_every_message_is_translated_with_its_placeholders(locale: str) -> None:
                 problems.append(f"untranslated: {ids[0]!r}")
             elif catalogs.placeholders(text) - expected:
                 problems.append(f"unknown placeholder in {text!r} for {ids[0]!r}")
-            elif not isinstance(message.id, tuple | list) and catalogs.placeholders(text) != expected:
+            elif (
+                not isinstance(message.id, tuple | list)
+                and catalogs.placeholders(text) != expected
+            ):
                 problems.append(f"placeholders {expected} changed in {text!r}")
         if isinstance(message.id, tuple | list):
             # A plural form may leave out {n} (Arabic's "one" and "two" spell the count out),

@@ -67,8 +67,10 @@ def test_contacts_are_validated(typed: str, kind: ContactKind, value: str) -> No
     assert (contact.kind, contact.value) == (kind, value)
 
 
-@pytest.mark.parametrize("typed", ["ivan@", "@tpu.ru", "a@b", "12345", "call me", "+1 23x4567",
-                                   "a@b..ru", "<script>@x.com"])
+@pytest.mark.parametrize(
+    "typed",
+    ["ivan@", "@tpu.ru", "a@b", "12345", "call me", "+1 23x4567", "a@b..ru", "<script>@x.com"],
+)
 def test_bad_contacts_are_refused(typed: str) -> None:
     with pytest.raises(InvalidAnswer) as error:
         rules.validate_contact(typed)

@@ -98,7 +98,7 @@ def main() -> int:
     """Update and compile all catalogs."""
     update_all()
     compile_all()
-    print("catalogs updated and compiled", file=sys.stderr)
+    sys.stderr.write("catalogs updated and compiled\n")
     return 0
 
 

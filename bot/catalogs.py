@@ -30,7 +30,7 @@ def extract_template(root: Path = ROOT) -> Catalog:
     """Extract every marked string from the source tree into a fresh template."""
     catalog = Catalog(project="matchmaker", version="1", fuzzy=False)
     with (root / "locales" / "babel.cfg").open(encoding="utf-8") as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     for filename, _lineno, message, comments, context in extract_from_dir(
         str(root), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True
     ):

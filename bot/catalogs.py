@@ -6,6 +6,7 @@ the same functions to fail when a committed file is stale.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import sys
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 KEYWORDS = {"_": None, "label": None, "N_": None, "ngettext": (1, 2)}
 TRANSLATED = tuple(code for code in SUPPORTED_LOCALES if code != "en")
+FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -78,6 +80,9 @@ def update_all() -> None:
 def compiled(locale: str) -> bytes:
     """The .mo bytes the locale's .po compiles to."""
     catalog = read_catalog(po_path(locale), locale)
+    # The .po files carry no dates (they would churn every run) and Babel fills missing ones
+    # with the current time; fixed dates keep the .mo a pure function of the .po.
+    catalog.creation_date = catalog.revision_date = FIXED_DATE
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     return buffer.getvalue()

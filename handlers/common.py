@@ -86,3 +86,19 @@ async def refuse_button(query: CallbackQuery, tr: Translator) -> None:
         tr.label("This button is no longer active. Please use the latest message."),
         show_alert=True,
     )
+
+
+async def edit_message(query: CallbackQuery, text: str, rows: Buttons | None = None) -> None:
+    """Replace the pressed message's text and buttons, unless nothing would change.
+
+    Telegram answers an identical edit with 400 "message is not modified".
+    """
+    markup = keyboard(rows or [])
+    message = query.message
+    if (
+        isinstance(message, Message)
+        and message.text_html == text
+        and message.reply_markup == markup
+    ):
+        return
+    await query.edit_message_text(text, reply_markup=markup)

@@ -18,12 +18,16 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", N_("What this bot can do")),
     ("delete_me", N_("Delete your personal data")),
 )
+ORGANIZER_COMMANDS: tuple[tuple[str, str], ...] = (("stats", N_("Event statistics")),)
 
 
-def help_text(tr: Translator) -> str:
-    """The list of commands in the user's language."""
+def help_text(tr: Translator, *, organizer: bool) -> str:
+    """The list of commands in the user's language (organizers see theirs too)."""
     lines = [tr._("<b>What I can do</b>")]
     lines += [f"/{command} — {tr._(description)}" for command, description in COMMANDS]
+    if organizer:
+        lines.append(tr._("<b>For organizers</b>"))
+        lines += [f"/{command} — {tr._(text)}" for command, text in ORGANIZER_COMMANDS]
     return "\n".join(lines)
 
 
@@ -31,7 +35,8 @@ async def show_help(update: Update, context: BotContext) -> None:
     """List the commands."""
     who = await caller(update, context)
     if who is not None:
-        await send(context, who.chat_id, help_text(who.tr))
+        is_organizer = context.services.is_organizer(who.user_id)
+        await send(context, who.chat_id, help_text(who.tr, organizer=is_organizer))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -24,6 +25,14 @@ _WRITABLE = frozenset(
         "contact_kind", "consent", "step", "editing", "registered_at", "chat_id", "reachable",
     }
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RegistrationCounts:
+    """How many delegates registered and how many are part-way through."""
+
+    registered: int
+    drafts: int
 
 
 def _row_to_delegate(row: aiosqlite.Row) -> Delegate:
@@ -122,9 +131,10 @@ class DelegateRepository:
             (now, now, delegate_id),
         )
 
-    async def count_registered(self) -> int:
-        """Return how many delegates completed registration."""
-        value = await self._db.fetchval(
-            "SELECT count(*) FROM delegates WHERE registered_at IS NOT NULL AND deleted_at IS NULL"
+    async def registration_counts(self) -> RegistrationCounts:
+        """Count delegates who finished registration and those still filling it in."""
+        row = await self._db.fetchone(
+            "SELECT count(registered_at), count(*) - count(registered_at) FROM delegates "
+            "WHERE deleted_at IS NULL"
         )
-        return int(value or 0)
+        return RegistrationCounts(int(row[0]), int(row[1])) if row else RegistrationCounts(0, 0)

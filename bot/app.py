@@ -7,15 +7,17 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot import delivery
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import SUPPORTED_LOCALES, I18n
 from bot.services import BotContext, Services
-from handlers import errors, fallback, profile, registration
+from handlers import errors, fallback, organizer, profile, registration
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +27,16 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 def build_services(settings: Settings, clock: Clock) -> Services:
     """Create the services; the database is opened later, in post_init."""
     db = Database(settings.database)
+    i18n = I18n(settings.default_language)
+    outbox = OutboxRepository(db, clock)
     return Services(
         settings=settings,
         clock=clock,
         db=db,
-        i18n=I18n(settings.default_language),
+        i18n=i18n,
         delegates=DelegateRepository(db, clock),
+        outbox=outbox,
+        delivery=delivery.Delivery(settings, clock, i18n, outbox),
     )
 
 
@@ -49,15 +55,23 @@ async def _post_init(app: BotApplication) -> None:
     version = await services.db.migrate()
     log.info("database %s at schema version %d", services.settings.database, version)
     await set_command_menus(app)
+    await services.delivery.start(app.bot)
+
+
+async def _post_stop(app: BotApplication) -> None:
+    services: Services = app.bot_data["services"]
+    await services.delivery.stop()
 
 
 async def _post_shutdown(app: BotApplication) -> None:
     services: Services = app.bot_data["services"]
+    await services.delivery.stop()
     await services.db.close()
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None) -> BotApplication:
     """Build the bot: Telegram client, services in bot_data, handlers in order."""
+    services = build_services(settings, clock or SystemClock())
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -71,16 +85,19 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
             )
         )
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
+        # Always installed: it holds the budget replies share with the outbox and honours 429s;
+        # with rate_limit off it only stops pacing.
+        .rate_limiter(services.delivery.limiter)
     )
-    if settings.rate_limit:
-        # PTB's builder generics cannot express swapping the rate limiter's type argument.
-        builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     app: BotApplication = builder.build()
-    app.bot_data["services"] = build_services(settings, clock or SystemClock())
+    app.bot_data["services"] = services
     # Order matters: features first, the catch-all fallback last.
+    delivery.register(app)
     registration.register(app)
     profile.register(app)
+    organizer.register(app)
     fallback.register(app)
     errors.register(app)
     return app

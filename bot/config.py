@@ -55,6 +55,18 @@ SETTINGS: tuple[Setting, ...] = (
         "`on`/`off`: pace sending to Telegram's limits (off for local servers and benchmarks)",
     ),
     Setting(
+        "MATCHMAKER_SEND_PER_SECOND",
+        "delivery.per_second",
+        "`30`",
+        "Messages per second to all chats together, when rate limiting is on",
+    ),
+    Setting(
+        "MATCHMAKER_CHAT_INTERVAL",
+        "delivery.chat_interval",
+        "`1.0`",
+        "Seconds between two messages to the same chat, when rate limiting is on",
+    ),
+    Setting(
         "MATCHMAKER_EVENT_NAME", "event.name", "`Matchmaking day`", "Event name shown to delegates"
     ),
     Setting(
@@ -93,6 +105,8 @@ class Settings:
     database: Path = Path("matchmaker.db")
     api_base_url: str = TELEGRAM_API_BASE_URL
     rate_limit: bool = True
+    send_per_second: int = 30
+    chat_send_interval: float = 1.0
     event_name: str = "Matchmaking day"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     event_dates: tuple[dt.date, ...] = ()
@@ -128,6 +142,16 @@ def _parse_bool(setting: str, raw: object) -> bool:
     if text in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(setting, f"expected on or off, got {raw!r}")
+
+
+def _parse_number(setting: str, raw: object, *, low: float, high: float) -> float:
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ConfigError(setting, f"{raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(setting, f"{raw!r} is not between {low:g} and {high:g}")
+    return value
 
 
 def _parse_dates(setting: str, raw: object) -> tuple[dt.date, ...]:
@@ -220,6 +244,14 @@ def load_settings(
     name, value = raw("MATCHMAKER_RATE_LIMIT", "rate_limit")
     rate_limit = True if value is None else _parse_bool(name, value)
 
+    name, value = raw("MATCHMAKER_SEND_PER_SECOND", "delivery.per_second")
+    per_second = 30.0 if value is None else _parse_number(name, value, low=1, high=1000)
+    if per_second != int(per_second):
+        raise ConfigError(name, f"{value!r} is not a whole number")
+
+    name, value = raw("MATCHMAKER_CHAT_INTERVAL", "delivery.chat_interval")
+    chat_interval = 1.0 if value is None else _parse_number(name, value, low=0, high=60)
+
     _, value = raw("MATCHMAKER_EVENT_NAME", "event.name")
     event_name = str(value).strip() if value else "Matchmaking day"
 
@@ -255,6 +287,8 @@ def load_settings(
         database=database,
         api_base_url=api_base_url,
         rate_limit=rate_limit,
+        send_per_second=int(per_second),
+        chat_send_interval=chat_interval,
         event_name=event_name,
         timezone=timezone,
         event_dates=event_dates,

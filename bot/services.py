@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import CallbackContext, ExtBot
 
@@ -12,6 +12,10 @@ from bot.domain.clock import Clock
 from bot.i18n import I18n
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.outbox import OutboxRepository
+
+if TYPE_CHECKING:
+    from bot.delivery import Delivery
 
 
 @dataclass
@@ -23,6 +27,8 @@ class Services:
     db: Database
     i18n: I18n
     delegates: DelegateRepository
+    outbox: OutboxRepository
+    delivery: Delivery
 
     def is_organizer(self, telegram_user_id: int | None) -> bool:
         """Whether a Telegram account holds the organizer role right now."""

@@ -265,3 +265,26 @@ async def test_command_menus_are_localized(api: FakeBotApi, bot: BotApplication)
     russian = api.commands[("ru", "default")]
     assert [c["command"] for c in english] == [c["command"] for c in russian]
     assert english != russian
+
+
+async def test_organizer_commands_check_the_role_on_every_use(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    stranger = api.user(555, "Stranger", language_code="ko")
+    await stranger.send_text("/stats")
+    refusal = await stranger.expect("주최")
+    assert "Registration" not in refusal.text
+
+    organizer = api.user(900, "Organizer", language_code="en")
+    await organizer.send_text("/stats")
+    stats = await organizer.expect("Registration")
+    assert "0 delegates registered" in stats.text
+    assert "1 registration in progress" not in stats.text
+
+    # A forged press of the organizer's button by someone else changes nothing.
+    await stranger.press_data("o1:stats:", stats)
+    await api.settle()
+    assert "주최" in stranger.callback_answers[-1]["text"]
+    await organizer.press("Refresh", stats)
+    await api.settle()
+    assert organizer.callback_answers[-1].get("text") in (None, "")

@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, load_settings
+from bot.domain.clock import Clock, SystemClock
+from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
+from bot.sandbox.clock import SandboxClock
 
 
 def _configure_logging(level: str) -> None:
@@ -27,7 +30,11 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(config_file=args.config, overrides=_db_override(args))
     _configure_logging(settings.log_level)
-    app = build_application(settings)
+    clock: Clock = SystemClock()
+    if os.environ.get(SANDBOX_CLOCK):
+        # Only the sandbox sets this: it moves time forward with /clock.
+        clock = SandboxClock(Path(os.environ[SANDBOX_CLOCK]))
+    app = build_application(settings, clock=clock)
     app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
 

@@ -97,7 +97,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await close_buttons(query)
         if data.arg == "yes":
-            await services.delegates.erase(who.delegate.id)
+            async with services.db.transaction():
+                await services.delegates.erase(who.delegate.id)
+                await services.outbox.drop_for_chat(who.chat_id, "the delegate deleted their data")
             await send(
                 context,
                 who.chat_id,

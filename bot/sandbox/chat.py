@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import re
 import shlex
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from bot.sandbox import clock
 from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
 
 READY_TIMEOUT = 60.0
 EXPECT_TIMEOUT = 15.0
+DISPATCH_WAIT = 3.0
 
 
 class ScriptFailed(Exception):
@@ -64,9 +67,12 @@ class Sandbox:
         self.process: asyncio.subprocess.Process | None = None
         self.current: FakeUser | None = None
         self.transcript = Transcript()
+        self.clock_file = database.with_suffix(".clock")
+        self.clock_offset = dt.timedelta()
 
     async def start(self) -> None:
         """Start the fake server and the bot."""
+        clock.write_offset(self.clock_file, self.clock_offset)
         await self.api.start()
         await self.start_bot()
         await self.switch_user(1, "en")
@@ -83,6 +89,7 @@ class Sandbox:
         )
         if self.config_file is not None:
             env["MATCHMAKER_CONFIG"] = str(self.config_file)
+        env[clock.ENV_VAR] = str(self.clock_file)
         polls_before = self._polls()
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -164,6 +171,19 @@ class Sandbox:
             await asyncio.sleep(0.1)
             await self.collect()
 
+    async def move_clock(self, text: str) -> None:
+        """Move the bot's time forward; what falls due is done at the dispatcher's next tick."""
+        try:
+            delta = clock.parse_delta(text)
+        except ValueError as problem:
+            self.say(f"usage: /clock +15m ({problem})")
+            return
+        self.clock_offset += delta
+        clock.write_offset(self.clock_file, self.clock_offset)
+        self.say(f"*** the clock moved forward by {delta}; offset now {self.clock_offset} ***")
+        # The dispatcher polls every few seconds; give it one tick to notice.
+        await asyncio.sleep(DISPATCH_WAIT)
+
     async def press(self, which: str) -> None:
         """Press a button by its number (from 1) or its label."""
         target: str | int = int(which) - 1 if which.isdigit() else which
@@ -201,6 +221,8 @@ class Sandbox:
         elif command == "/crash":
             await self.crash()
             return True
+        elif command == "/clock":
+            await self.move_clock(rest)
         elif command in {"/quit", "/exit"}:
             return False
         else:
@@ -213,7 +235,8 @@ async def _interactive(sandbox: Sandbox) -> None:
     loop = asyncio.get_running_loop()
     sandbox.say(
         "matchmaker sandbox: you are user 1. Type /start to register; numbers press buttons; "
-        "/as 2 switches user, /open PAYLOAD opens a deep link, /crash kills the bot, /quit leaves."
+        "/as 2 switches user, /open PAYLOAD opens a deep link, /clock +15m moves time, "
+        "/crash kills the bot, /quit leaves."
     )
     while True:
         try:

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import BotApplication, build_application
-from bot.config import Settings
+from bot.app import BotApplication
 from bot.domain.clock import ManualClock, SystemClock
 from bot.domain.crash import EXIT_CODE
 from bot.domain.outbox import Outgoing, Priority, Rendered, State, TemplateRef
@@ -26,36 +25,10 @@ from bot.sandbox.fake_api import FakeBotApi, FakeUser
 from bot.services import Services
 from storage.db import Database
 from storage.outbox import OutboxRepository
-from tests.flows.conftest import flow_settings
+from tests.flows.conftest import flow_settings, start_bot, stop_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 SECOND = dt.timedelta(seconds=1)
-
-
-async def start_app(settings: Settings, clock: ManualClock) -> BotApplication:
-    """Start the bot the way run_polling does, post_init included (it starts the sender)."""
-    app = build_application(settings, clock=clock)
-    await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1)
-    return app
-
-
-async def stop_app(app: BotApplication) -> None:
-    """Stop it the way run_polling does, post_stop and post_shutdown included."""
-    assert app.updater is not None
-    if app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-    await app.shutdown()
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)
 
 
 def services_of(app: BotApplication) -> Services:
@@ -101,9 +74,9 @@ async def app(
     api: FakeBotApi, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[BotApplication]:
     """A running bot, rate limiting off, sender started."""
-    application = await start_app(flow_settings(api, tmp_path / "delivery.db"), clock)
+    application = await start_bot(flow_settings(api, tmp_path / "delivery.db"), clock)
     yield application
-    await stop_app(application)
+    await stop_bot(application)
 
 
 async def test_a_reply_is_not_queued_behind_a_draining_broadcast(
@@ -116,7 +89,7 @@ async def test_a_reply_is_not_queued_behind_a_draining_broadcast(
         database,
         [Outgoing(u.chat_id, Rendered("Programme update"), Priority.BROADCAST) for u in bulk],
     )
-    application = await start_app(flow_settings(api, database, MATCHMAKER_RATE_LIMIT="on"), clock)
+    application = await start_bot(flow_settings(api, database, MATCHMAKER_RATE_LIMIT="on"), clock)
     try:
         # Let the broadcast reach the cap before the delegate asks for something.
         await wait_until(lambda: sent_to(api) >= 45, within=10, what="45 broadcast messages")
@@ -136,7 +109,7 @@ async def test_a_reply_is_not_queued_behind_a_draining_broadcast(
         after = sent_to(api)
         await wait_until(lambda: sent_to(api) >= after + 10, within=5, what="more broadcast")
     finally:
-        await stop_app(application)
+        await stop_bot(application)
     with sqlite3.connect(database) as conn:
         pending = conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()
     assert pending[0] > 4000, "the test must not wait for the whole broadcast"
@@ -256,7 +229,7 @@ async def test_dropped_connections_are_retried(
 ) -> None:
     async with DroppingProxy(api.base_url) as proxy:
         settings = flow_settings(api, tmp_path / "proxy.db", MATCHMAKER_API_BASE_URL=proxy.url)
-        application = await start_app(settings, clock)
+        application = await start_bot(settings, clock)
         try:
             services = services_of(application)
             users = [api.user(500 + n, f"U{n}") for n in range(4)]
@@ -273,7 +246,7 @@ async def test_dropped_connections_are_retried(
             await services.delivery.sender.wait_idle(timeout=10)
             assert all([m.text for m in u.messages] == ["survives"] for u in users)
         finally:
-            await stop_app(application)
+            await stop_bot(application)
 
 
 async def test_templates_are_rendered_in_each_recipients_language(

@@ -1,0 +1,810 @@
+"""Match delegates' needs against other delegates' offers, across languages.
+
+A need and an offer are compared by their taxonomy fields first (the classifier's field
+weights: cosine blended with how much of the need the offer covers), by broad field second,
+by fuzzy similarity of their wording third (names and brands transliterated, so "Томск" meets
+"Tomsk"), and by deal kind. Capital and brokerage are handled as roles: a need for investment
+is answered by investors, a bare need for distributors by tech-transfer agencies, ranked by how
+well their interests overlap. A shared meeting language adds a little. Every score is in 0..1.
+Nobody is matched with themselves, with their own organization, or with a counterpart who has
+not consented to be shown.
+
+``rank_counterparts`` scores every pair directly; ``MatchIndex`` gives the same answers from
+inverted indexes (field → items, broad field → items, word → items) and is updated in place
+when a delegate changes.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from rapidfuzz import fuzz
+
+from bot.domain.classifier import Classifier
+from bot.domain.taxonomy import Taxonomy
+from bot.domain.textnorm import han_bigrams, is_stopword, tokenize, transliterate
+
+Side = Literal["offer", "need"]
+Direction = Literal["they_offer", "they_need", "both"]
+ReasonKind = Literal[
+    "same_field",
+    "same_broad_field",
+    "similar_wording",
+    "same_kind",
+    "investor",
+    "seeks_investment",
+    "intermediary",
+    "seeks_partners",
+    "common_language",
+]
+
+KINDS = ("licence", "product", "joint_rnd", "investment", "partnership", "services")
+
+# Weights of a need/offer pair; they sum to 1 so a pair scores in 0..1.
+W_FIELD = 0.70
+W_BROAD = 0.15
+W_TEXT = 0.08
+W_KIND = 0.07
+W_LANGUAGE = 0.05  # share of the final score that rewards a common meeting language
+W_TEXT_ALONE = 0.5  # weight of wording when one side has no field to compare
+BOTH_BONUS = 0.25  # part of the weaker direction added when both directions match
+MIN_RELEVANCE = 0.10  # below this a pair is noise, not a match
+MIN_BOTH = 0.20  # each direction needs this much for a match to count as mutual ("both")
+# Roles that answer needs of a kind without listing it as an offer:
+# kind -> (role, base relevance, weight of overlapping interests).
+_ROLE_ANSWERS: dict[str, tuple[str, float, float]] = {
+    "investment": ("investor", 0.30, 0.30),
+    "partnership": ("agency", 0.15, 0.25),
+}
+_ROLE_REASONS: dict[str, tuple[ReasonKind, ReasonKind]] = {
+    "investment": ("investor", "seeks_investment"),
+    "partnership": ("intermediary", "seeks_partners"),
+}
+
+# The best a pair can score without a shared specific field (or, for a role, without shared
+# interests), and the best final score of a delegate whose pairs are all like that; the index
+# skips such delegates when the list is full of better ones.
+_WEAK_PAIR_MAX = max(
+    W_BROAD + W_TEXT + W_KIND,
+    W_TEXT_ALONE + W_KIND,
+    *(base + 0.1 for _, base, _ in _ROLE_ANSWERS.values()),
+)
+_WEAK_SCORE_MAX = (1 - W_LANGUAGE) * min(_WEAK_PAIR_MAX * (1 + BOTH_BONUS), 1.0) + W_LANGUAGE
+FIELD_CUTOFF = 0.3  # keep classified fields with at least this share of the top evidence
+MAX_FIELDS = 6
+
+_GENERIC_WORDS = (
+    "technology technologies technological system systems equipment solution solutions "
+    "product products production produce development develop service services project projects "
+    "company industrial industry device devices method process manufacturing manufacture "
+    "application applications high new based smart intelligent partner partners market "
+    "технология технологии технологий система системы оборудование решение решения продукция "
+    "производство разработка услуги проект проекты компания устройство устройства партнеры "
+    "تقنية تقنيات تكنولوجيا نظام انظمة معدات حلول منتجات انتاج تطوير خدمات مشروع شركة اجهزة "
+    "기술 시스템 장비 솔루션 제품 생산 개발 서비스 프로젝트 회사 장치 "
+    "技术 系统 设备 产品 生产 开发 研发 服务 项目 公司 装置 方案 解决 寻求 寻找 提供 需要 合作 "
+    "我们 用于 以及 相关 应用 智能 新型 高效"
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One offer or need of a delegate."""
+
+    id: int | str
+    owner: str  # the delegate's key
+    side: Side
+    text: str
+    fields: tuple[str, ...] = ()  # confirmed field codes; empty means "classify the text"
+    kind: str | None = None  # licence, product, joint_rnd, investment, partnership, services
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A delegate as the matcher sees them."""
+
+    key: str
+    organization: str
+    role: str  # company, university, institute, investor, agency, government
+    meeting_languages: frozenset[str]
+    consent: bool
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why two delegates were matched, structured so any UI language can render it."""
+
+    kind: ReasonKind
+    direction: Direction | None  # which way it applies; None for language
+    codes: tuple[str, ...] = ()  # field, broad-field, kind or language codes
+
+
+@dataclass(frozen=True)
+class Match:
+    """A proposed counterpart for one delegate."""
+
+    key: str
+    score: float  # 0..1
+    direction: Direction
+    reasons: tuple[Reason, ...]
+    my_item: int | str | None  # my item in the best pair
+    their_item: int | str | None  # their item in the best pair
+    shared_languages: frozenset[str]
+    offer_score: float = 0.0  # how well their offers answer my needs
+    need_score: float = 0.0  # how well my offers answer their needs
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """An item with what the matcher needs to know about its text."""
+
+    item: Item
+    fields: Mapping[str, float]  # unit-length weight vector over specific fields
+    broad: Mapping[str, float]  # unit-length weight vector over broad fields
+    tokens: frozenset[str]  # content words, transliterated, for wording similarity
+    wording: str  # the tokens sorted and joined, for rapidfuzz
+    kinds: frozenset[str]
+    field_mass: float = 0.0  # sum of the field weights
+    field_peak: float = 0.0  # largest field weight
+
+
+def _normalize(vec: Mapping[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {k: v / norm for k, v in vec.items()} if norm > 0 else {}
+
+
+def _dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b[k] for k, v in a.items() if k in b)
+
+
+def field_similarity(need: Profile, offer: Profile) -> float:
+    """Return how well an offer's fields answer a need's, in 0..1.
+
+    Half cosine, half coverage of the need: an offer that also does something else still
+    fully covers a need it addresses (a field counts as covered when it carries at least half
+    the weight of the offer's main field), so multi-product offers are not pushed below
+    single-product ones by cosine alone.
+    """
+    cos = _dot(need.fields, offer.fields)
+    if cos <= 0.0:
+        return 0.0
+    half_peak = 0.5 * offer.field_peak
+    covered = sum(
+        v * min(1.0, offer.fields[k] / half_peak)
+        for k, v in need.fields.items()
+        if k in offer.fields
+    )
+    return 0.5 * cos + 0.5 * covered / need.field_mass
+
+
+def _content_key(surface: str) -> set[str]:
+    keys: set[str] = set()
+    for tok in tokenize(surface):
+        if is_stopword(tok):
+            continue
+        if tok.script == "han":
+            keys.update(han_bigrams(tok.norm))
+        else:
+            key = tok.stems[0] if tok.script == "latin" else transliterate(tok.stems[0])
+            if len(key) >= 2:
+                keys.add(key)
+    return keys
+
+
+_GENERIC = frozenset(_content_key(_GENERIC_WORDS))
+
+
+def content_tokens(text: str) -> frozenset[str]:
+    """Return the topic-bearing words of a text, transliterated (Han as character bigrams)."""
+    return frozenset(_content_key(text) - _GENERIC)
+
+
+class Analyzer:
+    """Turn items into profiles (fields, broad fields, wording); caches by text."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.taxonomy: Taxonomy = classifier.taxonomy
+        self._cache: dict[tuple[str, tuple[str, ...], str | None], Profile] = {}
+
+    def profile(self, item: Item) -> Profile:
+        """Return the profile of an item, classifying its text unless fields are confirmed."""
+        key = (item.text, item.fields, item.kind)
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            cached = self._cache[key] = self._profile(item)
+        # Many delegates write the same words; only the item itself differs.
+        return cached if cached.item == item else replace(cached, item=item)
+
+    def _profile(self, item: Item) -> Profile:
+        analysis = self.classifier.analyse(item.text)
+        fields: dict[str, float] = {}
+        broad: dict[str, float] = {}
+        known = [c for c in item.fields if self.taxonomy.is_field(c)]
+        if known:
+            for code in known:
+                fields[code] = 1.0
+                b = self.taxonomy.broad_of(code)
+                broad[b] = broad.get(b, 0.0) + 1.0
+        else:
+            if analysis.fields:
+                top = analysis.fields[0].evidence
+                for f in analysis.fields[:MAX_FIELDS]:
+                    if f.evidence >= FIELD_CUTOFF * top:
+                        fields[f.code] = f.evidence
+            if analysis.broad:
+                top = analysis.broad[0].evidence
+                for b_score in analysis.broad:
+                    if b_score.evidence >= FIELD_CUTOFF * top:
+                        broad[b_score.code] = b_score.evidence
+        kinds = frozenset([item.kind]) if item.kind else frozenset(analysis.kinds[:2])
+        tokens = content_tokens(item.text)
+        unit = _normalize(fields)
+        return Profile(
+            item=item,
+            fields=unit,
+            broad=_normalize(broad),
+            tokens=tokens,
+            wording=" ".join(sorted(tokens)),
+            kinds=kinds,
+            field_mass=sum(unit.values()),
+            field_peak=max(unit.values(), default=0.0),
+        )
+
+
+# --- pair scoring ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    relevance: float
+    need: Profile
+    offer: Profile | None  # None when a role (investor, agency) answers the need
+    text: float = 0.0
+    role_kind: str | None = None
+    role_codes: tuple[str, ...] = ()
+
+
+def _wording(a: Profile, b: Profile) -> float:
+    if not a.tokens or a.tokens.isdisjoint(b.tokens):
+        return 0.0
+    # token_set_ratio credits a name found inside a longer text; token_sort_ratio the overall
+    # resemblance; both on transliterated words, so "Томска" meets "Tomsk".
+    both = fuzz.token_set_ratio(a.wording, b.wording) + fuzz.token_sort_ratio(a.wording, b.wording)
+    return float(both) / 200.0
+
+
+def _role_kind(p: Profile) -> str | None:
+    if "investment" in p.kinds:
+        return "investment"
+    # "Partners for stem cells" is a need in a field; only a bare "looking for distributors"
+    # is answered by intermediaries.
+    if "partnership" in p.kinds and not p.fields:
+        return "partnership"
+    return None
+
+
+def _is_regular_need(p: Profile) -> bool:
+    # A need for money is answered by investors, not by offers in the same field.
+    return "investment" not in p.kinds
+
+
+def _is_regular_offer(p: Profile) -> bool:
+    return "investment" not in p.kinds
+
+
+def _field_pair(need: Profile, offer: Profile, spec: float, broad: float) -> _Pair | None:
+    text = _wording(need, offer)
+    same_kind = not need.kinds.isdisjoint(offer.kinds)
+    relevance = W_FIELD * spec + W_BROAD * broad + W_TEXT * text + W_KIND * same_kind
+    if not need.fields or not offer.fields:
+        # Nothing to compare by field (a name, a brand, an unusual topic): wording decides.
+        relevance = max(relevance, W_TEXT_ALONE * text + W_KIND * same_kind)
+    if relevance < MIN_RELEVANCE:
+        return None
+    return _Pair(min(relevance, 1.0), need, offer, text)
+
+
+def _pair_reasons(pair: _Pair) -> list[Reason]:
+    need, offer = pair.need, pair.offer
+    if offer is None:
+        kind = pair.role_kind or "investment"
+        return [Reason(_ROLE_REASONS[kind][0], None, pair.role_codes)]
+    reasons: list[Reason] = []
+    shared = sorted(
+        (c for c in need.fields if c in offer.fields),
+        key=lambda c: (-need.fields[c] * offer.fields[c], c),
+    )
+    if shared:
+        reasons.append(Reason("same_field", None, tuple(shared[:3])))
+    else:
+        common = sorted(
+            (c for c in need.broad if c in offer.broad),
+            key=lambda c: (-need.broad[c] * offer.broad[c], c),
+        )
+        if common:
+            reasons.append(Reason("same_broad_field", None, tuple(common[:2])))
+    if pair.text >= 0.5:
+        reasons.append(Reason("similar_wording", None))
+    same_kind = sorted(need.kinds & offer.kinds)
+    if same_kind:
+        reasons.append(Reason("same_kind", None, tuple(same_kind)))
+    return reasons
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A candidate with its items analysed, as stored in the index."""
+
+    cand: Candidate
+    offers: list[Profile]
+    needs: list[Profile]
+    role_needs: dict[str, list[Profile]]  # kind -> needs answered by a role
+    interest: dict[str, float]
+    interest_broad: dict[str, float]
+    org: str
+    langs: frozenset[str]
+    answers: frozenset[str]  # kinds this delegate answers by role or by an explicit offer
+    wanted: dict[str, frozenset[str]]  # kind -> fields its role needs are about
+
+
+def _org_key(name: str) -> str:
+    text = transliterate(name)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _language_key(tag: str) -> str:
+    return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
+def _make_entry(cand: Candidate, analyzer: Analyzer) -> _Entry:
+    profiles = [analyzer.profile(i) for i in cand.items if i.text.strip() or i.fields]
+    offers = [p for p in profiles if p.item.side == "offer" and _is_regular_offer(p)]
+    needs = [p for p in profiles if p.item.side == "need" and _is_regular_need(p)]
+    role_needs: dict[str, list[Profile]] = {}
+    for p in profiles:
+        kind = _role_kind(p) if p.item.side == "need" else None
+        if kind is not None:
+            role_needs.setdefault(kind, []).append(p)
+    interest: dict[str, float] = {}
+    interest_broad: dict[str, float] = {}
+    for p in profiles:
+        for k, v in p.fields.items():
+            interest[k] = interest.get(k, 0.0) + v
+        for k, v in p.broad.items():
+            interest_broad[k] = interest_broad.get(k, 0.0) + v
+    answers = {
+        kind
+        for kind, (role, _, _) in _ROLE_ANSWERS.items()
+        if cand.role == role or any(p.item.side == "offer" and kind in p.kinds for p in profiles)
+    }
+    return _Entry(
+        cand=cand,
+        offers=offers,
+        needs=needs,
+        role_needs=role_needs,
+        interest=_normalize(interest),
+        interest_broad=_normalize(interest_broad),
+        org=_org_key(cand.organization),
+        langs=frozenset(_language_key(t) for t in cand.meeting_languages if t.strip()),
+        answers=frozenset(answers),
+        wanted={
+            kind: frozenset(f for n in needs for f in (n.fields or interest))
+            for kind, needs in role_needs.items()
+        },
+    )
+
+
+def _role_pair(kind: str, need: Profile, seeker: _Entry, provider: _Entry) -> _Pair:
+    _, base, weight = _ROLE_ANSWERS[kind]
+    wanted = need.fields or seeker.interest
+    wanted_broad = need.broad or seeker.interest_broad
+    spec = _dot(wanted, provider.interest)
+    broad = _dot(wanted_broad, provider.interest_broad)
+    relevance = base + weight * spec + 0.1 * broad
+    codes = sorted((c for c in wanted if c in provider.interest), key=lambda c: (-wanted[c], c))
+    return _Pair(relevance, need, None, role_kind=kind, role_codes=tuple(codes[:3]))
+
+
+def _may_meet(me: _Entry, other: _Entry) -> bool:
+    return (
+        other.cand.key != me.cand.key
+        and other.cand.consent
+        and not (me.org and me.org == other.org)
+    )
+
+
+def _score(
+    me: _Entry, other: _Entry, a: float, b: float
+) -> tuple[float, Direction, frozenset[str]] | None:
+    """Combine the two directions and the meeting language into one score in 0..1."""
+    if a < MIN_RELEVANCE and b < MIN_RELEVANCE:
+        return None
+    if a >= MIN_BOTH and b >= MIN_BOTH:
+        direction: Direction = "both"
+        combined = min(max(a, b) + BOTH_BONUS * min(a, b), 1.0)
+    else:
+        # A weak second direction (same broad area only) does not make the match mutual.
+        direction = "they_offer" if a >= b else "they_need"
+        combined = max(a, b)
+    shared = me.langs & other.langs
+    lang = 1.0 if shared else (0.5 if not me.langs or not other.langs else 0.0)
+    return round((1.0 - W_LANGUAGE) * combined + W_LANGUAGE * lang, 6), direction, shared
+
+
+def _assemble(me: _Entry, other: _Entry, offer: _Pair | None, need: _Pair | None) -> Match | None:
+    a = offer.relevance if offer else 0.0
+    b = need.relevance if need else 0.0
+    scored = _score(me, other, a, b)
+    if scored is None:
+        return None
+    score, direction, shared = scored
+    reasons: list[Reason] = []
+    if offer is not None and direction != "they_need":
+        reasons.extend(_directed(_pair_reasons(offer), "they_offer"))
+    if need is not None and direction != "they_offer":
+        reasons.extend(_directed(_pair_reasons(need), "they_need"))
+    if shared:
+        reasons.append(Reason("common_language", None, tuple(sorted(shared))))
+    mine: int | str | None
+    theirs: int | str | None
+    if offer is not None and direction != "they_need" and a >= b:
+        mine = offer.need.item.id
+        theirs = offer.offer.item.id if offer.offer else None
+    elif need is not None:
+        mine = need.offer.item.id if need.offer else None
+        theirs = need.need.item.id
+    else:  # unreachable: a direction was chosen, so one of the pairs exists
+        return None
+    return Match(
+        key=other.cand.key,
+        score=score,
+        direction=direction,
+        reasons=tuple(reasons),
+        my_item=mine,
+        their_item=theirs,
+        shared_languages=shared,
+        offer_score=round(a, 6),
+        need_score=round(b, 6),
+    )
+
+
+def _directed(reasons: Iterable[Reason], direction: Direction) -> list[Reason]:
+    out = []
+    for r in reasons:
+        kind = r.kind
+        if direction == "they_need" and kind in ("investor", "intermediary"):
+            # Seen from the provider's side, the counterpart is the one seeking.
+            kind = "seeks_investment" if kind == "investor" else "seeks_partners"
+        out.append(Reason(kind, direction, r.codes))
+    return out
+
+
+def _better(current: _Pair | None, new: _Pair | None) -> _Pair | None:
+    if new is None:
+        return current
+    if current is None or new.relevance > current.relevance:
+        return new
+    return current
+
+
+def _pairs_direct(me: _Entry, other: _Entry) -> tuple[_Pair | None, _Pair | None]:
+    """Score every pair between two delegates: their offers for my needs, and the reverse."""
+    offer: _Pair | None = None
+    need: _Pair | None = None
+    for n in me.needs:
+        for o in other.offers:
+            spec, broad = field_similarity(n, o), _dot(n.broad, o.broad)
+            offer = _better(offer, _field_pair(n, o, spec, broad))
+    for o in me.offers:
+        for n in other.needs:
+            spec, broad = field_similarity(n, o), _dot(n.broad, o.broad)
+            need = _better(need, _field_pair(n, o, spec, broad))
+    for kind, needs in me.role_needs.items():
+        if kind in other.answers:
+            for n in needs:
+                offer = _better(offer, _role_pair(kind, n, me, other))
+    for kind, needs in other.role_needs.items():
+        if kind in me.answers:
+            for n in needs:
+                need = _better(need, _role_pair(kind, n, other, me))
+    return offer, need
+
+
+def _rank(
+    matches: list[Match], limit: int, directions: Collection[Direction] | None
+) -> list[Match]:
+    if directions is not None:
+        matches = [m for m in matches if m.direction in directions]
+    matches.sort(key=lambda m: (-m.score, m.key))
+    return matches[:limit]
+
+
+def rank_counterparts(
+    me: Candidate,
+    others: Iterable[Candidate],
+    *,
+    analyzer: Analyzer,
+    limit: int = 10,
+    directions: Collection[Direction] | None = None,
+) -> list[Match]:
+    """Rank others as counterparts for me by scoring every pair (no index)."""
+    mine = _make_entry(me, analyzer)
+    out: list[Match] = []
+    for cand in others:
+        other = _make_entry(cand, analyzer)
+        if not _may_meet(mine, other):
+            continue
+        match = _assemble(mine, other, *_pairs_direct(mine, other))
+        if match is not None:
+            out.append(match)
+    return _rank(out, limit, directions)
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Postings:
+    """Inverted indexes over one side (offers or needs) of all regular items."""
+
+    fields: dict[str, dict[int, float]] = field(default_factory=dict)
+    broad: dict[str, dict[int, float]] = field(default_factory=dict)
+    words: dict[str, set[int]] = field(default_factory=dict)
+
+    def add(self, uid: int, p: Profile) -> None:
+        for k, v in p.fields.items():
+            self.fields.setdefault(k, {})[uid] = v
+        for k, v in p.broad.items():
+            self.broad.setdefault(k, {})[uid] = v
+        for t in p.tokens:
+            self.words.setdefault(t, set()).add(uid)
+
+    def remove(self, uid: int, p: Profile) -> None:
+        for k in p.fields:
+            _discard(self.fields, k, uid)
+        for k in p.broad:
+            _discard(self.broad, k, uid)
+        for t in p.tokens:
+            bucket = self.words.get(t)
+            if bucket is not None:
+                bucket.discard(uid)
+                if not bucket:
+                    del self.words[t]
+
+    def sharing_fields(self, p: Profile) -> Iterable[int]:
+        """Yield items sharing a specific field with the profile."""
+        for k in p.fields:
+            yield from self.fields.get(k, ())
+
+    def sharing_anything(self, p: Profile) -> Iterable[int]:
+        """Yield items sharing a broad field or a content word with the profile."""
+        for k in p.broad:
+            yield from self.broad.get(k, ())
+        for t in p.tokens:
+            yield from self.words.get(t, ())
+
+
+def _drop(table: dict[str, dict[str, None]], codes: Iterable[str], key: str) -> None:
+    for code in codes:
+        bucket = table.get(code)
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del table[code]
+
+
+def _discard(table: dict[str, dict[int, float]], key: str, uid: int) -> None:
+    bucket = table.get(key)
+    if bucket is not None:
+        bucket.pop(uid, None)
+        if not bucket:
+            del table[key]
+
+
+class MatchIndex:
+    """All candidates, indexed for fast top-N queries and incremental updates."""
+
+    def __init__(self, candidates: Iterable[Candidate] = (), *, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+        self._entries: dict[str, _Entry] = {}
+        self._uids: dict[str, list[int]] = {}
+        self._items: dict[int, tuple[str, Profile]] = {}
+        self._owner: dict[int, str] = {}
+        self._next_uid = 0
+        self._offers = _Postings()
+        self._needs = _Postings()
+        self._role_needs: dict[str, dict[str, None]] = {k: {} for k in _ROLE_ANSWERS}
+        self._answerers: dict[str, dict[str, None]] = {k: {} for k in _ROLE_ANSWERS}
+        # kind -> field -> delegates whose role needs are about it / whose interests include it
+        self._seekers_by_field: dict[str, dict[str, dict[str, None]]] = {
+            k: {} for k in _ROLE_ANSWERS
+        }
+        self._providers_by_field: dict[str, dict[str, dict[str, None]]] = {
+            k: {} for k in _ROLE_ANSWERS
+        }
+        for cand in candidates:
+            self.upsert(cand)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def upsert(self, candidate: Candidate) -> None:
+        """Add a candidate, or replace the stored one with the same key."""
+        self.remove(candidate.key)
+        entry = _make_entry(candidate, self.analyzer)
+        key = candidate.key
+        self._entries[key] = entry
+        uids: list[int] = []
+        for postings, profiles in ((self._offers, entry.offers), (self._needs, entry.needs)):
+            for p in profiles:
+                uid = self._next_uid
+                self._next_uid += 1
+                self._items[uid] = (key, p)
+                self._owner[uid] = key
+                postings.add(uid, p)
+                uids.append(uid)
+        self._uids[key] = uids
+        for kind in entry.role_needs:
+            self._role_needs[kind][key] = None
+            for f in entry.wanted[kind]:
+                self._seekers_by_field[kind].setdefault(f, {})[key] = None
+        for kind in entry.answers:
+            self._answerers[kind][key] = None
+            for f in entry.interest:
+                self._providers_by_field[kind].setdefault(f, {})[key] = None
+
+    add = upsert
+    update = upsert
+
+    def remove(self, key: str) -> None:
+        """Forget a candidate (no error if unknown)."""
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        for uid in self._uids.pop(key, []):
+            _, p = self._items.pop(uid)
+            del self._owner[uid]
+            (self._offers if p.item.side == "offer" else self._needs).remove(uid, p)
+        for table in (*self._role_needs.values(), *self._answerers.values()):
+            table.pop(key, None)
+        for kind in entry.role_needs:
+            _drop(self._seekers_by_field[kind], entry.wanted[kind], key)
+        for kind in entry.answers:
+            _drop(self._providers_by_field[kind], entry.interest, key)
+
+    def top(
+        self, key: str, *, limit: int = 10, directions: Collection[Direction] | None = None
+    ) -> list[Match]:
+        """Return the best counterparts for one delegate, best first (as rank_counterparts)."""
+        me = self._entries.get(key)
+        if me is None:
+            return []
+        pairs: dict[str, tuple[_Pair | None, _Pair | None]] = {}
+        ranked: list[tuple[float, str]] = []
+
+        def evaluate(owners: Iterable[str]) -> None:
+            for owner in owners:
+                if owner in pairs or owner == key:
+                    continue
+                other = self._entries[owner]
+                if not _may_meet(me, other):
+                    pairs[owner] = (None, None)
+                    continue
+                offer, need = pairs[owner] = _pairs_direct(me, other)
+                scored = _score(
+                    me, other, offer.relevance if offer else 0.0, need.relevance if need else 0.0
+                )
+                if scored is not None and (directions is None or scored[1] in directions):
+                    ranked.append((scored[0], owner))
+
+        # Delegates sharing a specific field, or related by role, are scored exactly first.
+        strong: dict[str, None] = {}
+        for n in me.needs:
+            strong.update((self._owner[uid], None) for uid in self._offers.sharing_fields(n))
+        for o in me.offers:
+            strong.update((self._owner[uid], None) for uid in self._needs.sharing_fields(o))
+        for kind in me.role_needs:
+            for f in me.wanted[kind]:
+                strong.update(self._providers_by_field[kind].get(f, {}))
+        for kind in me.answers:
+            for f in me.interest:
+                strong.update(self._seekers_by_field[kind].get(f, {}))
+        evaluate(strong)
+        # Anyone else shares at most a broad field or a word, and cannot score above
+        # _WEAK_SCORE_MAX; they are looked at only when the strong ones do not fill the list.
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        if len(ranked) < limit or ranked[limit - 1][0] <= _WEAK_SCORE_MAX:
+            weak: dict[str, None] = {}
+            for n in me.needs:
+                weak.update((self._owner[uid], None) for uid in self._offers.sharing_anything(n))
+            for o in me.offers:
+                weak.update((self._owner[uid], None) for uid in self._needs.sharing_anything(o))
+            for kind in me.role_needs:
+                weak.update(self._answerers[kind])
+            for kind in me.answers:
+                weak.update(self._role_needs[kind])
+            evaluate(weak)
+            ranked.sort(key=lambda r: (-r[0], r[1]))
+        out: list[Match] = []
+        for _, owner in ranked[:limit]:
+            match = _assemble(me, self._entries[owner], *pairs[owner])
+            if match is not None:
+                out.append(match)
+        return out
+
+    def table(self, *, limit: int = 10) -> dict[str, list[Match]]:
+        """Return every delegate's top matches."""
+        return {key: self.top(key, limit=limit) for key in self._entries}
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+_LANGUAGE_NAMES_EN = {
+    "en": "English",
+    "zh": "Chinese",
+    "ru": "Russian",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "ja": "Japanese",
+}
+
+
+def _names(codes: Iterable[str], taxonomy: Taxonomy) -> str:
+    names = [taxonomy.name(c, "en") for c in codes]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def reason_text_en(reason: Reason, taxonomy: Taxonomy) -> str:
+    """Render a match reason as one English sentence."""
+    names = _names(reason.codes, taxonomy)
+    theirs = reason.direction != "they_need"
+    kind = reason.kind
+    if kind == "same_field":
+        if theirs:
+            return f"They offer what you need in {names}."
+        return f"They need what you offer in {names}."
+    if kind == "same_broad_field":
+        if theirs:
+            return f"They offer related technology in {names}."
+        return f"They look for related technology in {names}."
+    if kind == "similar_wording":
+        return "Their description closely resembles yours."
+    if kind == "same_kind":
+        return f"You both want the same kind of deal: {names.lower()}."
+    if kind == "investor":
+        tail = f", with interests in {names}" if names else ""
+        return f"They invest, and you are seeking investment{tail}."
+    if kind == "seeks_investment":
+        tail = f" in {names}" if names else ""
+        return f"They are seeking investment{tail}, which you provide."
+    if kind == "intermediary":
+        return "They are a technology-transfer agency and can find you partners."
+    if kind == "seeks_partners":
+        return "They are looking for partners or distributors, which you can provide."
+    langs = [_LANGUAGE_NAMES_EN.get(c, c) for c in reason.codes]
+    if len(langs) > 1:
+        return f"You can meet in {', '.join(langs[:-1])} or {langs[-1]}."
+    return f"You can meet in {''.join(langs)}."
+
+
+def normalize_language_tag(tag: str) -> str:
+    """Reduce a BCP 47 tag to its primary language subtag (zh-CN -> zh)."""
+    return _language_key(unicodedata.normalize("NFKC", tag))

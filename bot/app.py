@@ -13,10 +13,23 @@ from bot import delivery
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import SUPPORTED_LOCALES, I18n
+from bot.matching_service import MatchingService
+from bot.meetings_service import MeetingService
 from bot.services import BotContext, Services
-from handlers import errors, fallback, organizer, profile, registration
+from handlers import (
+    claim,
+    errors,
+    fallback,
+    matches,
+    meetings,
+    offers,
+    organizer,
+    profile,
+    registration,
+)
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.importer import ImportRepository
 from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
@@ -29,6 +42,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     db = Database(settings.database)
     i18n = I18n(settings.default_language)
     outbox = OutboxRepository(db, clock)
+    matching = MatchingService(db, clock, outbox=outbox)
+    sending = delivery.Delivery(settings, clock, i18n, outbox)
+    # Picks up what another process (the organizer's import) wrote, without a restart.
+    sending.dispatcher.add_hook("matching", matching.sync)
     return Services(
         settings=settings,
         clock=clock,
@@ -36,7 +53,12 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         i18n=i18n,
         delegates=DelegateRepository(db, clock),
         outbox=outbox,
-        delivery=delivery.Delivery(settings, clock, i18n, outbox),
+        delivery=sending,
+        items=matching.items,
+        marks=matching.marks,
+        matching=matching,
+        imports=ImportRepository(db, clock),
+        meetings=MeetingService(db, clock, settings.schedule, outbox),
     )
 
 
@@ -54,6 +76,7 @@ async def _post_init(app: BotApplication) -> None:
     await services.db.connect()
     version = await services.db.migrate()
     log.info("database %s at schema version %d", services.settings.database, version)
+    await services.matching.load()
     await set_command_menus(app)
     await services.delivery.start(app.bot)
 
@@ -95,8 +118,15 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
     app.bot_data["services"] = services
     # Order matters: features first, the catch-all fallback last.
     delivery.register(app)
+    # Before registration: claim links and username recognition take /start first.
+    claim.register(app)
+    # Before registration too: booking links (/start b_...) open the booking page.
+    meetings.register(app)
     registration.register(app)
     profile.register(app)
+    # Answers to offer/need questions are taken in an earlier group, before registration's.
+    offers.register(app)
+    matches.register(app)
     organizer.register(app)
     fallback.register(app)
     errors.register(app)

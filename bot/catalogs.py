@@ -34,7 +34,12 @@ def extract_template(root: Path = ROOT) -> Catalog:
     with (root / "locales" / "babel.cfg").open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     for filename, _lineno, message, comments, context in extract_from_dir(
-        str(root), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True
+        str(root),
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
+        comment_tags=("Translators:",),
+        strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, 0)], auto_comments=comments, context=context)
     return catalog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from bot.config import ConfigError, load_settings
 from bot.domain.clock import Clock, SystemClock
+from bot.i18n import SUPPORTED_LOCALES
+from bot.meetings_cli import add_commands as add_meeting_commands
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
 
@@ -47,6 +50,57 @@ def _sandbox(args: argparse.Namespace) -> int:
     )
 
 
+def _import_delegates(args: argparse.Namespace) -> int:
+    from bot.organizer_cli import (
+        CommandFailed,
+        check_database,
+        print_import,
+        read_input,
+        run_import,
+    )
+
+    settings = load_settings(
+        config_file=args.config, require_token=False, overrides=_db_override(args)
+    )
+    check_database(settings.database, must_exist=False)
+    try:
+        data = read_input(args.file)
+        outcome = asyncio.run(
+            run_import(settings, args.file, data, links=args.links, notify=args.notify)
+        )
+    except CommandFailed as error:
+        print(f"matchmaker: import failed: {error}", file=sys.stderr)
+        return 1
+    print_import(args.file, outcome, sys.stdout, args.links)
+    return 0
+
+
+def _matches(args: argparse.Namespace) -> int:
+    from bot.organizer_cli import check_database, reasons_in, run_matches
+
+    settings = load_settings(
+        config_file=args.config, require_token=False, overrides=_db_override(args)
+    )
+    check_database(settings.database, must_exist=True)
+    render = reasons_in(args.lang or "en")
+    text = asyncio.run(run_matches(settings, top=args.top, fmt=args.format, render=render))
+    # Bytes, not the console's encoding: the output goes to tools and files as UTF-8.
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 1000")
+    return value
+
+
 def _db_override(args: argparse.Namespace) -> dict[str, object]:
     return {"MATCHMAKER_DB": str(args.db)} if getattr(args, "db", None) else {}
 
@@ -67,6 +121,49 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--db", type=Path, help="SQLite file (default ./sandbox.db)")
     sandbox.add_argument("--script", type=Path, help="replay a session file and check it")
     sandbox.set_defaults(handler=_sandbox)
+
+    importing = commands.add_parser(
+        "import-delegates",
+        help="import or update delegates from the organizers' CSV file (by external_id)",
+        description="Insert or update delegates by external_id from a UTF-8 CSV file with a "
+        "header row. Bad rows are skipped and reported; a file that cannot be read imports "
+        "nothing and exits 1. Running the same file twice changes nothing.",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE.csv", help="the delegates file")
+    importing.add_argument("--db", type=Path, help="SQLite database file")
+    importing.add_argument(
+        "--links",
+        type=Path,
+        metavar="OUT.csv",
+        help="write external_id,name,link: each imported delegate's private claim link",
+    )
+    importing.add_argument(
+        "--notify",
+        action="store_true",
+        help="announce new strong matches to delegates (by default an import announces nothing)",
+    )
+    importing.set_defaults(handler=_import_delegates)
+
+    matches = commands.add_parser(
+        "matches",
+        help="print every delegate's top counterparts as JSON or CSV",
+        description="For every registered delegate, the top K counterparts, best first. "
+        "Delegates are named by external_id, or tg:<telegram user id> if they registered in "
+        "chat.",
+    )
+    matches.add_argument("--db", type=Path, help="SQLite database file")
+    matches.add_argument(
+        "--top", type=_positive, default=10, metavar="K", help="counterparts per delegate (10)"
+    )
+    matches.add_argument("--format", choices=("json", "csv"), default="json")
+    matches.add_argument(
+        "--lang",
+        choices=SUPPORTED_LOCALES,
+        help="language of the reasons (default English)",
+    )
+    matches.set_defaults(handler=_matches)
+    # Meetings: schedule, export-schedule, export-badges.
+    add_meeting_commands(commands)
     return parser
 
 

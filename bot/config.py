@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.scheduling import Schedule, ScheduleError, parse_schedule
 from bot.i18n import SUPPORTED_LOCALES
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
@@ -93,6 +95,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(none)",
         "Organizer Telegram user ids, separated by commas (TOML: a list of integers)",
     ),
+    Setting(
+        "MATCHMAKER_BOT_USERNAME",
+        "bot_username",
+        "(asked from Telegram)",
+        "The bot's @username, for claim links (`import-delegates --links`); when unset, "
+        "the CLI asks Telegram (getMe) with the token",
+    ),
     Setting("MATCHMAKER_LOG_LEVEL", "log_level", "`INFO`", "DEBUG, INFO, WARNING or ERROR"),
 )
 
@@ -112,8 +121,11 @@ class Settings:
     event_dates: tuple[dt.date, ...] = ()
     default_language: str = "en"
     organizers: frozenset[int] = frozenset()
+    bot_username: str | None = None
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The [schedule] table of the TOML file (README: "Meeting schedule").
+    schedule: Schedule = field(default_factory=Schedule)
 
     @property
     def api_base_file_url(self) -> str:
@@ -192,6 +204,16 @@ def _parse_organizers(setting: str, raw: object) -> frozenset[int]:
         except ValueError:
             raise ConfigError(setting, f"{text!r} is not a Telegram user id") from None
     return frozenset(ids)
+
+
+_BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+def _parse_bot_username(setting: str, raw: object) -> str:
+    text = str(raw).strip().removeprefix("https://").removeprefix("t.me/").lstrip("@")
+    if not _BOT_USERNAME.match(text):
+        raise ConfigError(setting, f"{raw!r} is not a Telegram username such as event_bot")
+    return text
 
 
 def load_settings(
@@ -277,10 +299,21 @@ def load_settings(
     name, value = raw("MATCHMAKER_ORGANIZERS", "organizers")
     organizers = _parse_organizers(name, value) if value else frozenset()
 
+    name, value = raw("MATCHMAKER_BOT_USERNAME", "bot_username")
+    bot_username = _parse_bot_username(name, value) if value else None
+
     name, value = raw("MATCHMAKER_LOG_LEVEL", "log_level")
     log_level = str(value).strip().upper() if value else "INFO"
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(name, f"{log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+
+    section = data.get("schedule")
+    if section is not None and not isinstance(section, Mapping):
+        raise ConfigError(f"schedule in {path_text}", "expected a [schedule] table")
+    try:
+        schedule = parse_schedule(section, zone=timezone, default_days=event_dates)
+    except ScheduleError as error:
+        raise ConfigError(f"schedule.{error.key} in {path_text}", error.problem) from None
 
     return Settings(
         token=token,
@@ -294,6 +327,8 @@ def load_settings(
         event_dates=event_dates,
         default_language=default_language,
         organizers=organizers,
+        bot_username=bot_username,
         log_level=log_level,
         extra=data,
+        schedule=schedule,
     )

@@ -12,10 +12,15 @@ from bot.domain.clock import Clock
 from bot.i18n import I18n
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.importer import ImportRepository
+from storage.items import ItemRepository
+from storage.matches import MatchRepository
 from storage.outbox import OutboxRepository
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
+    from bot.matching_service import MatchingService
+    from bot.meetings_service import MeetingService
 
 
 @dataclass
@@ -29,6 +34,11 @@ class Services:
     delegates: DelegateRepository
     outbox: OutboxRepository
     delivery: Delivery
+    items: ItemRepository
+    marks: MatchRepository
+    matching: MatchingService
+    imports: ImportRepository
+    meetings: MeetingService
 
     def is_organizer(self, telegram_user_id: int | None) -> bool:
         """Whether a Telegram account holds the organizer role right now."""

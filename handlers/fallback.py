@@ -13,6 +13,13 @@ from handlers.registration import on_other
 # (command, description) for the menu and /help; descriptions are translated per language.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Register or continue registration")),
+    ("menu", N_("Main menu")),
+    ("offer", N_("Add a technology you offer")),
+    ("need", N_("Add a technology you are looking for")),
+    ("items", N_("Your offers and needs")),
+    ("matches", N_("Delegates who match you")),
+    ("agenda", N_("Your meetings, availability and reminders")),
+    ("badge", N_("Your booking QR code")),
     ("profile", N_("See and edit your profile")),
     ("language", N_("Change the interface language")),
     ("help", N_("What this bot can do")),

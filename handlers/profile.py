@@ -99,7 +99,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         if data.arg == "yes":
             async with services.db.transaction():
                 await services.delegates.erase(who.delegate.id)
+                await services.matching.forget(who.delegate.id)
                 await services.outbox.drop_for_chat(who.chat_id, "the delegate deleted their data")
+            await services.matching.refresh_delegate(who.delegate.id, announce=False)
             await send(
                 context,
                 who.chat_id,

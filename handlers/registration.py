@@ -18,13 +18,15 @@ from handlers.common import (
     caller,
     chunk,
     close_buttons,
+    edit_message,
     keyboard,
     refuse_button,
     send,
 )
+from handlers.menu import main_menu
 
 NS = "r"
-ACTIONS = frozenset({"lang", "ctry", "role", "ml", "mldone", "skip", "cons", "edit"})
+ACTIONS = frozenset({"lang", "ctry", "role", "ml", "mldone", "skip", "cons", "edit", "notify"})
 
 MEETING_CHOICES = frozenset(rules.MEETING_LANGUAGE_CHOICES)
 
@@ -156,6 +158,7 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
     not_given = tr._("not given")
     # Separate calls: pybabel does not extract a _() nested inside another _() call.
     shown = tr._("yes") if delegate.consent else tr._("no")
+    announce = tr._("yes") if delegate.notify_matches else tr._("no")
     country = (
         f"{flag(delegate.country)} {country_name(delegate.country, tr.locale)}"
         if delegate.country
@@ -180,12 +183,21 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
             "Interface language: {language}",
             language=LANGUAGE_LABELS.get(delegate.locale or "", "—"),
         ),
+        tr._("Tell me about new matches: {answer}", answer=Html(announce)),
     ]
     buttons = [
         (tr.label(label), callbacks.make(NS, "edit", step.value))
         for step, label in EDIT_LABELS.items()
     ]
-    return "\n".join(lines), chunk(buttons, 2)
+    if delegate.notify_matches:
+        toggle = (tr.label("🔕 Stop match alerts"), callbacks.make(NS, "notify", 0))
+    else:
+        toggle = (tr.label("🔔 Send match alerts"), callbacks.make(NS, "notify", 1))
+    rows = chunk(buttons, 2)
+    rows.append([toggle])
+    if delegate.is_registered:
+        rows += main_menu(tr)
+    return "\n".join(lines), rows
 
 
 async def ask(context: BotContext, delegate: Delegate, tr: Translator, prefix: str = "") -> None:
@@ -213,6 +225,9 @@ async def advance(
     if finished:
         fields["registered_at"] = services.clock.now()
     saved = await services.delegates.update(delegate.id, step=following, editing=False, **fields)
+    if saved.is_registered:
+        # Consent, organization, role and languages all count in matching.
+        await services.matching.refresh_delegate(saved.id)
     tr = services.i18n.translator(saved.locale)
     if finished:
         text, rows = summary(saved, tr)
@@ -406,6 +421,13 @@ async def on_button(update: Update, context: BotContext) -> None:
         await close_buttons(query)
         editing = await services.delegates.update(delegate.id, step=Step(arg), editing=True)
         await ask(context, editing, who.tr)
+    elif action == "notify" and delegate.is_registered and arg in {"0", "1"}:
+        await query.answer()
+        saved = await services.delegates.update(delegate.id, notify_matches=arg == "1")
+        text, rows = summary(saved, who.tr)
+        await edit_message(query, text, rows)
+        if saved.notify_matches:
+            await services.matching.refresh_delegate(saved.id)
     else:
         await refuse_button(query, who.tr)
 

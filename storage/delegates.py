@@ -15,7 +15,7 @@ from storage.db import Database
 _COLUMNS = (
     "id, telegram_user_id, chat_id, locale, name, organization, country, role, "
     "meeting_languages, contact, contact_kind, consent, step, editing, reachable, "
-    "created_at, updated_at, registered_at"
+    "created_at, updated_at, registered_at, notify_matches"
 )
 
 # Columns an answer may set; anything else is refused so no caller can build SQL from input.
@@ -23,6 +23,7 @@ _WRITABLE = frozenset(
     {
         "locale", "name", "organization", "country", "role", "meeting_languages", "contact",
         "contact_kind", "consent", "step", "editing", "registered_at", "chat_id", "reachable",
+        "notify_matches",
     }
 )  # fmt: skip
 
@@ -55,6 +56,7 @@ def _row_to_delegate(row: aiosqlite.Row) -> Delegate:
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
         registered_at=from_iso(row["registered_at"]) if row["registered_at"] else None,
+        notify_matches=bool(row["notify_matches"]),
     )
 
 
@@ -126,7 +128,11 @@ class DelegateRepository:
         await self._db.execute(
             "UPDATE delegates SET telegram_user_id = NULL, chat_id = NULL, name = NULL, "
             "organization = NULL, contact = NULL, contact_kind = NULL, consent = 0, "
-            "meeting_languages = '', step = 'done', editing = 0, deleted_at = ?, updated_at = ? "
+            "meeting_languages = '', step = 'done', editing = 0, deleted_at = ?, updated_at = ?, "
+            # An import's copy of the data goes too; external_id stays (the organizers' own
+            # id, not personal) so a re-import does not bring the profile back.
+            "telegram_username = NULL, second_contact = NULL, host_external_id = NULL, "
+            "import_data = NULL, claim_token = NULL "
             "WHERE id = ?",
             (now, now, delegate_id),
         )

@@ -35,7 +35,7 @@ OPTIONAL_COLUMNS = (
     "consent",
 )
 ID_MAX = 64
-TEXT_MAX = 2000  # offer and need
+TEXT_MAX = 1000  # offer and need: the items table holds at most this much
 CELL_MAX = 10_000  # any cell; longer means a broken file, not a long description
 
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")

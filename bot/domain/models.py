@@ -61,6 +61,7 @@ class Delegate:
     created_at: dt.datetime
     updated_at: dt.datetime
     registered_at: dt.datetime | None
+    notify_matches: bool = True  # announce new strong matches (the /profile toggle)
 
     @property
     def is_registered(self) -> bool:

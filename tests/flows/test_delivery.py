@@ -294,7 +294,8 @@ async def test_due_work_hooks_run_with_the_chosen_time(
     results = await dispatcher.run_due(moment)
     assert moment in seen and results["remember"] == len(seen)
     assert isinstance(results["broken"], RuntimeError)
-    assert dispatcher.hooks == ("outbox", "broken", "remember")
+    # Features add their own hooks (matching, reminders) between the outbox and these two.
+    assert dispatcher.hooks[0] == "outbox" and dispatcher.hooks[-2:] == ("broken", "remember")
     # The sandbox's /clock +15m: time moves and what fell due is done at once.
     before = clock.now()
     await dispatcher.advance_clock(dt.timedelta(minutes=15))

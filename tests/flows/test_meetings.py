@@ -1,0 +1,277 @@
+"""Meetings as delegates experience them, over the fake Bot API, in English and Russian."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApplication
+from bot.domain.clock import ManualClock
+from bot.domain.scheduling import parse_schedule
+from bot.sandbox.fake_api import FakeBotApi, FakeUser
+from bot.services import Services
+from tests.flows.conftest import flow_settings, start_bot, stop_bot
+from tests.flows.items_kit import name, seen, t
+from tests.flows.test_matches import NEW_MATCH, OLGA, russian_and_chinese
+
+MINUTE = dt.timedelta(minutes=1)
+# The clock stands at 09:00 in Shanghai; the first slot is 09:30-09:50 local.
+FIRST_SLOT = dt.datetime(2026, 11, 24, 1, 30, tzinfo=dt.UTC)
+SCHEDULE = {
+    "days": ["2026-11-24", "2026-11-25"],
+    "sessions": ["09:30-12:00", "14:00-17:30"],
+    "breaks": ["10:30-10:50"],
+    "tables": "A1..A2",
+    "room": "Hall 3",
+}
+
+
+@pytest.fixture
+async def bot(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[BotApplication]:
+    settings = flow_settings(api, tmp_path / "meetings.db")
+    schedule = parse_schedule(SCHEDULE, zone=settings.timezone)
+    app = await start_bot(dataclasses.replace(settings, schedule=schedule), clock)
+    yield app
+    await stop_bot(app)
+
+
+def services_of(app: BotApplication) -> Services:
+    services: Services = app.bot_data["services"]
+    return services
+
+
+async def registered(
+    app: BotApplication, user: FakeUser, locale: str, name: str, languages: str, contact: str
+) -> int:
+    """A delegate who finished registration (the registration flow has its own tests)."""
+    now = "2026-11-01T00:00:00.000000+00:00"
+    return await services_of(app).db.insert(
+        "INSERT INTO delegates (telegram_user_id, chat_id, locale, name, organization, country, "
+        "role, meeting_languages, contact, contact_kind, consent, step, created_at, updated_at, "
+        "registered_at) "
+        "VALUES (?, ?, ?, ?, ?, 'CN', 'company', ?, ?, 'email', 1, 'done', ?, ?, ?)",
+        (user.user_id, user.chat_id, locale, name, f"{name} Lab", languages, contact, now, now,
+         now),
+    )  # fmt: skip
+
+
+def token_in(text: str) -> str:
+    match = re.search(r"start=(b_[A-Za-z0-9_\-]{22})", text)
+    assert match, text
+    return match.group(1)
+
+
+async def run_due(app: BotApplication, clock: ManualClock, moment: dt.datetime) -> None:
+    clock.set(moment)
+    await services_of(app).delivery.dispatcher.run_due(moment)
+
+
+async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    anna = api.user(201, "Anna", language_code="en")
+    ivan = api.user(202, "Иван", language_code="ru")
+    mallory = api.user(203, "Mallory", language_code="en")
+    await registered(bot, anna, "en", "Anna", "en ru", "anna@tpu.ru")
+    await registered(bot, ivan, "ru", "Иван", "ru", "+7 900 000 00 00")
+    await registered(bot, mallory, "en", "Mallory", "en", "m@example.com")
+
+    # Ivan's badge: a PNG QR code of his booking link.
+    await ivan.send_text("/badge")
+    badge = await ivan.expect("t.me/")
+    assert badge.kind == "photo" and badge.photo is not None
+    assert badge.photo.startswith(b"\x89PNG")
+    token = token_in(badge.text)
+
+    # Anna scans it: the booking page, the earliest common times first (tap 1 of 3).
+    await anna.open_link(token)
+    page = await anna.expect("Book a meeting with")
+    assert "Иван" in page.text and "Russian" in page.text
+    assert page.button_texts()[0] == "Tue, Nov 24 09:30"
+    assert len(page.button_texts()) == 6
+    await anna.press(0, page)
+    confirm = await anna.expect("Request a meeting with")
+    await anna.send_text("About <batteries>")
+    confirm = await anna.expect("Your note: About <batteries>")
+    await anna.press("📨 Send request", confirm)  # tap 3
+    await anna.expect("Request sent")
+
+    # Ivan sees who, when (in Russian dates), the note and the shared language.
+    request = await ivan.expect("Anna")
+    assert "24 нояб." in request.text and "09:30" in request.text
+    assert "About <batteries>" in request.text
+    assert "русский" in request.text
+    assert len(request.button_texts()) == 3
+    assert "anna@tpu.ru" not in request.text  # no contact before accepting
+
+    # Forged presses: Anna accepting her own request, Mallory accepting someone else's.
+    accept_data = request.buttons[0][0][1]
+    assert accept_data is not None
+    await anna.press_data(accept_data, confirm)
+    await mallory.press_data(accept_data, request)
+    await api.settle()
+    assert anna.callback_answers[-1].get("show_alert") is True
+    assert "no longer active" in mallory.callback_answers[-1].get("text", "")
+
+    await ivan.press(0, request)  # Accept
+    for_ivan = await ivan.expect("Meeting confirmed")
+    for_anna = await anna.expect("Meeting confirmed")
+    assert "Table A1, Hall 3" in for_anna.text and "+7 900 000 00 00" in for_anna.text
+    assert "anna@tpu.ru" in for_ivan.text and "24 нояб." in for_ivan.text
+    # Pressing Accept again on the stale request changes nothing.
+    await ivan.press_data(accept_data, request)
+    await api.settle()
+    assert ivan.callback_answers[-1].get("show_alert") is True
+
+    # /agenda in Russian dates, with cancel/move buttons and an .ics at the right hour.
+    await anna.send_text("/agenda")
+    agenda = await anna.expect("Your meetings")
+    assert "Иван" in agenda.text and "A1" in agenda.text
+    assert any("Cancel" in b for b in agenda.button_texts())
+    ics = await anna.expect("")
+    while ics.kind != "document":
+        ics = await anna.expect("")
+    assert ics.document is not None and ics.document[0] == "meetings.ics"
+    body = ics.document[1].decode()
+    assert "DTSTART;TZID=Asia/Shanghai:20261124T093000" in body
+    assert "BEGIN:VTIMEZONE" in body
+
+    # Reminders, 15 minutes before, each once.
+    await run_due(bot, clock, FIRST_SLOT - 16 * MINUTE)
+    await run_due(bot, clock, FIRST_SLOT - 15 * MINUTE)
+    await anna.expect("Reminder")
+    reminder = await ivan.expect("Reminder")
+    assert "A1" in reminder.text
+    await run_due(bot, clock, FIRST_SLOT - 14 * MINUTE)
+
+    # After the meeting: did it take place?
+    await run_due(bot, clock, FIRST_SLOT + 25 * MINUTE)
+    question = await anna.expect("take place")
+    await ivan.expect("take place")
+    await anna.press("Yes", question)
+    rating = await anna.expect("How useful")
+    await anna.press("5★", rating)
+    await api.settle()
+    stats = await services_of(bot).meetings.repo.stats()
+    assert stats.held == 1
+    sent = [c for c in api.calls if c.method == "sendMessage" and "Reminder" in c.params["text"]]
+    assert len(sent) == 2
+
+
+async def test_cancel_propose_and_revoked_link(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    anna = api.user(301, "Anna", language_code="en")
+    li = api.user(302, "Li", language_code="ru")
+    await registered(bot, anna, "en", "Anna", "en", "anna@example.com")
+    await registered(bot, li, "ru", "Ли", "zh", "li@example.com")
+
+    await li.send_text("/badge")
+    old = token_in((await li.expect("t.me/")).text)
+    await anna.open_link(old)
+    page = await anna.expect("Book a meeting with")
+    assert "interpreter" in page.text
+    await anna.press(1, page)
+    await anna.press("📨 Send request", await anna.expect("Request a meeting"))
+    request = await li.expect("Anna")
+
+    # Li proposes another time instead; Anna accepts it.
+    await li.press(-1, request)
+    choice = await li.expect("Which time")
+    await li.press(2, choice)
+    await li.expect("Until they accept")
+    proposal = await anna.expect("proposes another time")
+    await anna.press(0, proposal)
+    await anna.expect("Meeting confirmed")
+    await li.expect("Meeting confirmed")
+
+    # Anna cancels from /agenda; Li is told.
+    await anna.send_text("/agenda")
+    agenda = await anna.expect("Your meetings")
+    await anna.press(0, agenda)
+    sure = await anna.expect("Cancel your meeting")
+    await anna.press(0, sure)
+    await anna.expect("is cancelled")
+    await li.expect("cancelled your meeting")
+
+    # Li renews the link: the old one is refused, the new one works.
+    await li.send_text("/badge")
+    badge = await li.expect("t.me/")
+    await li.press(0, badge)
+    await api.settle()
+    assert "no longer works" in li.callback_answers[-1].get("text", "")
+    new = token_in(li.last().text)
+    assert new != old and li.last().kind == "photo"
+    await anna.open_link(old)
+    await anna.expect("no longer valid")
+    await anna.open_link(new)
+    await anna.expect("Book a meeting with")
+
+
+async def test_booking_before_registering_starts_registration(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    host = api.user(401, "Host", language_code="en")
+    await registered(bot, host, "en", "Host", "en", "h@example.com")
+    await host.send_text("/badge")
+    token = token_in((await host.expect("t.me/")).text)
+    guest = api.user(402, "Guest", language_code="en")
+    await guest.open_link(token)
+    await guest.expect("Welcome to the matchmaking")
+
+
+async def test_restart_keeps_reminders_owed(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> None:
+    settings = flow_settings(api, tmp_path / "restart.db")
+    settings = dataclasses.replace(
+        settings, schedule=parse_schedule(SCHEDULE, zone=settings.timezone)
+    )
+    app = await start_bot(settings, clock)
+    anna, bo = api.user(501, "Anna"), api.user(502, "Bo")
+    a = await registered(app, anna, "en", "Anna", "en", "a@example.com")
+    b = await registered(app, bo, "en", "Bo", "en", "b@example.com")
+    meeting = await services_of(app).meetings.request(a, b, FIRST_SLOT)
+    await services_of(app).meetings.accept(meeting.id, b)
+    await anna.expect("Meeting confirmed")
+    await stop_bot(app)
+
+    # Down while the reminder fell due; at start the meeting is still ahead: it is sent.
+    clock.set(FIRST_SLOT - 5 * MINUTE)
+    app = await start_bot(settings, clock)
+    try:
+        await services_of(app).delivery.dispatcher.run_due()
+        await anna.expect("Reminder")
+        await bo.expect("Reminder")
+    finally:
+        await stop_bot(app)
+
+
+async def test_request_a_meeting_from_matches_books_a_slot_and_says_why(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    university, plant = await russian_and_chinese(api)
+    await university.expect(seen("ru", NEW_MATCH))
+    await plant.expect(seen("zh", NEW_MATCH))
+    await university.send_text("/matches")
+    card = await university.expect("王芳")
+    await university.press(t("ru", "🤝 Request a meeting"), card)
+    page = await university.expect(seen("ru", "<b>Book a meeting with {name}</b>", name="王芳"))
+    assert len(page.button_texts()) == 6
+    await university.press(0, page)
+    confirm = await university.expect("王芳")
+    await university.press(t("ru", "📨 Send request"), confirm)
+
+    # The plant reads who, when, and why they match, in Chinese, computed when it is sent.
+    request = await plant.expect(OLGA)
+    wastewater_zh = name("env.wastewater", "zh")
+    answers = t("zh", "Their offer answers your need: {fields}", fields=wastewater_zh)
+    assert t("zh", "Why you match: {reason}", reason=answers) in request.text
+    assert len(request.button_texts()) == 3

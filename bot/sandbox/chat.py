@@ -12,11 +12,13 @@ import datetime as dt
 import os
 import re
 import shlex
+from importlib import resources
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from bot.config import load_settings
 from bot.sandbox import clock
 from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
 
@@ -36,13 +38,26 @@ class Transcript:
     unseen: dict[int, list[BotMessage]] = field(default_factory=dict)
 
 
+TEXT_FILES = (".ics", ".csv", ".txt")
+
+
+def visible_text(message: BotMessage) -> str:
+    """What the person sees: the text, plus the content of a small text file it carries."""
+    if message.kind == "document" and message.document:
+        filename, content = message.document
+        if filename.endswith(TEXT_FILES):
+            body = content.decode("utf-8-sig", errors="replace")
+            return f"{message.text}\n[file {filename}]\n{body}"
+    return message.text
+
+
 def render(message: BotMessage, *, user_id: int, current: int) -> str:
     """Show a bot message as the terminal chat prints it, buttons numbered from 1."""
     who = "" if user_id == current else f" (to user {user_id})"
     head = "bot (edited)" if message.edited else "bot"
-    lines = [f"{head}{who} › " + message.text.replace("\n", "\n    ")]
-    if message.kind == "document" and message.document:
-        lines.append(f"    [file {message.document[0]}, {len(message.document[1])} bytes]")
+    lines = [f"{head}{who} › " + visible_text(message).replace("\n", "\n    ")]
+    if message.kind == "photo" and message.photo:
+        lines.append(f"    [picture, {len(message.photo)} bytes]")
     number = 1
     for row in message.buttons:
         cells = []
@@ -69,9 +84,13 @@ class Sandbox:
         self.transcript = Transcript()
         self.clock_file = database.with_suffix(".clock")
         self.clock_offset = dt.timedelta()
+        self.start_at: dt.datetime | None = None
+        self.variables: dict[str, str] = {}
 
     async def start(self) -> None:
-        """Start the fake server and the bot."""
+        """Start the fake server and the bot, the clock at 08:00 on the event's first day."""
+        if self.start_at is not None:
+            self.clock_offset = self.start_at - dt.datetime.now(dt.UTC)
         clock.write_offset(self.clock_file, self.clock_offset)
         await self.api.start()
         await self.start_bot()
@@ -89,6 +108,8 @@ class Sandbox:
         )
         if self.config_file is not None:
             env["MATCHMAKER_CONFIG"] = str(self.config_file)
+        else:
+            env.pop("MATCHMAKER_CONFIG", None)
         env[clock.ENV_VAR] = str(self.clock_file)
         polls_before = self._polls()
         with self.log.open("ab") as log:
@@ -160,11 +181,14 @@ class Sandbox:
         while True:
             unseen = self.transcript.unseen.setdefault(self.user.user_id, [])
             for index, message in enumerate(unseen):
-                if regex.search(message.text):
+                found = regex.search(visible_text(message))
+                if found:
                     del unseen[: index + 1]
+                    # Named groups become variables later lines can use as {name}.
+                    self.variables.update(found.groupdict())
                     return
             if loop.time() > deadline:
-                seen = "\n".join(m.text for m in unseen) or "(nothing)"
+                seen = "\n".join(visible_text(m) for m in unseen) or "(nothing)"
                 raise ScriptFailed(
                     f"expected /{pattern}/ but user {self.user.user_id} got:\n{seen}"
                 )
@@ -194,6 +218,8 @@ class Sandbox:
         text = line.strip()
         if not text or text.startswith("#"):
             return True
+        for name, value in self.variables.items():
+            text = text.replace("{" + name + "}", value)
         command, _, rest = text.partition(" ")
         if command == "expect":
             await self.expect(rest)
@@ -261,11 +287,19 @@ async def _script(sandbox: Sandbox, lines: list[str], path: Path) -> None:
             raise ScriptFailed(f"{path}:{number}: {problem}") from None
 
 
-async def _main(
-    database: Path, script: Path | None, lines: list[str], config_file: Path | None
-) -> int:
+def first_morning(config_file: Path) -> dt.datetime | None:
+    """08:00 in the event's zone on its first meeting day, if the configuration names one."""
+    settings = load_settings({}, config_file=config_file, require_token=False)
+    days = settings.schedule.days or settings.event_dates
+    if not days:
+        return None
+    return dt.datetime.combine(days[0], dt.time(8, 0), tzinfo=settings.timezone)
+
+
+async def _main(database: Path, script: Path | None, lines: list[str], config_file: Path) -> int:
     log = database.with_suffix(".log")
     sandbox = Sandbox(database, config_file=config_file, log=log, out=sys.stdout)
+    sandbox.start_at = first_morning(config_file)
     try:
         await sandbox.start()
         if script is None:
@@ -290,4 +324,7 @@ async def _main(
 def run_sandbox(*, database: Path, script: Path | None, config_file: Path | None) -> int:
     """Run the sandbox interactively, or replay a script; return the exit status."""
     lines = script.read_text(encoding="utf-8").splitlines() if script else []
-    return asyncio.run(_main(database, script, lines, config_file))
+    if config_file is not None:
+        return asyncio.run(_main(database, script, lines, config_file))
+    with resources.as_file(resources.files("bot.sandbox").joinpath("event.toml")) as default:
+        return asyncio.run(_main(database, script, lines, default))

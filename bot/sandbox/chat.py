@@ -12,9 +12,9 @@ import datetime as dt
 import os
 import re
 import shlex
-from importlib import resources
 import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TextIO
 

@@ -593,7 +593,9 @@ async def _manage(
 def _reminder_label(tr: Translator, minutes: int) -> str:
     if minutes == 0:
         return tr.label("⏰ Reminders: off")
-    return tr.label("⏰ Reminders: {minutes} min before", minutes=minutes)
+    return tr.ngettext(
+        "⏰ Reminders: {n} minute before", "⏰ Reminders: {n} minutes before", minutes
+    )
 
 
 async def _reminder_choice(context: BotContext, who: Caller) -> None:

@@ -37,7 +37,7 @@ from bot.domain.items import (
 )
 from bot.domain.models import Step
 from bot.domain.registration import InvalidAnswer
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.services import BotContext, Services
 from handlers import callbacks, registration
 from handlers.common import (
@@ -425,12 +425,12 @@ def _card_rows(item: StoredItem, tr: Translator) -> Buttons:
     def edit(label: str, step: ItemStep) -> tuple[str, str]:
         return tr.label(label), callbacks.make(NS, "ed", f"{item.id}-{step.value}")
 
-    rows: Buttons = [[edit("✏️ Text", ItemStep.TEXT), edit("✏️ Kind", ItemStep.KIND)]]
+    rows: Buttons = [[edit(N_("✏️ Text"), ItemStep.TEXT), edit(N_("✏️ Kind"), ItemStep.KIND)]]
     if asks_maturity(item.side, item.kind):
-        rows.append([edit("✏️ TRL", ItemStep.TRL), edit("✏️ Patent", ItemStep.IP)])
+        rows.append([edit(N_("✏️ TRL"), ItemStep.TRL), edit(N_("✏️ Patent"), ItemStep.IP)])
     rows.append(
         [
-            edit("✏️ Fields", ItemStep.FIELDS),
+            edit(N_("✏️ Fields"), ItemStep.FIELDS),
             (tr.label("🗑 Delete"), callbacks.make(NS, "del", item.id)),
         ]
     )

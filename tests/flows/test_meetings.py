@@ -62,6 +62,11 @@ async def registered(
     )  # fmt: skip
 
 
+def ru_before_name(msgid: str) -> str:
+    """The Russian sentence up to where the counterpart's name goes, as a pattern."""
+    return seen("ru", msgid, name="NAMEHERE", when="").split("NAMEHERE")[0]
+
+
 def token_in(text: str) -> str:
     match = re.search(r"start=(b_[A-Za-z0-9_\-]{22})", text)
     assert match, text
@@ -121,7 +126,7 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     assert "no longer active" in mallory.callback_answers[-1].get("text", "")
 
     await ivan.press(0, request)  # Accept
-    for_ivan = await ivan.expect("Meeting confirmed")
+    for_ivan = await ivan.expect(seen("ru", "✅ <b>Meeting confirmed</b>"))
     for_anna = await anna.expect("Meeting confirmed")
     assert "Table A1, Hall 3" in for_anna.text and "+7 900 000 00 00" in for_anna.text
     assert "anna@tpu.ru" in for_ivan.text and "24 нояб." in for_ivan.text
@@ -147,22 +152,22 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     await run_due(bot, clock, FIRST_SLOT - 16 * MINUTE)
     await run_due(bot, clock, FIRST_SLOT - 15 * MINUTE)
     await anna.expect("Reminder")
-    reminder = await ivan.expect("Reminder")
+    reminder = await ivan.expect("⏰")
     assert "A1" in reminder.text
     await run_due(bot, clock, FIRST_SLOT - 14 * MINUTE)
 
     # After the meeting: did it take place?
     await run_due(bot, clock, FIRST_SLOT + 25 * MINUTE)
     question = await anna.expect("take place")
-    await ivan.expect("take place")
+    await ivan.expect(ru_before_name("Did your meeting with {name} ({when}) take place?") + "Anna")
     await anna.press("Yes", question)
     rating = await anna.expect("How useful")
     await anna.press("5★", rating)
     await api.settle()
     stats = await services_of(bot).meetings.repo.stats()
     assert stats.held == 1
-    sent = [c for c in api.calls if c.method == "sendMessage" and "Reminder" in c.params["text"]]
-    assert len(sent) == 2
+    sent = [c for c in api.calls if c.method == "sendMessage" and "⏰" in c.params["text"]]
+    assert len(sent) == 2  # one each, never twice
 
 
 async def test_cancel_propose_and_revoked_link(
@@ -184,13 +189,13 @@ async def test_cancel_propose_and_revoked_link(
 
     # Li proposes another time instead; Anna accepts it.
     await li.press(-1, request)
-    choice = await li.expect("Which time")
+    choice = await li.expect(seen("ru", "Which time would suit you better?"))
     await li.press(2, choice)
-    await li.expect("Until they accept")
+    await li.expect("✉️")
     proposal = await anna.expect("proposes another time")
     await anna.press(0, proposal)
     await anna.expect("Meeting confirmed")
-    await li.expect("Meeting confirmed")
+    await li.expect(seen("ru", "✅ <b>Meeting confirmed</b>"))
 
     # Anna cancels from /agenda; Li is told.
     await anna.send_text("/agenda")
@@ -199,14 +204,17 @@ async def test_cancel_propose_and_revoked_link(
     sure = await anna.expect("Cancel your meeting")
     await anna.press(0, sure)
     await anna.expect("is cancelled")
-    await li.expect("cancelled your meeting")
+    await li.expect(
+        ru_before_name("{name} cancelled your meeting on {when}. The time is free again.") + "Anna"
+    )
 
     # Li renews the link: the old one is refused, the new one works.
     await li.send_text("/badge")
     badge = await li.expect("t.me/")
     await li.press(0, badge)
     await api.settle()
-    assert "no longer works" in li.callback_answers[-1].get("text", "")
+    revoked = t("ru", "Your old booking link no longer works.")
+    assert li.callback_answers[-1].get("text") == revoked
     new = token_in(li.last().text)
     assert new != old and li.last().kind == "photo"
     await anna.open_link(old)

@@ -150,7 +150,13 @@ async def test_need_in_chinese_skips_maturity_and_can_be_edited_and_deleted(
     await user.press(t("zh", "Yes, delete it"), confirm)
     await user.expect(seen("zh", "The item was deleted."))
     await user.send_text("/items")
-    await user.expect(seen("zh", "You have not added any offers or needs yet."))
+    await user.expect(
+        seen(
+            "zh",
+            "You have not added any offers or needs yet. Add one, and I will find the "
+            "delegates who match it.",
+        )
+    )
 
 
 async def test_an_offer_of_investment_asks_no_maturity_and_an_edit_can_add_it(

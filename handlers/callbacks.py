@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 VERSION = "1"
+# Namespaces other features' messages link to (the profile opens the meeting reminder choice).
+MEETINGS = "m"
 _PATTERN = re.compile(r"^([a-z]{1,3})" + VERSION + r":([a-z]{1,8}):([A-Za-z0-9_\-]{0,40})$")
 
 

@@ -63,7 +63,7 @@ from storage.meetings import Party
 
 log = logging.getLogger(__name__)
 
-NS = "m"
+NS = callbacks.MEETINGS
 ACTIONS = frozenset(
     {
         "bk", "pk", "send", "acc", "dec", "prop", "ps", "cx", "cxy", "mv", "ms", "rem",

@@ -196,6 +196,9 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
     rows = chunk(buttons, 2)
     rows.append([toggle])
     if delegate.is_registered:
+        rows.append(
+            [(tr.label("⏰ Meeting reminders"), callbacks.make(callbacks.MEETINGS, "rem"))]
+        )
         rows += main_menu(tr)
     return "\n".join(lines), rows
 

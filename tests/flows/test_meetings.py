@@ -283,3 +283,22 @@ async def test_request_a_meeting_from_matches_books_a_slot_and_says_why(
     answers = t("zh", "Their offer answers your need: {fields}", fields=wastewater_zh)
     assert t("zh", "Why you match: {reason}", reason=answers) in request.text
     assert len(request.button_texts()) == 3
+
+
+async def test_reminder_time_is_chosen_from_the_profile(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    ivan = api.user(211, "Иван", language_code="ru")
+    await registered(bot, ivan, "ru", "Иван", "ru", "ivan@example.com")
+    await ivan.send_text("/profile")
+    profile = await ivan.expect(seen("ru", "<b>Your profile</b>"))
+    await ivan.press(t("ru", "⏰ Meeting reminders"), profile)
+    choice = await ivan.expect(
+        seen("ru", "How many minutes before each meeting should I remind you?")
+    )
+    await ivan.press(-1, choice)
+    await api.settle()
+    service = services_of(bot).meetings
+    delegate = await services_of(bot).delegates.by_telegram_user(211)
+    assert delegate is not None
+    assert await service.reminder_minutes(delegate.id) == 60

@@ -10,14 +10,18 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import delivery
+from bot.broadcasts import BroadcastService
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.outbox import State as OutboxState
 from bot.i18n import SUPPORTED_LOCALES, I18n
 from bot.matching_service import MatchingService
 from bot.meetings_service import MeetingService
 from bot.services import BotContext, Services
 from handlers import (
+    broadcast,
     claim,
+    control,
     errors,
     fallback,
     matches,
@@ -59,6 +63,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         matching=matching,
         imports=ImportRepository(db, clock),
         meetings=MeetingService(db, clock, settings.schedule, outbox),
+        broadcasts=BroadcastService(db, clock, settings, outbox),
     )
 
 
@@ -75,10 +80,22 @@ async def _post_init(app: BotApplication) -> None:
     services: Services = app.bot_data["services"]
     await services.db.connect()
     version = await services.db.migrate()
-    log.info("database %s at schema version %d", services.settings.database, version)
     await services.matching.load()
     await set_command_menus(app)
-    await services.delivery.start(app.bot)
+    # Counted before the workers start claiming, so the line shows what was found.
+    counts = await services.outbox.counts()
+    recovered = await services.delivery.start(app.bot)
+    # The one line operators look for at start; it names no token and no personal data.
+    log.info(
+        "ready: @%s, database %s at schema version %d, due work: %d pending outbox item(s), "
+        "%d recovered from the last stop, %d dead letter(s)",
+        app.bot.username,
+        services.settings.database,
+        version,
+        counts.get(OutboxState.PENDING, 0),
+        recovered,
+        counts.get(OutboxState.DEAD, 0),
+    )
 
 
 async def _post_stop(app: BotApplication) -> None:
@@ -128,6 +145,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
     offers.register(app)
     matches.register(app)
     organizer.register(app)
+    # The broadcast wizard takes the organizer's texts in an early group, before every other.
+    broadcast.register(app)
+    control.register(app)
     fallback.register(app)
     errors.register(app)
     return app

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import os
+import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import SUPPORTED_LOCALES
 from bot.meetings_cli import add_commands as add_meeting_commands
@@ -17,13 +20,38 @@ from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
 
 
-def _configure_logging(level: str) -> None:
+class _Redacting(logging.Formatter):
+    """Masks secrets in every formatted line, tracebacks included."""
+
+    def __init__(self, fmt: str, hidden: tuple[str, ...]) -> None:
+        super().__init__(fmt)
+        # Longest first, so a token is masked whole before its secret half is looked for.
+        self._hidden = sorted((h for h in hidden if h), key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._hidden:
+            text = text.replace(secret, "<hidden>")
+        return text
+
+
+def _configure_logging(level: str, token: str = "") -> None:
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request URL, and the URL contains the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # PTB logs its API URLs (with the token) at DEBUG; mask it wherever it appears.
+    formatter = _Redacting(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s", (token, token.partition(":")[2])
+    )
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+    # At DEBUG these log whole updates and API parameters: what delegates type, contacts
+    # included. Personal data stays out of the logs at every level.
+    for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -32,14 +60,40 @@ def _run(args: argparse.Namespace) -> int:
     from bot.app import build_application
 
     settings = load_settings(config_file=args.config, overrides=_db_override(args))
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.token)
     clock: Clock = SystemClock()
     if os.environ.get(SANDBOX_CLOCK):
         # Only the sandbox sets this: it moves time forward with /clock.
         clock = SandboxClock(Path(os.environ[SANDBOX_CLOCK]))
+    webhook = getattr(args, "webhook", None)
+    if webhook and importlib.util.find_spec("tornado") is None:
+        print(
+            "matchmaker: --webhook needs tornado: pip install 'python-telegram-bot[webhooks]'",
+            file=sys.stderr,
+        )
+        return 2
     app = build_application(settings, clock=clock)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    # Both stop gracefully on SIGTERM/SIGINT: updates stop, post_stop lets sends in flight finish.
+    if webhook:
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            # The proxy forwards the public URL's path unchanged.
+            url_path=urlsplit(webhook).path.lstrip("/"),
+            webhook_url=webhook,
+            secret_token=settings.webhook_secret or secrets.token_urlsafe(32),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+def _webhook_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an https:// URL (Telegram needs one)")
+    return text
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -91,6 +145,83 @@ def _matches(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _new_invite(settings: Settings) -> str:
+    from bot.broadcasts import BroadcastService
+    from storage.db import Database
+    from storage.outbox import OutboxRepository
+
+    db = Database(settings.database)
+    await db.connect()
+    try:
+        await db.migrate()
+        clock = SystemClock()
+        service = BroadcastService(db, clock, settings, OutboxRepository(db, clock))
+        return await service.create_invite()
+    finally:
+        await db.close()
+
+
+def _invite_organizer(args: argparse.Namespace) -> int:
+    settings = load_settings(
+        config_file=args.config, require_token=False, overrides=_db_override(args)
+    )
+    code = asyncio.run(_new_invite(settings))
+    print(code)
+    print(f"Send the bot: /organizer {code}  (works once)", file=sys.stderr)
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.organizer_cli import check_database
+    from bot.stats import gather_from_file, stats_lines
+
+    settings = load_settings(
+        config_file=args.config, require_token=False, overrides=_db_override(args)
+    )
+    check_database(settings.database, must_exist=True)
+    stats = asyncio.run(gather_from_file(settings))
+    sys.stdout.write("\n".join(stats_lines(stats)) + "\n")
+    return 0
+
+
+async def _export_data(settings: Settings, what: str, fmt: str) -> tuple[bytes, str, int]:
+    from bot import data_exports
+    from storage.db import Database
+
+    db = Database(settings.database)
+    await db.connect()
+    try:
+        await db.migrate()
+        table = await data_exports.export_table(
+            db, SystemClock(), settings.schedule, settings.timezone, what
+        )
+    finally:
+        await db.close()
+    content, name = data_exports.render(table, fmt)
+    return content, name, len(table.rows)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from bot.organizer_cli import check_database
+
+    settings = load_settings(
+        config_file=args.config, require_token=False, overrides=_db_override(args)
+    )
+    check_database(settings.database, must_exist=True)
+    if args.format == "xlsx" and args.out is None:
+        print("matchmaker: --format xlsx needs --out FILE.xlsx", file=sys.stderr)
+        return 2
+    content, _, rows = asyncio.run(_export_data(settings, args.what, args.format))
+    if args.out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    else:
+        args.out.write_bytes(content)
+    print(f"{rows} row(s) of {args.what} exported", file=sys.stderr)
+    return 0
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -111,8 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="TOML configuration file")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the bot against Telegram (long polling)")
+    run = commands.add_parser(
+        "run", help="run the bot against Telegram (long polling, or a webhook with --webhook)"
+    )
     run.add_argument("--db", type=Path, help="SQLite database file")
+    run.add_argument(
+        "--webhook",
+        type=_webhook_url,
+        metavar="URL",
+        help="receive updates at this public https URL (behind a reverse proxy, see README)",
+    )
     run.set_defaults(handler=_run)
 
     sandbox = commands.add_parser(
@@ -162,6 +301,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="language of the reasons (default English)",
     )
     matches.set_defaults(handler=_matches)
+    invite = commands.add_parser(
+        "invite-organizer",
+        help="print a one-time code that makes whoever sends /organizer CODE an organizer",
+    )
+    invite.add_argument("--db", type=Path, help="SQLite database file")
+    invite.set_defaults(handler=_invite_organizer)
+
+    stats = commands.add_parser("stats", help="print the event's figures")
+    stats.add_argument("--db", type=Path, help="SQLite database file")
+    stats.set_defaults(handler=_stats)
+    export = commands.add_parser(
+        "export",
+        help="export delegates, offers, needs, meetings or the schedule as CSV or XLSX",
+        description="CSV is UTF-8 with a byte-order mark (spreadsheets open it right).",
+    )
+    export.add_argument("--db", type=Path, help="SQLite database file")
+    export.add_argument(
+        "--what",
+        required=True,
+        choices=("delegates", "offers", "needs", "meetings", "schedule"),
+    )
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--out", type=Path, help="output file (CSV default: standard output)")
+    export.set_defaults(handler=_export)
     # Meetings: schedule, export-schedule, export-badges.
     add_meeting_commands(commands)
     return parser

@@ -103,6 +103,24 @@ SETTINGS: tuple[Setting, ...] = (
         "the CLI asks Telegram (getMe) with the token",
     ),
     Setting("MATCHMAKER_LOG_LEVEL", "log_level", "`INFO`", "DEBUG, INFO, WARNING or ERROR"),
+    Setting(
+        "MATCHMAKER_WEBHOOK_LISTEN",
+        "webhook.listen",
+        "`127.0.0.1`",
+        "Address `run --webhook` listens on; keep it local behind a reverse proxy",
+    ),
+    Setting(
+        "MATCHMAKER_WEBHOOK_PORT",
+        "webhook.port",
+        "`8080`",
+        "Port `run --webhook` listens on (plain HTTP; the proxy terminates TLS)",
+    ),
+    Setting(
+        "MATCHMAKER_WEBHOOK_SECRET",
+        "webhook.secret",
+        "(random at each start)",
+        "Secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`; 1-256 of A-Z a-z 0-9 _ -",
+    ),
 )
 
 
@@ -123,6 +141,9 @@ class Settings:
     organizers: frozenset[int] = frozenset()
     bot_username: str | None = None
     log_level: str = "INFO"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_secret: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     # The [schedule] table of the TOML file (README: "Meeting schedule").
     schedule: Schedule = field(default_factory=Schedule)
@@ -205,6 +226,8 @@ def _parse_organizers(setting: str, raw: object) -> frozenset[int]:
             raise ConfigError(setting, f"{text!r} is not a Telegram user id") from None
     return frozenset(ids)
 
+
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 _BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
@@ -307,6 +330,20 @@ def load_settings(
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(name, f"{log_level!r} is not DEBUG, INFO, WARNING or ERROR")
 
+    _, value = raw("MATCHMAKER_WEBHOOK_LISTEN", "webhook.listen")
+    webhook_listen = str(value).strip() if value else "127.0.0.1"
+
+    name, value = raw("MATCHMAKER_WEBHOOK_PORT", "webhook.port")
+    webhook_port = 8080.0 if value is None else _parse_number(name, value, low=1, high=65535)
+    if webhook_port != int(webhook_port):
+        raise ConfigError(name, f"{value!r} is not a whole number")
+
+    name, value = raw("MATCHMAKER_WEBHOOK_SECRET", "webhook.secret")
+    webhook_secret = str(value).strip() if value else None
+    if webhook_secret is not None and not _WEBHOOK_SECRET.match(webhook_secret):
+        # Not echoed: it is a secret.
+        raise ConfigError(name, "use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+
     section = data.get("schedule")
     if section is not None and not isinstance(section, Mapping):
         raise ConfigError(f"schedule in {path_text}", "expected a [schedule] table")
@@ -329,6 +366,9 @@ def load_settings(
         organizers=organizers,
         bot_username=bot_username,
         log_level=log_level,
+        webhook_listen=webhook_listen,
+        webhook_port=int(webhook_port),
+        webhook_secret=webhook_secret,
         extra=data,
         schedule=schedule,
     )

@@ -18,6 +18,7 @@ from storage.matches import MatchRepository
 from storage.outbox import OutboxRepository
 
 if TYPE_CHECKING:
+    from bot.broadcasts import BroadcastService
     from bot.delivery import Delivery
     from bot.matching_service import MatchingService
     from bot.meetings_service import MeetingService
@@ -39,10 +40,7 @@ class Services:
     matching: MatchingService
     imports: ImportRepository
     meetings: MeetingService
-
-    def is_organizer(self, telegram_user_id: int | None) -> bool:
-        """Whether a Telegram account holds the organizer role right now."""
-        return telegram_user_id is not None and telegram_user_id in self.settings.organizers
+    broadcasts: BroadcastService  # also organizer invites and the audit log
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

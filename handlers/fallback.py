@@ -25,7 +25,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", N_("What this bot can do")),
     ("delete_me", N_("Delete your personal data")),
 )
-ORGANIZER_COMMANDS: tuple[tuple[str, str], ...] = (("stats", N_("Event statistics")),)
+ORGANIZER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("stats", N_("Event statistics")),
+    ("broadcast", N_("Send an announcement to delegates")),
+    ("export", N_("Export delegates, items, meetings or the schedule")),
+    ("find", N_("Find a delegate and manage their meetings")),
+)
 
 
 def help_text(tr: Translator, *, organizer: bool) -> str:
@@ -42,7 +47,7 @@ async def show_help(update: Update, context: BotContext) -> None:
     """List the commands."""
     who = await caller(update, context)
     if who is not None:
-        is_organizer = context.services.is_organizer(who.user_id)
+        is_organizer = await context.services.broadcasts.is_organizer(who.user_id)
         await send(context, who.chat_id, help_text(who.tr, organizer=is_organizer))
 
 

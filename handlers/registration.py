@@ -7,6 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.domain import registration as rules
 from bot.domain.countries import LIKELY_COUNTRIES, country_name, flag, resolve_country
+from bot.domain.crash import crash_point
 from bot.domain.models import Delegate, Role, Step
 from bot.domain.registration import InvalidAnswer, Problem
 from bot.i18n import LANGUAGE_LABELS, N_, SUPPORTED_LOCALES, Html, Translator
@@ -228,6 +229,7 @@ async def advance(
     if finished:
         fields["registered_at"] = services.clock.now()
     saved = await services.delegates.update(delegate.id, step=following, editing=False, **fields)
+    crash_point("registration.after_save")
     if saved.is_registered:
         # Consent, organization, role and languages all count in matching.
         await services.matching.refresh_delegate(saved.id)

@@ -11,6 +11,7 @@ The points in the code:
 - `outbox.before_send`   an item is claimed ('sending') and rendered; Telegram not called yet
 - `outbox.after_send`    Telegram accepted the message; the item is not yet marked sent
 - `outbox.after_mark`    the item is marked sent
+- `registration.after_save`  a registration answer and the next step are saved; not yet asked
 
 Unset, a crash point costs one comparison. The variable is read once, on the first call.
 """
@@ -27,7 +28,13 @@ ENV_VAR = "MATCHMAKER_CRASH_AT"
 EXIT_CODE = 137  # what a shell reports for a process killed by SIGKILL
 
 POINTS: frozenset[str] = frozenset(
-    {"outbox.enqueued", "outbox.before_send", "outbox.after_send", "outbox.after_mark"}
+    {
+        "outbox.enqueued",
+        "outbox.before_send",
+        "outbox.after_send",
+        "outbox.after_mark",
+        "registration.after_save",
+    }
 )
 
 log = logging.getLogger(__name__)

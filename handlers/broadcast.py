@@ -1,0 +1,498 @@
+"""/broadcast: an organizer writes an announcement step by step and watches it go out.
+
+Every button and text re-checks the organizer role; the draft lives in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.broadcasts import (
+    BroadcastError,
+    Launched,
+    NoRecipients,
+    ProgressThrottle,
+    locale_counts,
+    missing_versions,
+)
+from bot.domain.countries import country_name, flag
+from bot.domain.models import Role
+from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator
+from bot.services import BotContext, Services
+from handlers import callbacks
+from handlers.common import (
+    Buttons,
+    Caller,
+    chunk,
+    close_buttons,
+    edit_message,
+    keyboard,
+    refuse_button,
+    send,
+)
+from handlers.organizer import organizer
+from handlers.registration import role_label
+from storage.broadcasts import AUDIENCE_KINDS, Audience, Broadcast, Progress
+
+log = logging.getLogger(__name__)
+
+NS = "bc"
+ACTIONS = frozenset({"lang", "add", "next", "aud", "val", "send", "back", "drop", "stop"})
+# Before offers (-1) and meeting notes (-2): an organizer writing an announcement is not
+# answering any other question.
+TEXT_GROUP = -5
+PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
+MAX_CHOICES = 24
+# Telegram's 4096 characters, less room for the header above the announcement.
+MAX_TEXT = 3800
+
+
+def _b(action: str, *parts: object) -> str:
+    return callbacks.make(NS, action, "-".join(str(p) for p in parts))
+
+
+def _audience_label(tr: Translator, kind: str) -> str:
+    labels = {
+        "all": tr.label("👥 Everyone"),
+        "language": tr.label("🌐 By language"),
+        "country": tr.label("🏳️ By country"),
+        "role": tr.label("🏢 By role"),
+        "today": tr.label("📅 With a meeting today"),
+        "field": tr.label("🔬 Interested in a field"),
+    }
+    return labels[kind]
+
+
+def _value_label(services: Services, tr: Translator, kind: str, value: str) -> str:
+    if kind == "language":
+        return LANGUAGE_LABELS.get(value, value)
+    if kind == "country":
+        return f"{flag(value)} {country_name(value, tr.locale)}".strip()
+    if kind == "role":
+        return role_label(Role(value), tr)
+    if kind == "field":
+        return services.matching.taxonomy.name(value, tr.locale)
+    return value
+
+
+def _audience_text(services: Services, tr: Translator, audience: Audience) -> str:
+    label = _audience_label(tr, audience.kind)
+    if audience.value is None:
+        return label
+    return f"{label}: {_value_label(services, tr, audience.kind, audience.value)}"
+
+
+# -- screens ---------------------------------------------------------------------------------
+
+
+def text_prompt(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
+    """Ask for the first version, with buttons to write it in another language."""
+    locale = draft.main_locale or tr.locale
+    text = "\n".join(
+        [
+            tr._("📢 <b>New announcement</b>"),
+            tr._(
+                "Write the announcement in {language} and send it as one message. "
+                "Bold, italics and links are kept.",
+                language=LANGUAGE_LABELS[locale],
+            ),
+            tr._("Photos and documents cannot be attached yet."),
+        ]
+    )
+    others = [
+        (tr.label("✍️ {language}", language=LANGUAGE_LABELS[code]), _b("lang", draft.id, code))
+        for code in SUPPORTED_LOCALES
+        if code != locale
+    ]
+    return text, [*chunk(others, 2), [(tr.label("✖️ Discard"), _b("drop", draft.id))]]
+
+
+def version_prompt(tr: Translator, locale: str) -> str:
+    """Ask for another language's version."""
+    return tr._(
+        "Send the announcement in {language} as one message.", language=LANGUAGE_LABELS[locale]
+    )
+
+
+def versions_menu(services: Services, tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
+    """Which versions exist; add another or go on to the audience."""
+    written = ", ".join(LANGUAGE_LABELS[code] for code in draft.versions)
+    default = LANGUAGE_LABELS[services.settings.default_language]
+    text = "\n".join(
+        [
+            tr._("📢 Versions written: {languages}", languages=written),
+            tr._(
+                "Each delegate gets the version in their language, else {default}, else "
+                "English, else the first one written. Add a version or go on.",
+                default=default,
+            )
+            if services.settings.default_language != "en"
+            else tr._(
+                "Each delegate gets the version in their language, else English, else the "
+                "first one written. Add a version or go on."
+            ),
+        ]
+    )
+    adds = [
+        (tr.label("➕ {language}", language=LANGUAGE_LABELS[code]), _b("add", draft.id, code))
+        for code in missing_versions(draft.versions)
+    ]
+    go_on = (
+        tr.label("➡️ Keep one text for all")
+        if len(draft.versions) == 1
+        else tr.label("➡️ Choose the audience")
+    )
+    return text, [
+        *chunk(adds, 2),
+        [(go_on, _b("next", draft.id))],
+        [(tr.label("✖️ Discard"), _b("drop", draft.id))],
+    ]
+
+
+def audience_menu(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
+    """The kinds of audience."""
+    buttons = [(_audience_label(tr, kind), _b("aud", draft.id, kind)) for kind in AUDIENCE_KINDS]
+    text = "\n".join(
+        [
+            tr._("👥 Who should receive the announcement?"),
+            tr._("Delegates who cannot be reached are left out."),
+        ]
+    )
+    return text, [*chunk(buttons, 2), [(tr.label("✖️ Discard"), _b("drop", draft.id))]]
+
+
+async def value_menu(
+    services: Services, tr: Translator, draft: Broadcast, kind: str
+) -> tuple[str, Buttons]:
+    """The values of one kind of audience."""
+    values: list[str]
+    if kind == "language":
+        values = list(SUPPORTED_LOCALES)
+    elif kind == "role":
+        values = [role.value for role in Role]
+    elif kind == "country":
+        values = (await services.broadcasts.repo.countries())[:MAX_CHOICES]
+    else:
+        values = (await services.broadcasts.repo.fields())[:MAX_CHOICES]
+    positions = {f.code: n for n, f in enumerate(services.matching.taxonomy.fields)}
+    buttons = []
+    for value in values:
+        # Field codes hold dots, which callback data does not: they travel as positions.
+        arg = str(positions[value]) if kind == "field" else value
+        buttons.append((_value_label(services, tr, kind, value), _b("val", draft.id, kind, arg)))
+    text = _audience_label(tr, kind)
+    if not values:
+        text += "\n" + tr._("Nobody to choose from yet.")
+    return text, [*chunk(buttons, 2), [(tr.label("⬅️ Back"), _b("back", draft.id))]]
+
+
+def progress_text(tr: Translator, broadcast: Broadcast, progress: Progress, state: str) -> str:
+    """The organizer's live report."""
+    status = {
+        "sending": tr._("⏳ Sending…"),
+        "done": tr._("✅ Finished."),
+        "cancelled": tr._("⏹ Stopped by an organizer."),
+    }.get(state, "")
+    lines = [
+        tr._("📤 <b>Announcement #{id}</b>", id=broadcast.id),
+        tr._("Sent: {n}", n=progress.sent),
+        tr._("Failed: {n}", n=progress.failed),
+        tr._("Unreachable: {n}", n=progress.unreachable),
+        tr._("Left: {n}", n=progress.left),
+    ]
+    if progress.cancelled:
+        lines.append(tr._("Not sent (stopped): {n}", n=progress.cancelled))
+    if broadcast.excluded:
+        lines.append(
+            tr.ngettext(
+                "{n} unreachable delegate was left out.",
+                "{n} unreachable delegates were left out.",
+                broadcast.excluded,
+            )
+        )
+    lines.append(status)
+    return "\n".join(lines)
+
+
+def _stop_button(tr: Translator, broadcast_id: int) -> Buttons:
+    return [[(tr.label("⏹ Stop sending"), _b("stop", broadcast_id))]]
+
+
+# -- handlers --------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """/broadcast: begin a new announcement."""
+    who = await organizer(update, context)
+    if who is None:
+        return
+    draft = await context.services.broadcasts.start(who.user_id, who.chat_id, who.tr.locale)
+    await send(context, who.chat_id, *text_prompt(who.tr, draft))
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Take the text the organizer's draft waits for; let every other text through."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or message.text is None:
+        return
+    service = context.services.broadcasts
+    draft = await service.draft(user.id)
+    if draft is None or service.awaited_locale(draft) is None:
+        return
+    who = await organizer(update, context)
+    if who is not None and len(message.text) > MAX_TEXT:
+        await send(
+            context,
+            who.chat_id,
+            who.tr._(
+                "This text is too long for one message: please keep it under {n} characters.",
+                n=MAX_TEXT,
+            ),
+        )
+    elif who is not None:
+        # text_html keeps the organizer's bold, italics and links and escapes everything else.
+        draft = await service.add_text(draft, message.text_html)
+        await send(context, who.chat_id, *versions_menu(context.services, who.tr, draft))
+    raise ApplicationHandlerStop
+
+
+async def _preview(context: BotContext, who: Caller, draft: Broadcast) -> None:
+    services = context.services
+    audience = services.broadcasts.audience_of(draft)
+    assert audience is not None
+    recipients, excluded = await services.broadcasts.recipients(audience)
+    tr = who.tr
+    if not recipients:
+        text, rows = audience_menu(tr, draft)
+        await send(context, who.chat_id, tr._("Nobody is in this audience.") + "\n\n" + text, rows)
+        return
+    for locale, n in locale_counts(recipients).items():
+        await send(
+            context,
+            who.chat_id,
+            tr.ngettext(
+                "👁 Preview as {language} readers see it ({n} recipient):",
+                "👁 Preview as {language} readers see it ({n} recipients):",
+                n,
+                language=LANGUAGE_LABELS.get(locale, locale),
+            ),
+        )
+        rendered = services.broadcasts.render_for(draft, services.i18n.translator(locale))
+        await send(context, who.chat_id, rendered.text)
+    lines = [
+        _audience_text(services, tr, audience),
+        tr.ngettext(
+            "Send the announcement to {n} delegate?",
+            "Send the announcement to {n} delegates?",
+            len(recipients),
+        ),
+    ]
+    if excluded:
+        lines.append(
+            tr.ngettext(
+                "{n} unreachable delegate is left out.",
+                "{n} unreachable delegates are left out.",
+                excluded,
+            )
+        )
+    rows = [
+        [(tr.label("✅ Send now"), _b("send", draft.id))],
+        [(tr.label("👥 Change the audience"), _b("back", draft.id))],
+        [(tr.label("✖️ Discard"), _b("drop", draft.id))],
+    ]
+    await send(context, who.chat_id, "\n".join(lines), rows)
+
+
+async def _report_launch(context: BotContext, who: Caller, launched: Launched) -> None:
+    services = context.services
+    broadcast = launched.broadcast
+    progress = await services.broadcasts.progress(broadcast.id)
+    message = await context.bot.send_message(
+        who.chat_id,
+        progress_text(who.tr, broadcast, progress, "sending"),
+        reply_markup=keyboard(_stop_button(who.tr, broadcast.id)),
+    )
+    await services.broadcasts.repo.set_progress_message(broadcast.id, message.message_id)
+
+
+def _valid_value(kind: str, value: str) -> bool:
+    if kind == "language":
+        return value in SUPPORTED_LOCALES
+    return kind == "country" and len(value) == 2 and value.isascii() and value.isupper()
+
+
+def _split(arg: str, parts: int) -> list[str] | None:
+    pieces = arg.split("-")
+    if len(pieces) != parts or not pieces[0].isdigit():
+        return None
+    return pieces
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Wizard and progress buttons; the role is re-checked on every press."""
+    query = update.callback_query
+    if query is None:
+        return
+    who = await organizer(update, context)
+    if who is None:
+        return
+    data = callbacks.parse(query.data, NS, ACTIONS)
+    try:
+        done = data is not None and await _on_action(update, context, who, data)
+    except (BroadcastError, ValueError, KeyError, IndexError) as error:
+        log.info("broadcast button refused: %s", error)
+        done = False
+    if not done:
+        await refuse_button(query, who.tr)
+
+
+async def _on_action(
+    update: Update, context: BotContext, who: Caller, data: callbacks.Callback
+) -> bool:
+    query = update.callback_query
+    assert query is not None
+    services, tr = context.services, who.tr
+    service = services.broadcasts
+    if data.action == "stop":
+        if not data.arg.isdigit():
+            return False
+        broadcast = await service.repo.get(int(data.arg))
+        if broadcast is None or broadcast.state != "sending":
+            return False
+        await service.cancel(who.user_id, broadcast.id)
+        await query.answer(tr.label("Stopped."))
+        progress = await service.progress(broadcast.id)
+        await edit_message(query, progress_text(tr, broadcast, progress, "cancelled"))
+        return True
+    sizes = {"lang": 2, "add": 2, "aud": 2, "val": 3}
+    pieces = _split(data.arg, sizes.get(data.action, 1))
+    if pieces is None:
+        return False
+    draft_id = int(pieces[0])
+    draft = await service.draft(who.user_id)
+    if draft is None or draft.id != draft_id:
+        return False
+    if data.action == "drop":
+        await service.discard(who.user_id)
+        await query.answer()
+        await edit_message(query, tr._("The announcement was discarded."))
+        return True
+    if data.action == "lang":
+        draft = await service.write_in(who.user_id, draft_id, pieces[1])
+        await query.answer()
+        await edit_message(query, *text_prompt(tr, draft))
+        return True
+    if data.action == "add":
+        await service.write_in(who.user_id, draft_id, pieces[1])
+        await query.answer()
+        await close_buttons(query)
+        await send(context, who.chat_id, version_prompt(tr, pieces[1]))
+        return True
+    if data.action in ("next", "back"):
+        draft = await service.choose_audience(who.user_id, draft_id, None)
+        await query.answer()
+        await close_buttons(query)
+        await send(context, who.chat_id, *audience_menu(tr, draft))
+        return True
+    if data.action == "aud":
+        kind = pieces[1]
+        if kind in ("all", "today"):
+            return await _choose(update, context, who, draft, Audience(kind))
+        if kind not in AUDIENCE_KINDS:
+            return False
+        await query.answer()
+        await edit_message(query, *await value_menu(services, tr, draft, kind))
+        return True
+    if data.action == "val":
+        kind, value = pieces[1], pieces[2]
+        if kind == "field":
+            value = services.matching.taxonomy.fields[int(value)].code
+        elif kind == "role":
+            value = Role(value).value
+        elif not _valid_value(kind, value):
+            return False
+        return await _choose(update, context, who, draft, Audience(kind, value))
+    if data.action == "send":
+        try:
+            launched = await service.launch(who.user_id, draft_id)
+        except NoRecipients:
+            await query.answer(tr.label("Nobody is in this audience."), show_alert=True)
+            return True
+        await query.answer()
+        await close_buttons(query)
+        await _report_launch(context, who, launched)
+        return True
+    return False
+
+
+async def _choose(
+    update: Update, context: BotContext, who: Caller, draft: Broadcast, audience: Audience
+) -> bool:
+    query = update.callback_query
+    assert query is not None
+    draft = await context.services.broadcasts.choose_audience(who.user_id, draft.id, audience)
+    await query.answer()
+    await close_buttons(query)
+    await _preview(context, who, draft)
+    return True
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+def progress_hook(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
+    """The due-work hook that edits progress messages and reports finished broadcasts."""
+    services: Services = app.bot_data["services"]
+    throttle = ProgressThrottle(PROGRESS_EVERY)
+
+    async def report(now: object) -> int:
+        edited = 0
+        for broadcast, progress, finished in await services.broadcasts.settle():
+            if not throttle.due(broadcast.id, progress, time.monotonic(), final=finished):
+                continue
+            tr = services.i18n.translator(broadcast.locale)
+            state = "done" if finished else "sending"
+            text = progress_text(tr, broadcast, progress, state)
+            markup = None if finished else keyboard(_stop_button(tr, broadcast.id))
+            try:
+                if broadcast.progress_message_id is not None:
+                    await app.bot.edit_message_text(
+                        text,
+                        chat_id=broadcast.chat_id,
+                        message_id=broadcast.progress_message_id,
+                        reply_markup=markup,
+                    )
+                if finished:
+                    await app.bot.send_message(broadcast.chat_id, text)
+                edited += 1
+            except (BadRequest, Forbidden) as error:
+                log.info("could not report broadcast %d: %s", broadcast.id, error)
+        return edited
+
+    return report
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Add /broadcast, its buttons, its text step and the progress hook and renderer."""
+    services: Services = app.bot_data["services"]
+    services.delivery.renderers.add("broadcast", services.broadcasts.render)
+    services.delivery.dispatcher.add_hook("broadcasts", progress_hook(app))
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("broadcast", start, filters=private))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_text), group=TEXT_GROUP
+    )

@@ -1,0 +1,109 @@
+"""The event's figures for organizers, read in one place for /stats and `matchmaker stats`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.broadcasts import BroadcastRepository, Progress
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class EventStats:
+    """Everything /stats and `matchmaker stats` show."""
+
+    registered: int
+    drafts: int
+    from_chat: int  # registered in chat
+    imported: int
+    claimed: int  # imported profiles bound to a Telegram account
+    unreachable: int
+    by_country: list[tuple[str, int]]
+    by_language: list[tuple[str, int]]
+    by_role: list[tuple[str, int]]
+    offers_by_field: list[tuple[str, int]]
+    needs_by_field: list[tuple[str, int]]
+    offers: int
+    needs: int
+    interests: int  # "interested" marks delegates set on their matches
+    meeting_requests: int
+    meetings_accepted: int
+    meetings_pending: int
+    meetings_held: int
+    meetings_no_show: int
+    broadcasts: int
+    broadcast_delivery: Progress
+    dead_letters: int
+
+
+async def _grouped(db: Database, column: str) -> list[tuple[str, int]]:
+    # column is one of our own names, never input.
+    rows = await db.fetchall(
+        f"SELECT coalesce({column}, '?'), count(*) FROM delegates "
+        "WHERE deleted_at IS NULL AND registered_at IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    return [(str(row[0]), int(row[1])) for row in rows]
+
+
+async def _fields(db: Database, side: str) -> tuple[int, list[tuple[str, int]]]:
+    rows = await db.fetchall(
+        "SELECT i.fields FROM items AS i JOIN delegates AS d ON d.id = i.delegate_id "
+        "WHERE i.complete = 1 AND i.side = ? AND d.deleted_at IS NULL",
+        (side,),
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        for code in str(row[0]).split():
+            counts[code] = counts.get(code, 0) + 1
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    return len(rows), ranked
+
+
+async def gather_stats(db: Database, broadcasts: BroadcastRepository) -> EventStats:
+    """Read every figure from the database."""
+    people = await db.fetchone(
+        "SELECT count(registered_at), count(*) - count(registered_at), "
+        "count(CASE WHEN source = 'chat' AND registered_at IS NOT NULL THEN 1 END), "
+        "count(CASE WHEN source = 'import' THEN 1 END), "
+        "count(CASE WHEN source = 'import' AND claimed_at IS NOT NULL THEN 1 END), "
+        "count(CASE WHEN reachable = 0 THEN 1 END) "
+        "FROM delegates WHERE deleted_at IS NULL"
+    )
+    meetings = await db.fetchone(
+        "SELECT count(*), "
+        "count(CASE WHEN state = 'accepted' THEN 1 END), "
+        "count(CASE WHEN state = 'requested' THEN 1 END), "
+        "(SELECT count(DISTINCT meeting_id) FROM meeting_feedback WHERE outcome = 'held'), "
+        "(SELECT count(DISTINCT meeting_id) FROM meeting_feedback WHERE outcome = 'no_show') "
+        "FROM meetings"
+    )
+    assert people is not None and meetings is not None
+    offers, offers_by_field = await _fields(db, "offer")
+    needs, needs_by_field = await _fields(db, "need")
+    interests = await db.fetchval("SELECT count(*) FROM match_marks WHERE mark = 'interested'")
+    sent = await db.fetchval("SELECT count(*) FROM broadcasts WHERE state <> 'draft'")
+    dead = await db.fetchval("SELECT count(*) FROM outbox WHERE state = 'dead'")
+    return EventStats(
+        registered=int(people[0]),
+        drafts=int(people[1]),
+        from_chat=int(people[2]),
+        imported=int(people[3]),
+        claimed=int(people[4]),
+        unreachable=int(people[5]),
+        by_country=await _grouped(db, "country"),
+        by_language=await _grouped(db, "locale"),
+        by_role=await _grouped(db, "role"),
+        offers_by_field=offers_by_field,
+        needs_by_field=needs_by_field,
+        offers=offers,
+        needs=needs,
+        interests=int(interests or 0),
+        meeting_requests=int(meetings[0]),
+        meetings_accepted=int(meetings[1]),
+        meetings_pending=int(meetings[2]),
+        meetings_held=int(meetings[3] or 0),
+        meetings_no_show=int(meetings[4] or 0),
+        broadcasts=int(sent or 0),
+        broadcast_delivery=await broadcasts.delivery_totals(),
+        dead_letters=int(dead or 0),
+    )

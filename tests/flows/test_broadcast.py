@@ -1,0 +1,214 @@
+"""/broadcast as an organizer uses it, over the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+from benchmarks import broadcast as bench
+from bot.app import BotApplication
+from bot.domain.clock import ManualClock
+from bot.domain.crash import EXIT_CODE
+from bot.domain.models import Role
+from bot.domain.outbox import State
+from bot.sandbox.fake_api import FakeBotApi
+from tests.flows.broadcast_kit import ORGANIZER, seed, services_of, write_broadcast
+
+TEXTS = {
+    "en": "Lunch is served in <Hall 2> & coffee is free",
+    "ru": "Обед подан в зале 2",
+    "zh": "午餐在二号厅供应",
+}
+
+
+async def finish(app: BotApplication) -> None:
+    services = services_of(app)
+    await services.delivery.sender.wait_idle(timeout=10)
+    await services.delivery.dispatcher.run_due()
+
+
+async def test_three_languages_each_chat_gets_its_own(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    en = await seed(api, bot, 301, locale="en")
+    ru = await seed(api, bot, 302, locale="ru", country="RU", role=Role.UNIVERSITY)
+    zh = await seed(api, bot, 303, locale="zh")
+    ko = await seed(api, bot, 304, locale="ko")  # no Korean version: the default (English)
+    unset = await seed(api, bot, 305, locale=None)  # never chose: the event's default
+    gone = await seed(api, bot, 306, locale="ru", reachable=False)
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+
+    audience = await write_broadcast(api, organizer, TEXTS, bold="coffee")
+    await organizer.press("Everyone", audience)
+    confirm = await organizer.expect("Send the announcement to 5 delegates")
+    assert "1 unreachable delegate is left out" in confirm.text
+    previews = organizer.messages
+    assert any("Обед" in m.text for m in previews) and any("午餐" in m.text for m in previews)
+    await organizer.press("Send now", confirm)
+    progress = await organizer.expect("Announcement #")
+    assert "⏹ Stop sending" in progress.button_texts()
+    await finish(bot)
+
+    for user, word in ((en, "Lunch"), (ko, "Lunch"), (unset, "Lunch"), (ru, "Обед"), (zh, "午餐")):
+        got = [m for m in user.messages if word in m.text]
+        assert len(got) == 1, (user, user.dump())
+        others = {w for w in ("Lunch", "Обед", "午餐") if w != word}
+        assert not any(o in m.text for m in user.messages for o in others)
+    english = next(m for m in en.messages if "Lunch" in m.text)
+    assert "<b>coffee</b>" in (english.html or "")
+    assert "&lt;Hall 2&gt;" in (english.html or "")
+    assert gone.messages == []
+    report = await organizer.expect("Finished")
+    assert "Sent: 5" in report.text and "Left: 0" in report.text
+
+
+async def test_audience_by_language_and_role(api: FakeBotApi, bot: BotApplication) -> None:
+    en = await seed(api, bot, 311, locale="en", role=Role.INVESTOR)
+    ru = await seed(api, bot, 312, locale="ru", role=Role.UNIVERSITY)
+    ru2 = await seed(api, bot, 313, locale="ru", role=Role.INVESTOR)
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+
+    audience = await write_broadcast(api, organizer, {"en": "Investors meet at 5"})
+    await organizer.press("By role", audience)
+    roles = await organizer.expect("By role")
+    await organizer.press("Investor", roles)
+    confirm = await organizer.expect("Send the announcement to 2 delegates")
+    await organizer.press("Send now", confirm)
+    await finish(bot)
+    assert len([m for m in en.messages if "Investors meet" in m.text]) == 1
+    assert len([m for m in ru2.messages if "Investors meet" in m.text]) == 1
+    assert ru.messages == []
+
+    audience = await write_broadcast(api, organizer, {"en": "Russian speakers: bus at 6"})
+    await organizer.press("By language", audience)
+    languages = await organizer.expect("By language")
+    await organizer.press("Русский", languages)
+    confirm = await organizer.expect("Send the announcement to 2 delegates")
+    await organizer.press("Send now", confirm)
+    await finish(bot)
+    assert [m for m in en.messages if "bus at 6" in m.text] == []
+    assert len([m for m in ru.messages if "bus at 6" in m.text]) == 1
+
+
+async def test_broadcast_survives_429_403_and_5xx(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    users = [await seed(api, bot, 320 + n, locale="en") for n in range(6)]
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    audience = await write_broadcast(api, organizer, {"en": "Doors open at nine"})
+    await organizer.press("Everyone", audience)
+    confirm = await organizer.expect("Send the announcement to 6 delegates")
+    services = services_of(bot)
+    await services.delivery.sender.stop()  # the failures below are meant for the broadcast
+    await organizer.press("Send now", confirm)
+    await organizer.expect("Announcement #")
+    api.block_user(users[0].user_id)
+    api.fail_next("sendMessage", status=429, retry_after=1)
+    api.fail_next("sendMessage", status=502, count=2)
+    assert bot.bot is not None
+    await services.delivery.start(bot.bot)
+    await services.delivery.sender.wait_idle(timeout=15)
+    clock.advance(dt.timedelta(minutes=1))
+    await services.delivery.dispatcher.run_due(clock.now())
+    await finish(bot)
+    for user in users[1:]:
+        assert len([m for m in user.messages if "Doors open" in m.text]) == 1, user.dump()
+    assert users[0].messages == []
+    broadcast_id = (await services.broadcasts.repo.sending() or [None])[0]
+    assert broadcast_id is None  # finished
+    report = await organizer.expect("Finished")
+    assert "Sent: 5" in report.text and "Unreachable: 1" in report.text
+    assert "Left: 0" in report.text
+    assert (await services.outbox.counts())[State.DEAD] == 0
+
+
+async def test_stop_drops_what_is_still_owed(api: FakeBotApi, bot: BotApplication) -> None:
+    users = [await seed(api, bot, 340 + n, locale="en") for n in range(5)]
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    audience = await write_broadcast(api, organizer, {"en": "Programme changed"})
+    await organizer.press("Everyone", audience)
+    confirm = await organizer.expect("Send the announcement to 5 delegates")
+    services = services_of(bot)
+    await services.delivery.sender.stop()  # nothing goes out before the organizer stops it
+    await organizer.press("Send now", confirm)
+    progress = await organizer.expect("Announcement #")
+    assert "Left: 5" in progress.text
+    await organizer.press("Stop sending", progress)
+    stopped = await organizer.expect("Stopped by an organizer")
+    assert "Not sent (stopped): 5" in stopped.text and stopped.button_texts() == []
+    assert bot.bot is not None
+    await services.delivery.start(bot.bot)
+    await services.delivery.sender.wait_idle(timeout=10)
+    assert all(u.messages == [] for u in users)
+    # A second press on the stale button changes nothing.
+    await organizer.press_data(progress.buttons[0][0][1] or "", progress)
+    await api.settle()
+    assert "no longer active" in organizer.callback_answers[-1].get("text", "")
+
+
+async def test_a_kill_mid_broadcast_then_a_restart_sends_each_copy_once(
+    tmp_path: Path,
+) -> None:
+    recipients = 60
+    database = tmp_path / "crash.db"
+    await bench.prepare_database(database, recipients)
+    async with FakeBotApi() as api:
+        users = [api.user(bench.RECIPIENT_BASE + n, f"D{n}") for n in range(recipients)]
+        env = bench.bot_environment(api, database, rate_limit=False)
+        crashing = await bench.start_bot(
+            env | {"MATCHMAKER_CRASH_AT": "outbox.after_send:30"}, tmp_path / "first.log"
+        )
+        try:
+            await bench.send_announcement(api, timeout=20)
+            assert await asyncio.wait_for(crashing.wait(), 60) == EXIT_CODE
+        finally:
+            if crashing.returncode is None:
+                crashing.kill()
+                await crashing.wait()
+        in_flight = bench.count_state(database, "sending")
+        assert 0 < bench.count_state(database, "sent") < recipients, "the crash came mid-way"
+        restarted = await bench.start_bot(env, tmp_path / "second.log")
+        try:
+            deadline = asyncio.get_running_loop().time() + 60
+            while bench.count_state(database, "sent") < recipients:
+                assert asyncio.get_running_loop().time() < deadline, "not everything was sent"
+                await asyncio.sleep(0.1)
+        finally:
+            await bench.stop_bot(restarted)
+        await api.settle()
+        missed, wrong, duplicates = bench.audit(users)
+        assert api.rejected == []
+    assert (missed, wrong) == (0, 0)
+    # Only items left 'sending' at the kill can arrive twice.
+    assert 1 <= duplicates <= in_flight
+
+
+async def test_an_audience_that_empties_before_sending_sends_nothing(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    only = await seed(api, bot, 360, locale="en")
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    audience = await write_broadcast(api, organizer, {"en": "Too late"})
+    await organizer.press("Everyone", audience)
+    confirm = await organizer.expect("Send the announcement to 1 delegate")
+    services = services_of(bot)
+    await services.outbox.mark_unreachable(only.chat_id, "blocked meanwhile")
+    await organizer.press("Send now", confirm)
+    await api.settle()
+    assert "Nobody is in this audience" in organizer.callback_answers[-1].get("text", "")
+    draft = await services.broadcasts.draft(ORGANIZER)
+    assert draft is not None and draft.state == "draft"
+    assert only.messages == []
+
+
+async def test_too_long_a_text_is_refused_and_the_draft_waits(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    await organizer.send_text("/broadcast")
+    await organizer.expect("New announcement")
+    await organizer.send_text("x" * 3801)
+    await organizer.expect("too long")
+    await organizer.send_text("Short enough")
+    await organizer.expect("Versions written")

@@ -1,0 +1,271 @@
+"""`matchmaker run` as production runs it: readiness line, log levels, SIGTERM, webhook mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import signal
+import sqlite3
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.domain.outbox import Outgoing, Priority, Rendered
+from bot.sandbox.fake_api import FakeBotApi
+from tests.flows.test_delivery import ROOT, bot_environment, count_rows, fill_outbox, wait_until
+
+
+class SlowProxy:
+    """A TCP proxy before the fake Bot API that holds each sendMessage request for a while."""
+
+    def __init__(self, base_url: str, delay: float) -> None:
+        rest = base_url.split("//", 1)[1]
+        host_port, path = rest.split("/", 1)
+        self._host, port = host_port.rsplit(":", 1)
+        self._port = int(port)
+        self._path = "/" + path
+        self._delay = delay
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> SlowProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}{self._path}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
+
+        async def upstream() -> None:
+            while data := await reader.read(65536):
+                if b"/sendMessage " in data.split(b"\r\n", 1)[0]:
+                    await asyncio.sleep(self._delay)
+                up_writer.write(data)
+                await up_writer.drain()
+            up_writer.close()
+
+        async def downstream() -> None:
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        await asyncio.gather(upstream(), downstream(), return_exceptions=True)
+
+
+async def run_bot(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess.Process:
+    """`python -m bot run [args]`, the production entry point, in its own process."""
+    with log.open("wb") as sink:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", *args, env=env, cwd=ROOT, stdout=sink, stderr=sink
+        )
+
+
+def log_text(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+
+
+async def wait_for_line(log: Path, needle: str, *, within: float = 20.0) -> str:
+    """Wait until the bot's log has a line containing `needle`; return that line."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        text = log_text(log)
+        for line in text.splitlines():
+            if needle in line:
+                return line
+        if loop.time() > deadline:
+            raise AssertionError(f"no line with {needle!r} within {within}s:\n{text}")
+        await asyncio.sleep(0.05)
+
+
+async def terminate(process: asyncio.subprocess.Process, *, within: float = 15.0) -> int:
+    """Send SIGTERM and wait for the exit code (killing it if it hangs)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+
+
+def sent_ids(database: Path) -> set[int]:
+    with contextlib.closing(sqlite3.connect(database, timeout=30)) as conn:
+        rows = conn.execute("SELECT chat_id FROM outbox WHERE state = 'sent'").fetchall()
+    return {int(row[0]) for row in rows}
+
+
+async def test_sigterm_mid_drain_finishes_in_flight_sends_and_a_restart_reports_the_rest(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    total = 120
+    users = [api.user(3000 + n, f"U{n}") for n in range(total)]
+    database = tmp_path / "term.db"
+    await fill_outbox(
+        database,
+        [Outgoing(u.chat_id, Rendered(f"item {n}"), Priority.NOTICE) for n, u in enumerate(users)],
+    )
+    async with SlowProxy(api.base_url, delay=0.4) as proxy:
+        env = bot_environment(api, database) | {"MATCHMAKER_API_BASE_URL": proxy.url}
+        first_log = tmp_path / "first.log"
+        process = await run_bot(env, first_log)
+        try:
+            await wait_until(
+                lambda: count_rows(database, "state = 'sent'") >= 16, within=20, what="16 sent"
+            )
+            # Sends are held 0.4 s by the proxy: every worker has one in flight right now.
+            assert count_rows(database, "state = 'sending'") > 0
+        except BaseException:
+            process.kill()
+            raise
+        assert await terminate(process) == 0, log_text(first_log)
+    await api.settle()
+    # Nothing was left half-done: every claimed item reached Telegram and was marked sent.
+    assert count_rows(database, "state = 'sending'") == 0, log_text(first_log)
+    received = Counter(u.chat_id for u in users for _ in u.messages)
+    assert set(received) == sent_ids(database)
+    assert all(n == 1 for n in received.values())
+    left = count_rows(database, "state = 'pending'")
+    assert 0 < left < total - 16, "stopped mid-drain, after the in-flight sends"
+
+    second_log = tmp_path / "second.log"
+    process = await run_bot(bot_environment(api, database), second_log)
+    try:
+        line = await wait_for_line(second_log, "ready:")
+        await wait_until(
+            lambda: count_rows(database, "state = 'sent'") == total, within=20, what="all sent"
+        )
+    finally:
+        assert await terminate(process) == 0
+    assert f"@{api.bot_username}" in line
+    assert f"database {database}" in line
+    assert f"due work: {left} pending outbox item(s), 0 recovered from the last stop" in line
+    assert "schema version " in line
+    await api.settle()
+    assert all(len(u.messages) == 1 for u in users), "nothing lost, nothing sent twice"
+
+
+async def test_the_token_is_never_logged_even_at_debug(api: FakeBotApi, tmp_path: Path) -> None:
+    database = tmp_path / "debug.db"
+    log = tmp_path / "debug.log"
+    env = bot_environment(api, database) | {"MATCHMAKER_LOG_LEVEL": "DEBUG"}
+    process = await run_bot(env, log)
+    try:
+        await wait_for_line(log, "ready:")
+        user = api.user(41, "Talker")
+        await user.send_text("/start")
+        await user.expect("", timeout=10)
+        await user.send_text("/help")
+        await user.expect("What I can do", timeout=10)
+        await user.send_text("my contact is talker.private@example.org")
+        await user.expect("", timeout=10)
+    finally:
+        assert await terminate(process) == 0
+    text = log_text(log)
+    assert "talker.private@example.org" not in text, "what delegates type is not logged"
+    assert " DEBUG " in text, "MATCHMAKER_LOG_LEVEL=DEBUG logs debug lines"
+    secret = api.token.split(":", 1)[1]
+    assert api.token not in text
+    assert secret not in text
+
+
+async def test_log_level_warning_keeps_info_lines_out(api: FakeBotApi, tmp_path: Path) -> None:
+    database = tmp_path / "quiet.db"
+    log = tmp_path / "quiet.log"
+    env = bot_environment(api, database) | {"MATCHMAKER_LOG_LEVEL": "WARNING"}
+    process = await run_bot(env, log)
+    try:
+        user = api.user(42, "Quiet")
+        await user.send_text("/help")
+        await user.expect("What I can do", timeout=15)
+    finally:
+        assert await terminate(process) == 0
+    text = log_text(log)
+    assert " INFO " not in text and " DEBUG " not in text and "ready:" not in text
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("tornado") is not None, reason="tornado is installed here"
+)
+def test_webhook_without_tornado_says_what_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MATCHMAKER_TOKEN", "123456:TEST-TOKEN")
+    monkeypatch.setenv("MATCHMAKER_DB", str(tmp_path / "hook.db"))
+    code = main(["run", "--webhook", "https://bot.example.org/tg/hook"])
+    assert code == 2
+    assert "python-telegram-bot[webhooks]" in capsys.readouterr().err
+    assert not (tmp_path / "hook.db").exists(), "nothing started"
+
+
+def test_webhook_url_must_be_https(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["run", "--webhook", "http://bot.example.org/hook"])
+    assert raised.value.code == 2
+    assert "is not an https:// URL" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tornado") is None, reason="needs tornado")
+async def test_webhook_mode_takes_updates_signed_with_the_secret(
+    api: FakeBotApi, tmp_path: Path, unused_port: int
+) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    user = api.user(43, "Hooked")
+    env = bot_environment(api, tmp_path / "hook.db") | {
+        "MATCHMAKER_WEBHOOK_PORT": str(unused_port),
+        "MATCHMAKER_WEBHOOK_SECRET": "proxy-secret_1",
+    }
+    log = tmp_path / "hook.log"
+    process = await run_bot(env, log, "--webhook", "https://bot.example.org/tg/hook")
+    try:
+        await wait_for_line(log, "ready:")
+        await wait_until(lambda: bool(api.webhook_url), within=10, what="setWebhook")
+        assert api.webhook_url == "https://bot.example.org/tg/hook"
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1, "date": 0, "chat": user.chat_dict(), "from": user.user_dict(),
+                "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }  # fmt: skip
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{unused_port}/tg/hook",
+                data=json.dumps(update).encode(),
+                headers={"Content-Type": "application/json",
+                         "X-Telegram-Bot-Api-Secret-Token": secret},
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        assert await asyncio.to_thread(post, "wrong") == 403
+        assert await asyncio.to_thread(post, "proxy-secret_1") == 200
+        await user.expect("What I can do", timeout=10)
+    finally:
+        assert await terminate(process) == 0
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

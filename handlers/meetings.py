@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from babel.dates import format_interval, format_skeleton
+from babel.dates import format_datetime, format_interval, format_skeleton
 from telegram import CallbackQuery, Update
 from telegram.ext import (
     Application,
@@ -46,6 +46,7 @@ from bot.i18n import N_, Html, Translator
 from bot.match_text import reason_text
 from bot.meetings_service import AlreadyRequested, MeetingService
 from bot.services import BotContext, Services
+from bot.zones import differs_at, home_zone
 from handlers import callbacks, registration
 from handlers.common import (
     Buttons,
@@ -98,6 +99,17 @@ def when_text(tr: Translator, start: dt.datetime, end: dt.datetime, services: Se
     day = format_skeleton("MMMEd", start, tzinfo=zone, locale=tr.babel_locale)
     hours = format_interval(start, end, "Hm", tzinfo=zone, locale=tr.babel_locale)
     return f"{day}, {hours}"
+
+
+def local_time_line(
+    tr: Translator, start: dt.datetime, me: Party | None, services: Services
+) -> list[str]:
+    """The start in the reader's own zone, when their country implies one and it differs."""
+    zone = home_zone(me.country if me else None)
+    if zone is None or not differs_at(zone, services.settings.schedule.zone, start):
+        return []
+    local = format_datetime(start, "EEE HH:mm", tzinfo=zone, locale=tr.babel_locale)
+    return [tr._("Your local time: {time} ({zone})", time=local, zone=zone.key)]
 
 
 def slot_label(tr: Translator, slot: Slot, services: Services) -> str:
@@ -893,6 +905,7 @@ def renderers(services: Services) -> dict[str, Any]:
             tr._(
                 "When: {when}", when=when_text(tr, meeting.slot_start, meeting.slot_end, services)
             ),
+            *local_time_line(tr, meeting.slot_start, me, services),
             tr._("Where: {table}", table=table_text(meeting.table, services, tr)),
             tr._("With: {name}", name=who_text(other, tr)),
         ]

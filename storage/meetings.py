@@ -42,6 +42,7 @@ class Party:
     registered: bool
     shown: bool
     host_id: int | None  # who answers for a delegate without Telegram
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,13 @@ def _row_to_party(row: aiosqlite.Row) -> Party:
         registered=row["registered_at"] is not None and row["deleted_at"] is None,
         shown=bool(row["consent"]),
         host_id=row["host_id"],
+        country=row["country"],
     )
 
 
 _PARTY_SELECT = (
     "SELECT d.id, d.chat_id, d.locale, d.name, d.organization, d.meeting_languages, d.contact, "
-    "d.registered_at, d.deleted_at, d.consent, "
+    "d.registered_at, d.deleted_at, d.consent, d.country, "
     "(SELECT h.id FROM delegates AS h WHERE d.host_external_id IS NOT NULL "
     " AND h.external_id = d.host_external_id AND h.deleted_at IS NULL) AS host_id "
     "FROM delegates AS d"

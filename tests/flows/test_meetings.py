@@ -48,7 +48,13 @@ def services_of(app: BotApplication) -> Services:
 
 
 async def registered(
-    app: BotApplication, user: FakeUser, locale: str, name: str, languages: str, contact: str
+    app: BotApplication,
+    user: FakeUser,
+    locale: str,
+    name: str,
+    languages: str,
+    contact: str,
+    country: str = "CN",
 ) -> int:
     """A delegate who finished registration (the registration flow has its own tests)."""
     now = "2026-11-01T00:00:00.000000+00:00"
@@ -56,9 +62,9 @@ async def registered(
         "INSERT INTO delegates (telegram_user_id, chat_id, locale, name, organization, country, "
         "role, meeting_languages, contact, contact_kind, consent, step, created_at, updated_at, "
         "registered_at) "
-        "VALUES (?, ?, ?, ?, ?, 'CN', 'company', ?, ?, 'email', 1, 'done', ?, ?, ?)",
-        (user.user_id, user.chat_id, locale, name, f"{name} Lab", languages, contact, now, now,
-         now),
+        "VALUES (?, ?, ?, ?, ?, ?, 'company', ?, ?, 'email', 1, 'done', ?, ?, ?)",
+        (user.user_id, user.chat_id, locale, name, f"{name} Lab", country, languages, contact,
+         now, now, now),
     )  # fmt: skip
 
 
@@ -302,3 +308,26 @@ async def test_reminder_time_is_chosen_from_the_profile(
     delegate = await services_of(bot).delegates.by_telegram_user(211)
     assert delegate is not None
     assert await service.reminder_minutes(delegate.id) == 60
+
+
+async def test_confirmation_adds_the_delegates_own_time_when_it_differs(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    minho = api.user(221, "Minho", language_code="en")
+    wang = api.user(222, "Wang", language_code="en")
+    await registered(bot, minho, "en", "Minho", "en", "minho@kaist.kr", country="KR")
+    await registered(bot, wang, "en", "Wang", "en", "wang@nju.cn", country="CN")
+    await wang.send_text("/badge")
+    token = token_in((await wang.expect("t.me/")).text)
+    await minho.open_link(token)
+    page = await minho.expect("Book a meeting with")
+    await minho.press(0, page)
+    confirm = await minho.expect("Request a meeting with")
+    await minho.press("📨 Send request", confirm)
+    request = await wang.expect("Minho")
+    await wang.press(0, request)
+    for_minho = await minho.expect("Meeting confirmed")
+    for_wang = await wang.expect("Meeting confirmed")
+    # 09:30 in Shanghai is 10:30 in Seoul; Wang lives in the event's zone and sees no extra line.
+    assert "Your local time: Tue 10:30 (Asia/Seoul)" in for_minho.text
+    assert "Your local time" not in for_wang.text

@@ -62,7 +62,9 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         marks=matching.marks,
         matching=matching,
         imports=ImportRepository(db, clock),
-        meetings=MeetingService(db, clock, settings.schedule, outbox),
+        meetings=MeetingService(
+            db, clock, settings.schedule, outbox, organizers=settings.organizers
+        ),
         broadcasts=BroadcastService(db, clock, settings, outbox),
     )
 

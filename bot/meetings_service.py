@@ -86,12 +86,17 @@ class MeetingService:
         schedule: Schedule,
         outbox: OutboxRepository,
         repo: MeetingRepository | None = None,
+        *,
+        organizers: frozenset[int] = frozenset(),
     ) -> None:
         self.db = db
         self.clock = clock
         self.schedule = schedule
         self.outbox = outbox
         self.repo = repo or MeetingRepository(db, clock)
+        # Telegram ids of the configured organizers: they answer for imported delegates who
+        # have neither Telegram nor a host.
+        self.organizers = organizers
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -121,14 +126,28 @@ class MeetingService:
         return await self.repo.for_delegate(delegate_id, rules.OPEN_STATES)
 
     async def may_act_for(self, actor_id: int, meeting: Meeting) -> int | None:
-        """The participant an actor speaks for: themselves, or a delegate they host."""
+        """The participant an actor speaks for: themselves, a delegate they host, or (for an
+        organizer) a delegate nobody else can answer for."""
         if meeting.involves(actor_id):
             return actor_id
+        actor = await self.repo.party(actor_id)
+        is_organizer = actor is not None and actor.chat_id in self.organizers
         for party_id in meeting.participants:
             party = await self.repo.party(party_id)
-            if party is not None and party.host_id == actor_id and party.chat_id is None:
+            if party is None or party.chat_id is not None:
+                continue
+            if party.host_id == actor_id:
+                return party_id
+            if is_organizer and await self._unanswered(party):
                 return party_id
         return None
+
+    async def _unanswered(self, party: Party) -> bool:
+        """Whether nobody but the organizers can answer for a delegate without Telegram."""
+        if party.host_id is None:
+            return True
+        host = await self.repo.party(party.host_id)
+        return host is None or host.chat_id is None
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -474,17 +493,28 @@ class MeetingService:
             host = await self.repo.party(party.host_id)
             if host is not None and host.chat_id is not None:
                 chat_id, recipient = host.chat_id, host.id
-        if chat_id is None:
+        key = f"meeting:{meeting.id}:{kind}:{person}"
+        recipients = [(chat_id, recipient, key)] if chat_id is not None else []
+        if not recipients:
+            # No Telegram and no reachable host: every organizer who talks to the bot is told.
+            for organizer_id in sorted(self.organizers):
+                organizer = await self.repo.by_chat(organizer_id)
+                if organizer is not None:
+                    recipients.append((organizer_id, organizer.id, f"{key}:org{organizer.id}"))
+        if not recipients:
             log.info("delegate %d cannot be reached about meeting %d", person, meeting.id)
             return 0
-        item = await self.outbox.enqueue(
-            chat_id,
-            TemplateRef(template, {"meeting": meeting.id, "as": person}),
-            priority=priority,
-            dedupe_key=f"meeting:{meeting.id}:{kind}:{person}",
-            delegate_id=recipient,
-        )
-        return 0 if item is None else 1
+        owed = 0
+        for target_chat, target, dedupe_key in recipients:
+            item = await self.outbox.enqueue(
+                target_chat,
+                TemplateRef(template, {"meeting": meeting.id, "as": person}),
+                priority=priority,
+                dedupe_key=dedupe_key,
+                delegate_id=target,
+            )
+            owed += 0 if item is None else 1
+        return min(owed, 1)
 
 
 def _clip(text: str | None, limit: int) -> str | None:

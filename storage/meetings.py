@@ -117,6 +117,13 @@ class MeetingRepository:
         )
         return _row_to_party(row) if row else None
 
+    async def by_chat(self, chat_id: int) -> Party | None:
+        """The live delegate who talks to the bot in a private chat."""
+        row = await self._db.fetchone(
+            f"{_PARTY_SELECT} WHERE d.chat_id = ? AND d.deleted_at IS NULL", (chat_id,)
+        )
+        return _row_to_party(row) if row else None
+
     async def hosted_by(self, host_id: int) -> list[int]:
         """Delegates without Telegram whose requests this delegate answers."""
         rows = await self._db.fetchall(

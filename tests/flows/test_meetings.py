@@ -331,3 +331,37 @@ async def test_confirmation_adds_the_delegates_own_time_when_it_differs(
     # 09:30 in Shanghai is 10:30 in Seoul; Wang lives in the event's zone and sees no extra line.
     assert "Your local time: Tue 10:30 (Asia/Seoul)" in for_minho.text
     assert "Your local time" not in for_wang.text
+
+
+async def test_an_organizer_answers_for_a_delegate_without_telegram_or_host(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    organizer = api.user(900, "Organizer", language_code="en")
+    minho = api.user(231, "Minho", language_code="en")
+    mallory = api.user(232, "Mallory", language_code="en")
+    await registered(bot, organizer, "en", "Olga Org", "en", "org@example.com")
+    minho_id = await registered(bot, minho, "en", "Minho", "en", "minho@kaist.kr")
+    await registered(bot, mallory, "en", "Mallory", "en", "m@example.com")
+    services = services_of(bot)
+    now = "2026-11-01T00:00:00.000000+00:00"
+    zhang_id = await services.db.insert(
+        "INSERT INTO delegates (locale, name, organization, country, role, meeting_languages, "
+        "consent, step, source, created_at, updated_at, registered_at) "
+        "VALUES ('zh', 'Zhang Wei', 'Jiangsu Dyeing', 'CN', 'company', 'zh en', 1, 'done', "
+        "'import', ?, ?, ?)",
+        (now, now, now),
+    )
+    slot = (await services.meetings.free_slots_for([minho_id, zhang_id], limit=1))[0]
+    await services.meetings.request(minho_id, zhang_id, slot.start)
+
+    request = await organizer.expect("On behalf of Zhang Wei")
+    assert "Minho" in request.text
+    accept = request.buttons[0][0][1]
+    assert accept is not None
+    await mallory.press_data(accept, request)
+    await api.settle()
+    assert mallory.callback_answers[-1].get("show_alert") is True
+    await organizer.press(0, request)
+    confirmed = await minho.expect("Meeting confirmed")
+    assert "Zhang Wei" in confirmed.text
+    await organizer.expect("(?s)On behalf of Zhang Wei.*Meeting confirmed")

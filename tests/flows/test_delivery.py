@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -26,8 +24,8 @@ from bot.services import Services
 from storage.db import Database
 from storage.outbox import OutboxRepository
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
+from tests.flows.processes import FaultProxy, bot_environment, run_bot
 
-ROOT = Path(__file__).resolve().parents[2]
 SECOND = dt.timedelta(seconds=1)
 
 
@@ -227,7 +225,7 @@ async def test_5xx_is_retried_with_backoff_then_dead_lettered(
 async def test_dropped_connections_are_retried(
     api: FakeBotApi, tmp_path: Path, clock: ManualClock
 ) -> None:
-    async with DroppingProxy(api.base_url) as proxy:
+    async with FaultProxy(api.base_url) as proxy:
         settings = flow_settings(api, tmp_path / "proxy.db", MATCHMAKER_API_BASE_URL=proxy.url)
         application = await start_bot(settings, clock)
         try:
@@ -359,26 +357,6 @@ async def test_a_kill_mid_drain_then_a_restart_sends_everything(
         assert duplicates >= 1, "the item Telegram accepted but we did not mark is sent again"
 
 
-def bot_environment(api: FakeBotApi, database: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHMAKER_")}
-    env.update(
-        MATCHMAKER_TOKEN=api.token,
-        MATCHMAKER_API_BASE_URL=api.base_url,
-        MATCHMAKER_DB=str(database),
-        MATCHMAKER_RATE_LIMIT="off",
-        PTB_TIMEDELTA="1",
-    )
-    return env
-
-
-async def run_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    """`python -m bot run`: the production entry point, in its own process."""
-    with log.open("wb") as sink:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=sink, stderr=sink
-        )
-
-
 def count_rows(database: Path, condition: str) -> int:
     with contextlib.closing(sqlite3.connect(database, timeout=30)) as conn:
         row = conn.execute(f"SELECT count(*) FROM outbox WHERE {condition}").fetchone()
@@ -400,59 +378,3 @@ def chat_member_update(api: FakeBotApi, user: FakeUser, *, old: str, new: str) -
             "new_chat_member": {"status": new, "user": bot_user, **member.get(new, {})},
         }
     }
-
-
-class DroppingProxy:
-    """A TCP proxy before the fake Bot API that cuts connections carrying chosen methods."""
-
-    def __init__(self, base_url: str) -> None:
-        host_port = base_url.split("//", 1)[1].split("/", 1)[0]
-        self._target_host, port = host_port.rsplit(":", 1)
-        self._target_port = int(port)
-        self._path = "/" + base_url.split("//", 1)[1].split("/", 1)[1]
-        self._server: asyncio.Server | None = None
-        self.drop: set[str] = set()
-        self.dropped = 0
-        self.url = ""
-
-    async def __aenter__(self) -> DroppingProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}{self._path}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(self._target_host, self._target_port)
-
-        async def upstream() -> None:
-            while data := await reader.read(65536):
-                if self.drop and _method_of(data) in self.drop:
-                    self.dropped += 1
-                    writer.close()
-                    up_writer.close()
-                    return
-                up_writer.write(data)
-                await up_writer.drain()
-            up_writer.close()
-
-        async def downstream() -> None:
-            while data := await up_reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-            writer.close()
-
-        await asyncio.gather(upstream(), downstream(), return_exceptions=True)
-
-
-def _method_of(chunk: bytes) -> str | None:
-    first_line = chunk.split(b"\r\n", 1)[0].decode("latin-1")
-    parts = first_line.split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        return None
-    return parts[1].rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]

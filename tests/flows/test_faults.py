@@ -13,7 +13,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.crash import EXIT_CODE
 from bot.sandbox.fake_api import FakeBotApi
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
-from tests.flows.test_delivery import DroppingProxy, bot_environment, run_bot
+from tests.flows.processes import FaultProxy, bot_environment, run_bot
 
 LOCKER = """
 import sqlite3, sys, time
@@ -60,7 +60,7 @@ async def test_a_registration_step_waits_for_a_lock_held_by_another_process(
 async def test_replies_lost_to_5xx_or_dropped_connections_do_not_stop_the_user(
     api: FakeBotApi, tmp_path: Path, clock: ManualClock
 ) -> None:
-    async with DroppingProxy(api.base_url) as proxy:
+    async with FaultProxy(api.base_url) as proxy:
         settings = flow_settings(api, tmp_path / "proxy.db", MATCHMAKER_API_BASE_URL=proxy.url)
         app = await start_bot(settings, clock)
         try:

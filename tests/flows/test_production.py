@@ -7,7 +7,6 @@ import contextlib
 import importlib.util
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,58 +15,8 @@ import pytest
 from bot.cli import main
 from bot.domain.outbox import Outgoing, Priority, Rendered
 from bot.sandbox.fake_api import FakeBotApi
-from tests.flows.test_delivery import ROOT, bot_environment, count_rows, fill_outbox, wait_until
-
-
-class SlowProxy:
-    """A TCP proxy before the fake Bot API that holds each sendMessage request for a while."""
-
-    def __init__(self, base_url: str, delay: float) -> None:
-        rest = base_url.split("//", 1)[1]
-        host_port, path = rest.split("/", 1)
-        self._host, port = host_port.rsplit(":", 1)
-        self._port = int(port)
-        self._path = "/" + path
-        self._delay = delay
-        self._server: asyncio.Server | None = None
-        self.url = ""
-
-    async def __aenter__(self) -> SlowProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}{self._path}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
-
-        async def upstream() -> None:
-            while data := await reader.read(65536):
-                if b"/sendMessage " in data.split(b"\r\n", 1)[0]:
-                    await asyncio.sleep(self._delay)
-                up_writer.write(data)
-                await up_writer.drain()
-            up_writer.close()
-
-        async def downstream() -> None:
-            while data := await up_reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-            writer.close()
-
-        await asyncio.gather(upstream(), downstream(), return_exceptions=True)
-
-
-async def run_bot(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess.Process:
-    """`python -m bot run [args]`, the production entry point, in its own process."""
-    with log.open("wb") as sink:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", *args, env=env, cwd=ROOT, stdout=sink, stderr=sink
-        )
+from tests.flows.processes import FaultProxy, bot_environment, run_bot
+from tests.flows.test_delivery import count_rows, fill_outbox, wait_until
 
 
 def log_text(log: Path) -> str:
@@ -115,7 +64,8 @@ async def test_sigterm_mid_drain_finishes_in_flight_sends_and_a_restart_reports_
         database,
         [Outgoing(u.chat_id, Rendered(f"item {n}"), Priority.NOTICE) for n, u in enumerate(users)],
     )
-    async with SlowProxy(api.base_url, delay=0.4) as proxy:
+    async with FaultProxy(api.base_url, delay=0.4) as proxy:
+        proxy.slow.add("sendMessage")
         env = bot_environment(api, database) | {"MATCHMAKER_API_BASE_URL": proxy.url}
         first_log = tmp_path / "first.log"
         process = await run_bot(env, first_log)

@@ -23,7 +23,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -32,7 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import bot_environment, start_process, stop_process
+
 CAP = 30
 TARGET_RATIO = 0.93
 RECIPIENT_BASE = 1_000_000
@@ -85,39 +85,20 @@ async def prepare_database(path: Path, recipients: int) -> None:
         await db.close()
 
 
-def bot_environment(api: Any, database: Path, *, rate_limit: bool) -> dict[str, str]:
+def broadcast_environment(api: Any, database: Path, *, rate_limit: bool) -> dict[str, str]:
     """The bot process's settings: the fake server, the database, organizer 900."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHMAKER_")}
-    env.update(
-        MATCHMAKER_TOKEN=api.token,
-        MATCHMAKER_API_BASE_URL=api.base_url,
-        MATCHMAKER_DB=str(database),
-        MATCHMAKER_RATE_LIMIT="on" if rate_limit else "off",
+    return bot_environment(
+        api,
+        database,
+        rate_limit=rate_limit,
         MATCHMAKER_ORGANIZERS=str(ORGANIZER),
         MATCHMAKER_EVENT_NAME="Benchmark Days",
-        PTB_TIMEDELTA="1",
-        PYTHONPATH=str(ROOT),
     )
-    return env
 
 
-async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+async def start_bot(env: dict[str, str], log: Path) -> Any:
     """`python -m bot run` as a child process."""
-    with log.open("ab") as sink:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=sink, stderr=sink
-        )
-
-
-async def stop_bot(process: asyncio.subprocess.Process) -> None:
-    """Stop the bot politely, then firmly."""
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+    return await start_process(["-m", "bot", "run"], env, log)
 
 
 async def send_announcement(api: Any, timeout: float = 60.0) -> None:  # noqa: ASYNC109
@@ -188,7 +169,7 @@ async def phase_throughput(recipients: int, workdir: Path) -> dict[str, Any]:
         users = [api.user(RECIPIENT_BASE + n, f"D{n}") for n in range(recipients)]
         times: list[float] = []
         stamp_arrivals(users, times)
-        process = await start_bot(bot_environment(api, database, rate_limit=True), log)
+        process = await start_bot(broadcast_environment(api, database, rate_limit=True), log)
         try:
             await send_announcement(api)
             deadline = time.monotonic() + recipients / CAP * 1.5 + 60
@@ -197,7 +178,7 @@ async def phase_throughput(recipients: int, workdir: Path) -> dict[str, Any]:
                     break
                 await asyncio.sleep(0.25)
         finally:
-            await stop_bot(process)
+            await stop_process(process)
         rejected = len(api.rejected)
         missed, wrong, duplicates = audit(users)
     duration = times[-1] - times[0] if len(times) > 1 else 0.0
@@ -221,7 +202,7 @@ async def phase_crash(recipients: int, workdir: Path) -> dict[str, Any]:
     await prepare_database(database, recipients)
     async with FakeBotApi() as api:
         users = [api.user(RECIPIENT_BASE + n, f"D{n}") for n in range(recipients)]
-        env = bot_environment(api, database, rate_limit=False)
+        env = broadcast_environment(api, database, rate_limit=False)
         crash_at = f"{CRASH_POINT}:{max(1, recipients // 2)}"
         process = await start_bot(env | {"MATCHMAKER_CRASH_AT": crash_at}, log)
         try:
@@ -242,7 +223,7 @@ async def phase_crash(recipients: int, workdir: Path) -> dict[str, Any]:
                     break
                 await asyncio.sleep(0.25)
         finally:
-            await stop_bot(process)
+            await stop_process(process)
         await api.settle(timeout=30)
         rejected = len(api.rejected)
         missed, wrong, duplicates = audit(users)

@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import os
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -35,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import bot_environment, start_process, stop_process
+
 CAP = 30
 TARGET_RATIO = 0.93
 TARGET_P99_MS = 1500.0
@@ -143,35 +143,8 @@ async def prepare_database(path: Path, items: int) -> None:
         await db.close()
 
 
-def bot_environment(api: Any, database: Path, *, rate_limit: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHMAKER_")}
-    env.update(
-        MATCHMAKER_TOKEN=api.token,
-        MATCHMAKER_API_BASE_URL=api.base_url,
-        MATCHMAKER_DB=str(database),
-        MATCHMAKER_RATE_LIMIT="on" if rate_limit else "off",
-        PTB_TIMEDELTA="1",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
-async def start_child(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as sink:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.outbox", "child",
-            env=env, cwd=ROOT, stdout=sink, stderr=sink,
-        )  # fmt: skip
-
-
-async def stop_child(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+async def start_child(env: dict[str, str], log: Path) -> Any:
+    return await start_process(["-m", "benchmarks.outbox", "child"], env, log)
 
 
 def count_state(database: Path, state: str) -> int:
@@ -253,7 +226,7 @@ async def phase_throughput(items: int, pressers: int, workdir: Path) -> dict[str
                 if isinstance(outcome, BaseException):
                     print(f"  a presser failed: {outcome!r}"[:2000])
         finally:
-            await stop_child(process)
+            await stop_process(process)
         throttled = sum(1 for call in api.calls if call.status == 429)
         rejected = list(api.rejected)
         missed, duplicates = received_bulletins(recipients)
@@ -318,7 +291,7 @@ async def phase_crash(items: int, workdir: Path) -> dict[str, Any]:
                     break
                 await asyncio.sleep(0.25)
         finally:
-            await stop_child(process)
+            await stop_process(process)
         await api.settle(timeout=30)
         rejected = list(api.rejected)
         missed, duplicates = received_bulletins(recipients)

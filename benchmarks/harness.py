@@ -1,0 +1,46 @@
+"""What the benchmarks share: the bot (or a helper) as a child process pointed at a fake API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bot_environment(api: Any, database: Path, *, rate_limit: bool, **extra: str) -> dict[str, str]:
+    """A child's settings: the fake server, the database, pacing on or off, and any extras."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHMAKER_")}
+    env.update(
+        MATCHMAKER_TOKEN=api.token,
+        MATCHMAKER_API_BASE_URL=api.base_url,
+        MATCHMAKER_DB=str(database),
+        MATCHMAKER_RATE_LIMIT="on" if rate_limit else "off",
+        PTB_TIMEDELTA="1",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+async def start_process(args: list[str], env: dict[str, str], log: Path) -> Any:
+    """`python <args>` from the repository root, its output appended to a log file."""
+    with log.open("ab") as sink:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, *args, env=env, cwd=ROOT, stdout=sink, stderr=sink
+        )
+
+
+async def stop_process(process: Any) -> None:
+    """Stop a child politely (SIGTERM), then firmly."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

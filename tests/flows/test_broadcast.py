@@ -155,7 +155,7 @@ async def test_a_kill_mid_broadcast_then_a_restart_sends_each_copy_once(
     await bench.prepare_database(database, recipients)
     async with FakeBotApi() as api:
         users = [api.user(bench.RECIPIENT_BASE + n, f"D{n}") for n in range(recipients)]
-        env = bench.bot_environment(api, database, rate_limit=False)
+        env = bench.broadcast_environment(api, database, rate_limit=False)
         crashing = await bench.start_bot(
             env | {"MATCHMAKER_CRASH_AT": "outbox.after_send:30"}, tmp_path / "first.log"
         )
@@ -175,7 +175,7 @@ async def test_a_kill_mid_broadcast_then_a_restart_sends_each_copy_once(
                 assert asyncio.get_running_loop().time() < deadline, "not everything was sent"
                 await asyncio.sleep(0.1)
         finally:
-            await bench.stop_bot(restarted)
+            await bench.stop_process(restarted)
         await api.settle()
         missed, wrong, duplicates = bench.audit(users)
         assert api.rejected == []

@@ -17,6 +17,7 @@ from bot.domain.outbox import State as OutboxState
 from bot.i18n import SUPPORTED_LOCALES, I18n
 from bot.matching_service import MatchingService
 from bot.meetings_service import MeetingService
+from bot.programme import ProgrammeService
 from bot.services import BotContext, Services
 from handlers import (
     broadcast,
@@ -29,6 +30,7 @@ from handlers import (
     offers,
     organizer,
     profile,
+    programme,
     registration,
 )
 from storage.db import Database
@@ -66,6 +68,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             db, clock, settings.schedule, outbox, organizers=settings.organizers
         ),
         broadcasts=BroadcastService(db, clock, settings, outbox),
+        programme=ProgrammeService(db, clock, outbox),
     )
 
 
@@ -150,6 +153,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
     # The broadcast wizard takes the organizer's texts in an early group, before every other.
     broadcast.register(app)
     control.register(app)
+    programme.register(app)
     fallback.register(app)
     errors.register(app)
     return app

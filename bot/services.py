@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.delivery import Delivery
     from bot.matching_service import MatchingService
     from bot.meetings_service import MeetingService
+    from bot.programme import ProgrammeService
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Services:
     imports: ImportRepository
     meetings: MeetingService
     broadcasts: BroadcastService  # also organizer invites and the audit log
+    programme: ProgrammeService  # the event programme and session reminders
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -1,5 +1,6 @@
-"""Control of the day: /find a delegate, then cancel or move their meetings, flag them
-(un)reachable or revoke their booking link. Every button re-checks the organizer role."""
+"""Control of the day: /find a delegate, then cancel or move their meetings, seat them at another
+table, flag them (un)reachable, revoke their booking link or undo a wrong claim; /merge two
+profiles of one person. Every button re-checks the organizer role."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.domain.meetings import MeetingState
 from bot.domain.outbox import Rendered
 from bot.domain.scheduling import slot_key, slot_start_from_key
 from bot.i18n import Translator
+from bot.organizer_cli import claim_link
 from bot.services import BotContext, Services
 from handlers import callbacks
 from handlers.common import Buttons, Caller, close_buttons, edit_message, refuse_button, send
@@ -27,8 +29,25 @@ from storage.control import Found
 log = logging.getLogger(__name__)
 
 NS = "ct"
-ACTIONS = frozenset({"card", "cxl", "cxly", "mv", "mvto", "unr", "rea", "rvk"})
+ACTIONS = frozenset(
+    {
+        "card",
+        "cxl",
+        "cxly",
+        "mv",
+        "mvto",
+        "unr",
+        "rea",
+        "rvk",
+        "tbl",
+        "tblto",
+        "unc",
+        "uncy",
+        "mrgy",
+    }
+)
 MAX_MEETINGS = 6
+MAX_TABLES = 24
 
 
 def control_of(services: Services) -> ctl.DayControl:
@@ -39,6 +58,7 @@ def control_of(services: Services) -> ctl.DayControl:
         services.meetings,
         services.outbox,
         services.broadcasts.audit,
+        services.matching,
     )
 
 
@@ -75,6 +95,11 @@ async def _card(context: BotContext, who: Caller, delegate_id: int) -> tuple[str
     control = control_of(services)
     found = await control.delegate(delegate_id)
     lines = [f"<b>{html.escape(_label(found))}</b>"]
+    lines.append(
+        tr._("Profile #{id}, imported", id=found.id)
+        if found.source == "import"
+        else tr._("Profile #{id}, made in chat", id=found.id)
+    )
     if found.external_id:
         lines.append(tr._("External id: {id}", id=found.external_id))
     if found.telegram_username:
@@ -109,6 +134,7 @@ async def _card(context: BotContext, who: Caller, delegate_id: int) -> tuple[str
                     tr.label("❌ Cancel #{id}", id=meeting.id),
                     callbacks.make(NS, "cxl", meeting.id),
                 ),
+                (tr.label("🪑 Table #{id}", id=meeting.id), callbacks.make(NS, "tbl", meeting.id)),
             ]
         )
     if found.reachable:
@@ -116,6 +142,8 @@ async def _card(context: BotContext, who: Caller, delegate_id: int) -> tuple[str
     else:
         rows.append([(tr.label("✅ Mark reachable"), callbacks.make(NS, "rea", delegate_id))])
     rows.append([(tr.label("🔗 Revoke booking link"), callbacks.make(NS, "rvk", delegate_id))])
+    if found.source == "import" and found.claimed:
+        rows.append([(tr.label("↩️ Undo claim"), callbacks.make(NS, "unc", delegate_id))])
     return "\n".join(lines), rows
 
 
@@ -194,6 +222,62 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer(tr.label("Saved."))
             await close_buttons(query)
             await send(context, who.chat_id, *await _card(context, who, target))
+        elif data.action == "tbl":
+            tables = await control.free_tables(target)
+            await query.answer()
+            if not tables:
+                await send(context, who.chat_id, tr._("No other table is free in that slot."))
+                return
+            index = {t: i for i, t in enumerate(context.services.meetings.schedule.tables)}
+            buttons = [
+                [(table, callbacks.make(NS, "tblto", f"{target}-{index[table]}"))]
+                for table in tables[:MAX_TABLES]
+            ]
+            text = tr._("Seat meeting #{id} at table:", id=target)
+            await send(context, who.chat_id, text, buttons)
+        elif data.action == "tblto" and tail:
+            every = context.services.meetings.schedule.tables
+            if int(tail) >= len(every):
+                raise ctl.TableNotFree(f"no table number {tail}")
+            seated = await control.swap_table(who.user_id, target, every[int(tail)])
+            await query.answer(tr.label("Saved."))
+            text = tr._(
+                "Meeting #{id} is now at table {table}. Both were told.",
+                id=target,
+                table=seated.table or "",
+            )
+            await edit_message(query, text)
+        elif data.action == "unc":
+            found = await control.delegate(target)
+            yes = [[(tr.label("Yes, undo the claim"), callbacks.make(NS, "uncy", target))]]
+            await query.answer()
+            text = tr._(
+                "Unbind the Telegram account from the profile of {name}? The profile keeps its "
+                "data and gets a new claim link; the account is told.",
+                name=html.escape(_label(found)),
+            )
+            await send(context, who.chat_id, text, yes)
+        elif data.action == "uncy":
+            token = await control.undo_claim(who.user_id, target)
+            await query.answer(tr.label("Saved."))
+            link = claim_link(context.bot.username, token)
+            text = tr._(
+                "The claim was undone. Send this new claim link to the right person:\n{link}",
+                link=html.escape(link),
+            )
+            await edit_message(query, text)
+        elif data.action == "mrgy" and tail:
+            merged = await control.merge(who.user_id, target, int(tail))
+            await query.answer(tr.label("Saved."))
+            text = tr._(
+                "Profile #{chat} was merged into #{into}: {items} offers and needs, {meetings} "
+                "meetings carried over. The delegate was told.",
+                chat=merged.from_id,
+                into=merged.into_id,
+                items=merged.items,
+                meetings=merged.meetings,
+            )
+            await edit_message(query, text)
         elif data.action == "rvk":
             await control.revoke_booking_link(who.user_id, target)
             await query.answer(tr.label("The old booking link no longer works."), show_alert=True)
@@ -201,9 +285,54 @@ async def on_button(update: Update, context: BotContext) -> None:
             await refuse_button(query, tr)
     except ctl.SlotNotFree:
         await query.answer(tr.label("That slot is no longer free."), show_alert=True)
+    except ctl.TableNotFree:
+        await query.answer(tr.label("That table is no longer free."), show_alert=True)
+    except ctl.MergeConflict as error:
+        log.info("merge refused: %s", error)
+        text = tr.label(
+            "A booked meeting of the chat profile clashes with the imported one. Move or cancel "
+            "it first; nothing was changed."
+        )
+        await query.answer(text, show_alert=True)
     except ctl.ControlError as error:
         log.info("control action refused: %s", error)
         await refuse_button(query, tr)
+
+
+async def merge(update: Update, context: BotContext) -> None:
+    """/merge ID ID: join a chat-made profile to the imported profile of the same person."""
+    who = await organizer(update, context)
+    if who is None:
+        return
+    tr = who.tr
+    args = context.args or []
+    if len(args) != 2 or not all(a.lstrip("#").isdigit() for a in args):
+        text = tr._(
+            "Write the two profile numbers (shown on /find cards): /merge IMPORTED CHAT-MADE"
+        )
+        await send(context, who.chat_id, text)
+        return
+    first, second = (int(a.lstrip("#")) for a in args)
+    try:
+        into, other = await control_of(context.services).merge_pair(first, second)
+    except ctl.ControlError:
+        text = tr._(
+            "These are not an unclaimed imported profile and a profile made in chat; "
+            "nothing to merge."
+        )
+        await send(context, who.chat_id, text)
+        return
+    text = tr._(
+        "Merge profile #{chat} ({chat_name}, made in chat) into #{into} ({into_name}, imported)? "
+        "Its offers, needs and meetings move over, the chat profile is erased and its Telegram "
+        "account takes the imported profile.",
+        chat=other.id,
+        chat_name=html.escape(_label(other)),
+        into=into.id,
+        into_name=html.escape(_label(into)),
+    )
+    yes = [[(tr.label("Yes, merge"), callbacks.make(NS, "mrgy", f"{into.id}-{other.id}"))]]
+    await send(context, who.chat_id, text, yes)
 
 
 def renderers(services: Services) -> dict[str, Any]:
@@ -250,11 +379,44 @@ def renderers(services: Services) -> dict[str, Any]:
     async def reachable(tr: Translator, params: Mapping[str, Any]) -> Rendered:
         return Rendered(tr._("The organizers can reach you here again."))
 
+    async def table_changed(tr: Translator, params: Mapping[str, Any]) -> Rendered:
+        meeting = await meetings.get(int(params["meeting"]))
+        if meeting is None:
+            raise LookupError(f"meeting {params['meeting']} is gone")
+        other = await meetings.party(meeting.other(int(params["as"])))
+        text = tr._(
+            "🪑 Your meeting with {name} on {when} is now at table {table}.",
+            name=who_text(other, tr),
+            when=when_text(tr, meeting.slot_start, meeting.slot_end, services),
+            table=meeting.table or "",
+        )
+        return Rendered(text)
+
+    async def unclaimed(tr: Translator, params: Mapping[str, Any]) -> Rendered:
+        return Rendered(
+            tr._(
+                "The organizers found that this Telegram account was linked by mistake to a "
+                "profile registered for someone else, and have unlinked it. Sorry for the "
+                "trouble. To take part, send /start or contact the organizers."
+            )
+        )
+
+    async def merged(tr: Translator, params: Mapping[str, Any]) -> Rendered:
+        return Rendered(
+            tr._(
+                "The organizers joined the profile you made here with the one they registered "
+                "for you. Your offers, needs and meetings are kept. See /profile."
+            )
+        )
+
     return {
         ctl.T_CANCELLED: cancelled,
         ctl.T_MOVED: moved,
         ctl.T_LINK_REVOKED: revoked,
         ctl.T_REACHABLE: reachable,
+        ctl.T_TABLE: table_changed,
+        ctl.T_UNCLAIMED: unclaimed,
+        ctl.T_MERGED: merged,
     }
 
 
@@ -264,4 +426,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     for key, renderer in renderers(services).items():
         services.delivery.renderers.add(key, renderer)
     app.add_handler(CommandHandler("find", find, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CommandHandler("merge", merge, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))

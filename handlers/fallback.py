@@ -20,6 +20,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("matches", N_("Delegates who match you")),
     ("agenda", N_("Your meetings, availability and reminders")),
     ("badge", N_("Your booking QR code")),
+    ("programme", N_("The event programme")),
     ("profile", N_("See and edit your profile")),
     ("language", N_("Change the interface language")),
     ("help", N_("What this bot can do")),
@@ -30,6 +31,7 @@ ORGANIZER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("broadcast", N_("Send an announcement to delegates")),
     ("export", N_("Export delegates, items, meetings or the schedule")),
     ("find", N_("Find a delegate and manage their meetings")),
+    ("merge", N_("Merge two profiles of one person")),
 )
 
 

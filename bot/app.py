@@ -67,7 +67,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         meetings=MeetingService(
             db, clock, settings.schedule, outbox, organizers=settings.organizers
         ),
-        broadcasts=BroadcastService(db, clock, settings, outbox),
+        broadcasts=BroadcastService(db, clock, settings, outbox, i18n),
         programme=ProgrammeService(db, clock, outbox),
     )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,8 +20,15 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.domain.clock import Clock
-from bot.domain.outbox import Outgoing, Priority, Rendered, TemplateRef
-from bot.i18n import SUPPORTED_LOCALES, Translator
+from bot.domain.outbox import (
+    CAPTION_LIMIT,
+    Attachment,
+    Outgoing,
+    Priority,
+    Rendered,
+    TemplateRef,
+)
+from bot.i18n import SUPPORTED_LOCALES, I18n, Translator
 from storage.audit import AuditRepository
 from storage.broadcasts import (
     Audience,
@@ -53,6 +62,18 @@ class NoRecipients(BroadcastError):
     """Nobody is in the chosen audience."""
 
 
+class TooLongForCaption(BroadcastError):
+    """With an attachment a version must fit in a caption; this one does not."""
+
+    def __init__(self, locale: str, limit: int) -> None:
+        super().__init__(f"the {locale} version is longer than {limit} characters")
+        self.locale = locale
+        self.limit = limit
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
 # -- rules -----------------------------------------------------------------------------------
 
 
@@ -69,6 +90,17 @@ def choose_version(
     if not versions:
         raise NoText("the broadcast has no text")
     return next(iter(versions.values()))
+
+
+def visible_length(html_text: str) -> int:
+    """Length of an HTML text as Telegram counts it once parsed: UTF-16 units, tags removed."""
+    plain = html.unescape(_TAG.sub("", html_text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def overlong_versions(versions: Mapping[str, str], limit: int) -> list[str]:
+    """The languages whose version is longer than `limit` visible characters."""
+    return [locale for locale, text in versions.items() if visible_length(text) > limit]
 
 
 def missing_versions(versions: Mapping[str, str]) -> list[str]:
@@ -137,8 +169,14 @@ class BroadcastService:
     """Organizer invites, broadcast drafts, sending and progress."""
 
     def __init__(
-        self, db: Database, clock: Clock, settings: Settings, outbox: OutboxRepository
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        outbox: OutboxRepository,
+        i18n: I18n | None = None,
     ) -> None:
+        self._i18n = i18n or I18n(settings.default_language)
         self._db = db
         self._clock = clock
         self._settings = settings
@@ -213,12 +251,66 @@ class BroadcastService:
         return None
 
     async def add_text(self, draft: Broadcast, html_text: str) -> Broadcast:
-        """Store the organizer's text (HTML as Telegram gave it) for the awaited language."""
+        """Store the organizer's text (HTML as Telegram gave it) for the awaited language.
+
+        With an attachment the text becomes a caption: a longer one raises TooLongForCaption.
+        """
         locale = self.awaited_locale(draft)
         if locale is None:
             raise NotADraft("the draft is not waiting for a text")
+        if draft.attachment is not None:
+            limit = self.caption_room()
+            if overlong_versions({locale: html_text}, limit):
+                raise TooLongForCaption(locale, limit)
         versions = {**draft.versions, locale: html_text}
         return await self.repo.update_draft(draft.id, step="versions", versions=versions)
+
+    def caption_room(self) -> int:
+        """The longest version that fits in a caption under the longest header of any language."""
+        header = max(
+            visible_length(self._header(self._i18n.translator(code))) for code in SUPPORTED_LOCALES
+        )
+        return CAPTION_LIMIT - header - 2  # the blank line between header and text
+
+    def _check_captions(self, draft: Broadcast) -> None:
+        limit = self.caption_room()
+        overlong = overlong_versions(draft.versions, limit)
+        if overlong:
+            raise TooLongForCaption(overlong[0], limit)
+
+    async def ask_attachment(self, organizer_id: int, broadcast_id: int) -> Broadcast:
+        """Wait for a photo or document; every version must already fit in a caption."""
+        draft = await self._must_draft(organizer_id, broadcast_id)
+        if not draft.versions:
+            raise NoText("write the announcement first")
+        self._check_captions(draft)
+        return await self.repo.update_draft(draft.id, step="attach")
+
+    async def attach(self, draft: Broadcast, attachment: Attachment) -> Broadcast:
+        """Store the photo or document the draft waits for and go back to the versions."""
+        if draft.step != "attach":
+            raise NotADraft("the draft is not waiting for an attachment")
+        self._check_captions(draft)
+        return await self.repo.update_draft(
+            draft.id,
+            step="versions",
+            attachment_kind=attachment.kind,
+            attachment_file_id=attachment.file_id,
+        )
+
+    async def remove_attachment(self, organizer_id: int, broadcast_id: int) -> Broadcast:
+        """Send the broadcast as text again."""
+        draft = await self._must_draft(organizer_id, broadcast_id)
+        return await self.repo.update_draft(
+            draft.id, step="versions", attachment_kind=None, attachment_file_id=None
+        )
+
+    async def back_to_versions(self, organizer_id: int, broadcast_id: int) -> Broadcast:
+        """Stop waiting for an attachment (or a version) and show the versions again."""
+        draft = await self._must_draft(organizer_id, broadcast_id)
+        if not draft.versions:
+            raise NoText("write the announcement first")
+        return await self.repo.update_draft(draft.id, step="versions")
 
     async def choose_audience(
         self, organizer_id: int, broadcast_id: int, audience: Audience | None
@@ -328,6 +420,8 @@ class BroadcastService:
             self._settings.default_language,
             broadcast.main_locale,
         )
+        return Rendered(f"{self._header(tr)}\n\n{body}", attachment=broadcast.attachment)
+
+    def _header(self, tr: Translator) -> str:
         # Translators: the header above an announcement sent to every delegate.
-        header = tr._("📢 <b>From the organizers of {event}</b>", event=self._settings.event_name)
-        return Rendered(f"{header}\n\n{body}")
+        return tr._("📢 <b>From the organizers of {event}</b>", event=self._settings.event_name)

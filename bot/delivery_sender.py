@@ -236,12 +236,7 @@ class OutboxSender:
             return Outcome.DEAD
         crash_point("outbox.before_send")
         try:
-            message: Message = await self._bot.send_message(
-                item.chat_id,
-                rendered.text,
-                reply_markup=inline_keyboard(rendered.buttons),
-                rate_limit_args=SendOrder(item.priority, item.id),
-            )
+            message: Message = await self._send(item, rendered)
         except RetryAfter:
             await self.outbox.release(item.id)
             return Outcome.THROTTLED
@@ -262,6 +257,32 @@ class OutboxSender:
         await self.outbox.mark_sent(item.id, message.message_id)
         crash_point("outbox.after_mark")
         return Outcome.SENT
+
+    async def _send(self, item: OutboxItem, rendered: Rendered) -> Message:
+        """One Telegram call for one item: a text, or an attachment with the text as caption."""
+        assert self._bot is not None
+        markup = inline_keyboard(rendered.buttons)
+        order = SendOrder(item.priority, item.id)
+        attachment = rendered.attachment
+        if attachment is None:
+            return await self._bot.send_message(
+                item.chat_id, rendered.text, reply_markup=markup, rate_limit_args=order
+            )
+        if attachment.kind == "photo":
+            return await self._bot.send_photo(
+                item.chat_id,
+                attachment.file_id,
+                caption=rendered.text,
+                reply_markup=markup,
+                rate_limit_args=order,
+            )
+        return await self._bot.send_document(
+            item.chat_id,
+            attachment.file_id,
+            caption=rendered.text,
+            reply_markup=markup,
+            rate_limit_args=order,
+        )
 
     async def _failed(self, item: OutboxItem, error: str) -> Outcome:
         failures = item.attempts + 1

@@ -25,11 +25,13 @@ from bot.broadcasts import (
     Launched,
     NoRecipients,
     ProgressThrottle,
+    TooLongForCaption,
     locale_counts,
     missing_versions,
 )
 from bot.domain.countries import country_name, flag
 from bot.domain.models import Role
+from bot.domain.outbox import Attachment
 from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator
 from bot.services import BotContext, Services
 from handlers import callbacks
@@ -50,10 +52,14 @@ from storage.broadcasts import AUDIENCE_KINDS, Audience, Broadcast, Progress
 log = logging.getLogger(__name__)
 
 NS = "bc"
-ACTIONS = frozenset({"lang", "add", "next", "aud", "val", "send", "back", "drop", "stop"})
+ACTIONS = frozenset(
+    {"lang", "add", "next", "aud", "val", "send", "back", "drop", "stop", "att", "unatt", "menu"}
+)
 # Before offers (-1) and meeting notes (-2): an organizer writing an announcement is not
 # answering any other question.
 TEXT_GROUP = -5
+# Before the organizer's CSV import (-5): a document the draft waits for is an attachment.
+ATTACH_GROUP = -6
 PROGRESS_EVERY = 3.0  # seconds between edits of a progress message
 MAX_CHOICES = 24
 # Telegram's 4096 characters, less room for the header above the announcement.
@@ -109,7 +115,6 @@ def text_prompt(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
                 "Bold, italics and links are kept.",
                 language=LANGUAGE_LABELS[locale],
             ),
-            tr._("Photos and documents cannot be attached yet."),
         ]
     )
     others = [
@@ -127,25 +132,61 @@ def version_prompt(tr: Translator, locale: str) -> str:
     )
 
 
+def _attached_text(tr: Translator, attachment: Attachment) -> str:
+    if attachment.kind == "photo":
+        return tr._("📎 Attached: photo")
+    return tr._("📎 Attached: document")
+
+
+def caption_refusal(tr: Translator, error: TooLongForCaption, *, adding: bool = False) -> str:
+    """Why a text cannot go with a photo or document (when attaching, or adding a version)."""
+    language = LANGUAGE_LABELS.get(error.locale, error.locale)
+    if adding:
+        return tr._(
+            "This text is too long to go with the attached photo or document: each version is "
+            "sent as its caption, which is limited to {n} characters. Please send a shorter "
+            "{language} version, or go back and remove the attachment.",
+            n=error.limit,
+            language=language,
+        )
+    return tr._(
+        "A photo or document cannot be attached: each version is then sent as its caption, "
+        "which is limited to {n} characters, and the {language} version is longer. Please "
+        "shorten it first.",
+        n=error.limit,
+        language=language,
+    )
+
+
+def attach_prompt(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
+    """Ask for the photo or document to send with the announcement."""
+    text = tr._("📎 Send the photo or document to attach, as one message.")
+    return text, [[(tr.label("⬅️ Back"), _b("menu", draft.id))]]
+
+
 def versions_menu(services: Services, tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
-    """Which versions exist; add another or go on to the audience."""
+    """Which versions exist and the attachment; add either or go on to the audience."""
     written = ", ".join(LANGUAGE_LABELS[code] for code in draft.versions)
     default = LANGUAGE_LABELS[services.settings.default_language]
-    text = "\n".join(
-        [
-            tr._("📢 Versions written: {languages}", languages=written),
-            tr._(
-                "Each delegate gets the version in their language, else {default}, else "
-                "English, else the first one written. Add a version or go on.",
-                default=default,
-            )
-            if services.settings.default_language != "en"
-            else tr._(
-                "Each delegate gets the version in their language, else English, else the "
-                "first one written. Add a version or go on."
-            ),
-        ]
-    )
+    lines = [
+        tr._("📢 Versions written: {languages}", languages=written),
+        tr._(
+            "Each delegate gets the version in their language, else {default}, else "
+            "English, else the first one written. Add a version or go on.",
+            default=default,
+        )
+        if services.settings.default_language != "en"
+        else tr._(
+            "Each delegate gets the version in their language, else English, else the "
+            "first one written. Add a version or go on."
+        ),
+    ]
+    if draft.attachment is not None:
+        lines.append(_attached_text(tr, draft.attachment))
+        attachment_button = (tr.label("✖️ Remove attachment"), _b("unatt", draft.id))
+    else:
+        attachment_button = (tr.label("📎 Attach a photo or document"), _b("att", draft.id))
+    text = "\n".join(lines)
     adds = [
         (tr.label("➕ {language}", language=LANGUAGE_LABELS[code]), _b("add", draft.id, code))
         for code in missing_versions(draft.versions)
@@ -157,6 +198,7 @@ def versions_menu(services: Services, tr: Translator, draft: Broadcast) -> tuple
     )
     return text, [
         *chunk(adds, 2),
+        [attachment_button],
         [(go_on, _b("next", draft.id))],
         [(tr.label("✖️ Discard"), _b("drop", draft.id))],
     ]
@@ -264,7 +306,45 @@ async def on_text(update: Update, context: BotContext) -> None:
         )
     elif who is not None:
         # text_html keeps the organizer's bold, italics and links and escapes everything else.
-        draft = await service.add_text(draft, message.text_html)
+        try:
+            draft = await service.add_text(draft, message.text_html)
+        except TooLongForCaption as error:
+            back = [[(who.tr.label("⬅️ Back"), _b("menu", draft.id))]]
+            refusal = caption_refusal(who.tr, error, adding=True)
+            await send(context, who.chat_id, refusal, back)
+        else:
+            await send(context, who.chat_id, *versions_menu(context.services, who.tr, draft))
+    raise ApplicationHandlerStop
+
+
+def _attachment_of(update: Update) -> Attachment | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size))
+        return Attachment("photo", largest.file_id)
+    if message.document is not None:
+        return Attachment("document", message.document.file_id)
+    return None
+
+
+async def on_attachment(update: Update, context: BotContext) -> None:
+    """Take the photo or document the organizer's draft waits for; let every other one through."""
+    user, attachment = update.effective_user, _attachment_of(update)
+    if user is None or attachment is None:
+        return
+    service = context.services.broadcasts
+    draft = await service.draft(user.id)
+    if draft is None or draft.step != "attach":
+        return
+    who = await organizer(update, context)
+    if who is not None:
+        try:
+            draft = await service.attach(draft, attachment)
+        except TooLongForCaption as error:
+            draft = await service.back_to_versions(who.user_id, draft.id)
+            await send(context, who.chat_id, caption_refusal(who.tr, error))
         await send(context, who.chat_id, *versions_menu(context.services, who.tr, draft))
     raise ApplicationHandlerStop
 
@@ -280,16 +360,15 @@ async def _preview(context: BotContext, who: Caller, draft: Broadcast) -> None:
         await send(context, who.chat_id, tr._("Nobody is in this audience.") + "\n\n" + text, rows)
         return
     for locale, n in locale_counts(recipients).items():
-        await send(
-            context,
-            who.chat_id,
-            tr.ngettext(
-                "👁 Preview as {language} readers see it ({n} recipient):",
-                "👁 Preview as {language} readers see it ({n} recipients):",
-                n,
-                language=LANGUAGE_LABELS.get(locale, locale),
-            ),
+        heading = tr.ngettext(
+            "👁 Preview as {language} readers see it ({n} recipient):",
+            "👁 Preview as {language} readers see it ({n} recipients):",
+            n,
+            language=LANGUAGE_LABELS.get(locale, locale),
         )
+        if draft.attachment is not None:
+            heading += "\n" + _attached_text(tr, draft.attachment)
+        await send(context, who.chat_id, heading)
         rendered = services.broadcasts.render_for(draft, services.i18n.translator(locale))
         await send(context, who.chat_id, rendered.text)
     lines = [
@@ -401,6 +480,26 @@ async def _on_action(
         await close_buttons(query)
         await send(context, who.chat_id, version_prompt(tr, pieces[1]))
         return True
+    if data.action == "att":
+        try:
+            draft = await service.ask_attachment(who.user_id, draft_id)
+        except TooLongForCaption as error:
+            await query.answer()
+            await send(context, who.chat_id, caption_refusal(tr, error))
+            return True
+        await query.answer()
+        await close_buttons(query)
+        await send(context, who.chat_id, *attach_prompt(tr, draft))
+        return True
+    if data.action in ("unatt", "menu"):
+        if data.action == "unatt":
+            draft = await service.remove_attachment(who.user_id, draft_id)
+        else:
+            draft = await service.back_to_versions(who.user_id, draft_id)
+        await query.answer()
+        await close_buttons(query)
+        await send(context, who.chat_id, *versions_menu(services, tr, draft))
+        return True
     if data.action in ("next", "back"):
         draft = await service.choose_audience(who.user_id, draft_id, None)
         await query.answer()
@@ -495,4 +594,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
     app.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_text), group=TEXT_GROUP
+    )
+    app.add_handler(
+        MessageHandler(private & (filters.PHOTO | filters.Document.ALL), on_attachment),
+        group=ATTACH_GROUP,
     )

@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.clock import Clock, to_iso
+from bot.domain.outbox import Attachment
 from storage.db import Database
 
 AUDIENCE_KINDS = ("all", "language", "country", "role", "today", "field")
@@ -17,10 +18,20 @@ CANCELLED = "cancelled by an organizer"
 
 _COLUMNS = (
     "id, organizer_id, chat_id, locale, state, step, main_locale, versions, audience_kind, "
-    "audience_value, total, excluded, progress_message_id"
+    "audience_value, total, excluded, progress_message_id, attachment_kind, attachment_file_id"
 )
 _WRITABLE = frozenset(
-    {"step", "main_locale", "versions", "audience_kind", "audience_value", "locale", "chat_id"}
+    {
+        "step",
+        "main_locale",
+        "versions",
+        "audience_kind",
+        "audience_value",
+        "locale",
+        "chat_id",
+        "attachment_kind",
+        "attachment_file_id",
+    }
 )
 
 
@@ -41,6 +52,7 @@ class Broadcast:
     total: int
     excluded: int
     progress_message_id: int | None
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,11 @@ def _row_to_broadcast(row: aiosqlite.Row) -> Broadcast:
         total=row["total"],
         excluded=row["excluded"],
         progress_message_id=row["progress_message_id"],
+        attachment=(
+            Attachment(row["attachment_kind"], row["attachment_file_id"])
+            if row["attachment_kind"] and row["attachment_file_id"]
+            else None
+        ),
     )
 
 

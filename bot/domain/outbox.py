@@ -13,7 +13,13 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Literal
+
+# Telegram's limit for a photo's or document's caption, in UTF-16 units after entity parsing.
+CAPTION_LIMIT = 1024
+
+AttachmentKind = Literal["photo", "document"]
+ATTACHMENT_KINDS: tuple[AttachmentKind, ...] = ("photo", "document")
 
 
 class Priority(IntEnum):
@@ -45,11 +51,29 @@ Buttons = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A photo or document Telegram already holds, sent again by its file_id."""
+
+    kind: AttachmentKind
+    file_id: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ATTACHMENT_KINDS:
+            raise ValueError(f"unknown attachment kind {self.kind!r}")
+        if not self.file_id:
+            raise ValueError("an attachment needs a file_id")
+
+
+@dataclass(frozen=True)
 class Rendered:
-    """A message already written in its recipient's language."""
+    """A message already written in its recipient's language.
+
+    With an attachment the text goes out as its caption (at most CAPTION_LIMIT characters).
+    """
 
     text: str
     buttons: Buttons = ()
+    attachment: Attachment | None = None
 
     def __post_init__(self) -> None:
         if not self.text:
@@ -89,6 +113,9 @@ class Outgoing:
             raise ValueError("direct replies are sent at once, not through the outbox")
         if self.not_before is not None and self.not_before.tzinfo is None:
             raise ValueError("not_before must be an aware datetime")
+        if isinstance(self.content, Rendered) and self.content.attachment is not None:
+            # The outbox stores a Rendered as text and buttons only: an attachment would be lost.
+            raise ValueError("an attachment is sent through a template, not stored in the outbox")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks import broadcast as bench
@@ -12,7 +13,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.crash import EXIT_CODE
 from bot.domain.models import Role
 from bot.domain.outbox import State
-from bot.sandbox.fake_api import FakeBotApi
+from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of, write_broadcast
 
 TEXTS = {
@@ -212,3 +213,142 @@ async def test_too_long_a_text_is_refused_and_the_draft_waits(
     await organizer.expect("too long")
     await organizer.send_text("Short enough")
     await organizer.expect("Versions written")
+
+
+PHOTO = b"\x89PNG\r\n\x1a\nthe venue map"
+
+
+async def texts_then_attach(
+    organizer: FakeUser, versions: dict[str, str], attach: Callable[[], Awaitable[None]]
+) -> BotMessage:
+    """Write the versions, attach a file and return the versions menu that shows it."""
+    labels = {"ru": "Русский", "zh": "中文"}
+    await organizer.send_text("/broadcast")
+    await organizer.expect("New announcement")
+    first, *others = versions
+    await organizer.send_text(versions[first])
+    menu = await organizer.expect("Versions written")
+    for locale in others:
+        await organizer.press("➕ " + labels[locale], menu)
+        await organizer.expect("Send the announcement in")
+        await organizer.send_text(versions[locale])
+        menu = await organizer.expect("Versions written")
+    await organizer.press("📎 Attach a photo or document", menu)
+    await organizer.expect("Send the photo or document to attach")
+    await attach()
+    return await organizer.expect("Versions written")
+
+
+async def send_to_everyone(organizer: FakeUser, menu: BotMessage, n: int) -> None:
+    await organizer.press(-2, menu)  # keep one text / choose the audience
+    audience = await organizer.expect("Who should receive")
+    await organizer.press("Everyone", audience)
+    confirm = await organizer.expect(f"Send the announcement to {n} delegate")
+    await organizer.press("Send now", confirm)
+    await organizer.expect("Announcement #")
+
+
+async def test_photo_in_two_languages_one_photo_per_chat(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    en = await seed(api, bot, 341, locale="en")
+    ru = await seed(api, bot, 342, locale="ru")
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    versions = {"en": "Lunch is in <Hall 2>: see the map", "ru": "Обед в зале 2: см. карту"}
+
+    menu = await texts_then_attach(organizer, versions, lambda: organizer.send_photo(PHOTO))
+    assert "📎 Attached: photo" in menu.text
+    assert "✖️ Remove attachment" in menu.button_texts()
+    assert "📎 Attach a photo or document" not in menu.button_texts()
+    draft = await services_of(bot).broadcasts.draft(ORGANIZER)
+    assert draft is not None and draft.attachment is not None
+    # The largest of the sizes Telegram offers (the last one, 800 px wide).
+    assert draft.attachment.kind == "photo"
+    assert draft.attachment.file_id == list(api._files)[-1]
+    await send_to_everyone(organizer, menu, 2)
+    previews = [m for m in organizer.messages if "Preview as" in m.text]
+    assert previews and all("📎 Attached: photo" in m.text for m in previews)
+    await finish(bot)
+
+    for user, word, other in ((en, "Lunch", "Обед"), (ru, "Обед", "Lunch")):
+        assert len(user.messages) == 1, user.dump()
+        message = user.messages[0]
+        assert message.kind == "photo", user.dump()
+        assert message.photo == PHOTO
+        assert word in message.text and other not in message.text
+    assert "&lt;Hall 2&gt;" in (en.messages[0].html or "")
+    report = await organizer.expect("Finished")
+    assert "Sent: 2" in report.text
+
+
+async def test_document_goes_with_the_caption(api: FakeBotApi, bot: BotApplication) -> None:
+    delegates = [await seed(api, bot, 350 + n, locale="en") for n in range(2)]
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    content = b"%PDF-1.4 the programme"
+
+    menu = await texts_then_attach(
+        organizer,
+        {"en": "The programme is attached"},
+        lambda: organizer.send_document("programme.pdf", content),
+    )
+    assert "📎 Attached: document" in menu.text
+    # Removing and attaching again works.
+    await organizer.press("✖️ Remove attachment", menu)
+    menu = await organizer.expect("Versions written")
+    while menu.edited:  # the old menu losing its buttons
+        menu = await organizer.expect("Versions written")
+    assert "Attached" not in menu.text
+    await organizer.press("📎 Attach a photo or document", menu)
+    await organizer.expect("Send the photo or document to attach")
+    await organizer.send_document("programme.pdf", content)
+    menu = await organizer.expect("Versions written")
+    assert "📎 Attached: document" in menu.text
+    await send_to_everyone(organizer, menu, 2)
+    await finish(bot)
+
+    for user in delegates:
+        assert len(user.messages) == 1, user.dump()
+        message = user.messages[0]
+        assert message.kind == "document"
+        assert message.document is not None and message.document[1] == content
+        assert "The programme is attached" in message.text
+
+
+async def test_overlong_text_with_an_attachment_is_refused(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    delegate = await seed(api, bot, 361, locale="en")
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    services = services_of(bot)
+    room = services.broadcasts.caption_room()
+    assert 900 < room < 1024
+
+    # Attaching to a text too long for a caption is refused; the text can still go alone.
+    await organizer.send_text("/broadcast")
+    await organizer.expect("New announcement")
+    await organizer.send_text("x" * (room + 1))
+    menu = await organizer.expect("Versions written")
+    await organizer.press("📎 Attach a photo or document", menu)
+    refusal = await organizer.expect("cannot be attached")
+    assert str(room) in refusal.text and "English" in refusal.text
+    draft = await services.broadcasts.draft(ORGANIZER)
+    assert draft is not None and draft.attachment is None and draft.step == "versions"
+
+    # With an attachment, a version too long for a caption is refused and not stored.
+    menu = await texts_then_attach(
+        organizer, {"en": "y" * room}, lambda: organizer.send_photo(PHOTO)
+    )
+    await organizer.press("➕ Русский", menu)
+    await organizer.expect("Send the announcement in")
+    await organizer.send_text("ж" * (room + 1))
+    refusal = await organizer.expect("too long to go with")
+    assert str(room) in refusal.text
+    draft = await services.broadcasts.draft(ORGANIZER)
+    assert draft is not None and list(draft.versions) == ["en"]
+    await organizer.press("Back", refusal)
+    menu = await organizer.expect("Versions written")
+    assert "📎 Attached: photo" in menu.text
+    await send_to_everyone(organizer, menu, 1)
+    await finish(bot)
+    assert [m.kind for m in delegate.messages] == ["photo"]
+    assert delegate.messages[0].text.endswith("y" * room)

@@ -180,8 +180,8 @@ def _stats(args: argparse.Namespace) -> int:
         config_file=args.config, require_token=False, overrides=_db_override(args)
     )
     check_database(settings.database, must_exist=True)
-    stats = asyncio.run(gather_from_file(settings))
-    sys.stdout.write("\n".join(stats_lines(stats)) + "\n")
+    stats, matches = asyncio.run(gather_from_file(settings))
+    sys.stdout.write("\n".join(stats_lines(stats, matches)) + "\n")
     return 0
 
 

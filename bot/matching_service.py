@@ -197,6 +197,12 @@ class MatchingService:
             table[delegate_id] = [m for m in found if int(m.key) not in mine][:limit]
         return table
 
+    async def match_counts(self, *, limit: int = 10) -> tuple[int, int]:
+        """Distinct matched pairs among everyone's top `limit`, and delegates with a match."""
+        table = await self.table(limit=limit)
+        pairs = {frozenset((me, int(m.key))) for me, found in table.items() for m in found}
+        return len(pairs), sum(1 for found in table.values() if found)
+
     def classify(self, text: str) -> list[str]:
         """Return the field codes proposed for a text, best first."""
         fields = self.analyzer.classifier.analyse(text).fields

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -15,6 +17,7 @@ from bot.services import BotContext, Services
 log = logging.getLogger(__name__)
 
 Buttons = list[list[tuple[str, str]]]
+_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,11 @@ async def edit_message(query: CallbackQuery, text: str, rows: Buttons | None = N
     """
     markup = keyboard(rows or [])
     message = query.message
+    # Compare what the reader sees: PTB's text_html re-escapes characters (quotes) that our
+    # HTML leaves as they are, so comparing HTML would miss identical content.
     if (
         isinstance(message, Message)
-        and message.text_html == text
+        and message.text == html.unescape(_TAG.sub("", text))
         and message.reply_markup == markup
     ):
         return

@@ -30,6 +30,7 @@ from handlers.registration import role_label
 from storage.stats import gather_stats
 
 NS = "o"
+MATCH_TOP = 10  # matches counted per delegate, as /matches and `matchmaker matches` show them
 IMPORT_GROUP = -5
 ACTIONS = frozenset({"stats", "exp"})
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -59,6 +60,7 @@ def _top(pairs: list[tuple[str, int]], name: Callable[[str], str], limit: int = 
 async def _stats_text(context: BotContext, who: Caller) -> str:
     services, tr = context.services, who.tr
     stats = await gather_stats(services.db, services.broadcasts.repo)
+    pairs, matched = await services.matching.match_counts(limit=MATCH_TOP)
     taxonomy = services.matching.taxonomy
     delivery = stats.broadcast_delivery
 
@@ -103,6 +105,13 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 "Needs: {n}; by field: {list}",
                 n=stats.needs,
                 list=_top(stats.needs_by_field, field, 5),
+            ),
+            tr._(
+                "Matches: {pairs} pairs among everyone's top {limit}; {matched} delegates have "
+                "at least one",
+                pairs=pairs,
+                limit=MATCH_TOP,
+                matched=matched,
             ),
             tr._("Interest shown in matches: {n}", n=stats.interests),
             "",

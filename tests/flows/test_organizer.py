@@ -178,3 +178,20 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     printed = capsys.readouterr()
     assert printed.out.startswith("\ufeffid,external_id,name")
     assert "0 row(s) of delegates exported" in printed.err
+
+
+def test_cli_stats_count_matches_of_an_imported_event(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "event.db"
+    env_bot = {"MATCHMAKER_BOT_USERNAME": "stats_bot"}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env_bot.items():
+            patch.setenv(key, value)
+        assert main(["import-delegates", str(FIXTURE), "--db", str(database)]) == 0
+    capsys.readouterr()
+    assert main(["stats", "--db", str(database)]) == 0
+    out = capsys.readouterr().out
+    line = next(text for text in out.splitlines() if text.startswith("matches: "))
+    pairs = int(line.split()[1])
+    assert pairs > 0 and "delegates have at least one" in line

@@ -437,18 +437,10 @@ async def _dispatch(
         )  # fmt: skip
         if context.user_data is not None:
             context.user_data.pop(DRAFT, None)
-        await query.answer()
-        await close_buttons(query)
-        other = await service.party(meeting.invitee_id)
-        await send(
-            context,
-            who.chat_id,
-            tr._(
-                "✉️ Request sent to {name} for {when}. I will tell you when they answer.",
-                name=who_text(other, tr),
-                when=when_text(tr, meeting.slot_start, meeting.slot_end, services),
-            ),
-        )
+        await _confirm_sent(
+            context, query, who, meeting,
+            N_("✉️ Request sent to {name} for {when}. I will tell you when they answer."),
+        )  # fmt: skip
         return True
     if action in {"acc", "dec", "prop"} and (meeting_id := _int(arg)) is not None:
         return await _answer(context, query, who, action, meeting_id)
@@ -458,18 +450,10 @@ async def _dispatch(
             meeting = await service.propose(meeting_id, me, slot_start_from_key(key))
         else:
             meeting = await service.reschedule(meeting_id, me, slot_start_from_key(key))
-        await query.answer()
-        await close_buttons(query)
-        other = await service.party(meeting.invitee_id)
-        await send(
-            context,
-            who.chat_id,
-            tr._(
-                "✉️ I asked {name} whether {when} suits them. Until they accept, nothing changes.",
-                name=who_text(other, tr),
-                when=when_text(tr, meeting.slot_start, meeting.slot_end, services),
-            ),
-        )
+        await _confirm_sent(
+            context, query, who, meeting,
+            N_("✉️ I asked {name} whether {when} suits them. Until they accept, nothing changes."),
+        )  # fmt: skip
         return True
     if action in {"cx", "cxy", "mv"} and (meeting_id := _int(arg)) is not None:
         return await _manage(context, query, who, action, meeting_id)
@@ -600,6 +584,25 @@ async def _manage(
 
 
 # --- /agenda -----------------------------------------------------------------------------------
+
+
+async def _confirm_sent(
+    context: BotContext, query: CallbackQuery, who: Caller, meeting: Meeting, message: str
+) -> None:
+    """Close the pressed buttons and tell the sender what now waits for the counterpart."""
+    await query.answer()
+    await close_buttons(query)
+    services = context.services
+    other = await _meetings(context).party(meeting.invitee_id)
+    await send(
+        context,
+        who.chat_id,
+        who.tr._(
+            message,
+            name=who_text(other, who.tr),
+            when=when_text(who.tr, meeting.slot_start, meeting.slot_end, services),
+        ),
+    )
 
 
 def _reminder_label(tr: Translator, minutes: int) -> str:

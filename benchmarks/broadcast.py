@@ -31,7 +31,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import bot_environment, start_process, stop_process
+from benchmarks.harness import (
+    await_crash,
+    bot_environment,
+    run_until_sent,
+    start_process,
+    stop_process,
+)
 
 CAP = 30
 TARGET_RATIO = 0.93
@@ -205,25 +211,15 @@ async def phase_crash(recipients: int, workdir: Path) -> dict[str, Any]:
         env = broadcast_environment(api, database, rate_limit=False)
         crash_at = f"{CRASH_POINT}:{max(1, recipients // 2)}"
         process = await start_bot(env | {"MATCHMAKER_CRASH_AT": crash_at}, log)
-        try:
-            await send_announcement(api)
-            code = await asyncio.wait_for(process.wait(), recipients / 20 + 120)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+        await send_announcement(api)
+        code = await await_crash(process, recipients / 20 + 120)
         in_flight = count_state(database, "sending")
         print(f"phase 2: killed at {crash_at} (exit {code}); {count_state(database, 'sent')} "
               f"marked sent, {in_flight} in flight")  # fmt: skip
         process = await start_bot(env, log)
-        try:
-            deadline = time.monotonic() + recipients / 20 + 120
-            while count_state(database, "sent") < recipients and time.monotonic() < deadline:
-                if process.returncode is not None:
-                    break
-                await asyncio.sleep(0.25)
-        finally:
-            await stop_process(process)
+        await run_until_sent(
+            process, lambda: count_state(database, "sent"), recipients, recipients / 20 + 120
+        )
         await api.settle(timeout=30)
         rejected = len(api.rejected)
         missed, wrong, duplicates = audit(users)

@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +46,26 @@ async def stop_process(process: Any) -> None:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def await_crash(process: Any, within: float) -> int | None:
+    """Wait for a child told to crash at a named point; kill it if it outlives the timeout."""
+    try:
+        code: int | None = await asyncio.wait_for(process.wait(), within)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return code
+
+
+async def run_until_sent(process: Any, sent: Callable[[], int], total: int, within: float) -> None:
+    """Let a restarted child drain until `sent()` reaches `total` (or it exits, or time is up)."""
+    try:
+        deadline = time.monotonic() + within
+        while sent() < total and time.monotonic() < deadline:
+            if process.returncode is not None:
+                break
+            await asyncio.sleep(0.25)
+    finally:
+        await stop_process(process)

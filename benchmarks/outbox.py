@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import bot_environment, start_process, stop_process
+from benchmarks.harness import (
+    await_crash,
+    bot_environment,
+    run_until_sent,
+    start_process,
+    stop_process,
+)
 
 CAP = 30
 TARGET_RATIO = 0.93
@@ -273,25 +279,15 @@ async def phase_crash(items: int, workdir: Path) -> dict[str, Any]:
         env = bot_environment(api, database, rate_limit=False)
         crash_at = f"{CRASH_POINT}:{max(1, items // 2)}"
         process = await start_child(env | {"MATCHMAKER_CRASH_AT": crash_at}, log)
-        try:
-            code = await asyncio.wait_for(process.wait(), items / 20 + 120)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+        code = await await_crash(process, items / 20 + 120)
         in_flight = count_state(database, "sending")
         sent_before = count_state(database, "sent")
         print(f"phase 2: killed at {crash_at} (exit {code}); {sent_before} marked sent, "
               f"{in_flight} left in flight")  # fmt: skip
         process = await start_child(env, log)
-        try:
-            deadline = time.monotonic() + items / 20 + 120
-            while count_state(database, "sent") < items and time.monotonic() < deadline:
-                if process.returncode is not None:
-                    break
-                await asyncio.sleep(0.25)
-        finally:
-            await stop_process(process)
+        await run_until_sent(
+            process, lambda: count_state(database, "sent"), items, items / 20 + 120
+        )
         await api.settle(timeout=30)
         rejected = list(api.rejected)
         missed, duplicates = received_bulletins(recipients)

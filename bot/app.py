@@ -19,6 +19,7 @@ from bot.matching_service import MatchingService
 from bot.meetings_service import MeetingService
 from bot.programme import ProgrammeService
 from bot.services import BotContext, Services
+from bot.telegram_http import AiohttpRequest
 from handlers import (
     broadcast,
     claim,
@@ -135,6 +136,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         # Always installed: it holds the budget replies share with the outbox and honours 429s;
         # with rate_limit off it only stops pacing.
         .rate_limiter(services.delivery.limiter)
+        .request(AiohttpRequest())
+        # One connection for the long poll, as PTB does by default.
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services

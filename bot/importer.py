@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.domain.crash import crash_point
 from bot.domain.importing import ImportedDelegate, ImportResult, RowError
 from bot.domain.items import TEXT_MAX
 from storage.db import Database
@@ -181,6 +182,8 @@ async def import_delegates(
                 report.updated += 1
                 report.changed_ids.append(existing.delegate_id)
             report.external_ids.append(d.external_id)
+            # A kill after some rows must leave none of them: the file imports whole or not.
+            crash_point("import.in_transaction")
     report.skipped.sort(key=lambda e: e.line)
     report.notes.sort(key=lambda e: e.line)
     return report

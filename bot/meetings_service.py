@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bot.domain import meetings as rules
 from bot.domain.clock import Clock
+from bot.domain.crash import crash_point
 from bot.domain.meetings import (
     Action,
     InvalidCounterpart,
@@ -307,6 +308,11 @@ class MeetingService:
                     await self._notify(
                         booked, person, T_CONFIRMED, Priority.CONFIRMATION, "confirmed"
                     )
+                # A kill here must leave no booking at all and the request answerable.
+                crash_point("meetings.accept.in_transaction")
+            # Nothing may await between the commit and this point: the kill must come before
+            # the sender could send a confirmation, which then must come from the outbox.
+            crash_point("meetings.accept.after_commit")
         except MeetingClosed as closed:
             if closed.state is not MeetingState.WITHDRAWN:
                 raise

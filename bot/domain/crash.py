@@ -12,6 +12,11 @@ The points in the code:
 - `outbox.after_send`    Telegram accepted the message; the item is not yet marked sent
 - `outbox.after_mark`    the item is marked sent
 - `registration.after_save`  a registration answer and the next step are saved; not yet asked
+- `meetings.accept.in_transaction`  an accept wrote the booking, the busy slots and both
+                                    confirmations; the transaction is not committed
+- `meetings.accept.after_commit`    the booking is committed, both confirmations wait in the
+                                    outbox; none sent, the button press not answered
+- `import.in_transaction`  a row of an import is written (`:N`: the N-th row); not committed
 
 Unset, a crash point costs one comparison. The variable is read once, on the first call.
 """
@@ -34,6 +39,9 @@ POINTS: frozenset[str] = frozenset(
         "outbox.after_send",
         "outbox.after_mark",
         "registration.after_save",
+        "meetings.accept.in_transaction",
+        "meetings.accept.after_commit",
+        "import.in_transaction",
     }
 )
 

@@ -47,6 +47,8 @@ class FaultProxy:
         self.slow: set[str] = set()  # methods held for `delay` seconds
         self.delay = delay
         self.dropped = 0
+        self.held = 0  # requests held so far, so a test knows its fault has struck
+        self.holding = 0  # requests being held right now
         self.url = ""
 
     async def __aenter__(self) -> FaultProxy:
@@ -73,7 +75,14 @@ class FaultProxy:
                     up_writer.close()
                     return
                 if method in self.slow:
-                    await asyncio.sleep(self.delay)
+                    # Held, then passed on even if the client gave up: Telegram may act on a
+                    # request whose answer never came back.
+                    self.held += 1
+                    self.holding += 1
+                    try:
+                        await asyncio.sleep(self.delay)
+                    finally:
+                        self.holding -= 1
                 up_writer.write(data)
                 await up_writer.drain()
             up_writer.close()

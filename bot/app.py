@@ -20,6 +20,7 @@ from bot.meetings_service import MeetingService
 from bot.programme import ProgrammeService
 from bot.services import BotContext, Services
 from bot.telegram_http import AiohttpRequest
+from bot.update_order import PerUserUpdateProcessor
 from handlers import (
     broadcast,
     claim,
@@ -136,6 +137,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         # Always installed: it holds the budget replies share with the outbox and honours 429s;
         # with rate_limit off it only stops pacing.
         .rate_limiter(services.delivery.limiter)
+        # One update at a time per user, different users concurrently (bot/update_order.py).
+        .concurrent_updates(PerUserUpdateProcessor())
         .request(AiohttpRequest())
         # One connection for the long poll, as PTB does by default.
         .get_updates_request(AiohttpRequest(connection_pool_size=1))

@@ -202,8 +202,8 @@ class DayControl:
 
     async def set_reachable(self, actor_id: int, delegate_id: int, reachable: bool) -> bool:
         """Flag a delegate (un)reachable; unreachable drops what they are owed."""
-        await self.delegate(delegate_id)
         async with self._db.transaction():
+            await self.delegate(delegate_id)
             changed = await self.repo.set_reachable(delegate_id, reachable)
             if not changed:
                 return False
@@ -218,8 +218,8 @@ class DayControl:
 
     async def revoke_booking_link(self, actor_id: int, delegate_id: int) -> None:
         """Replace a delegate's booking link; the old one stops working at once."""
-        await self.delegate(delegate_id)
         async with self._db.transaction():
+            await self.delegate(delegate_id)
             await self.meetings.renew_booking_token(delegate_id)
             tag = f"revoke:{self._clock.now().isoformat()}"
             await self._tell(delegate_id, T_LINK_REVOKED, {}, tag)
@@ -262,11 +262,12 @@ class DayControl:
     async def undo_claim(self, actor_id: int, delegate_id: int) -> str:
         """Unbind the Telegram account from an imported profile; return the profile's fresh
         claim token (the link to send to the right person). The account is told politely."""
-        found = await self.delegate(delegate_id)
-        if found.source != "import" or found.telegram_user_id is None:
-            raise NotClaimed(f"delegate {delegate_id} is not a claimed imported profile")
         token = new_claim_token()
         async with self._db.transaction():
+            # Read in the transaction: the chat told and cleared is the one unbound now.
+            found = await self.delegate(delegate_id)
+            if found.source != "import" or found.telegram_user_id is None:
+                raise NotClaimed(f"delegate {delegate_id} is not a claimed imported profile")
             if not await self.repo.unbind(delegate_id, token):
                 raise NotClaimed(f"delegate {delegate_id} is not a claimed imported profile")
             # The wrong account also saw the booking link: it stops working.
@@ -313,12 +314,14 @@ class DayControl:
         busy in that slot), or any change a rule of the schema refuses, raises MergeConflict and
         nothing changes.
         """
-        into, other = await self.merge_pair(imported_id, chat_id)
-        imported_id, chat_id = into.id, other.id
-        assert other.telegram_user_id is not None
         repo, meetings = self.repo, self.meetings.repo
         try:
             async with self._db.transaction():
+                # Checked in the transaction: a /delete_me of the chat profile committing before
+                # it must not have its account bound to the imported profile.
+                into, other = await self.merge_pair(imported_id, chat_id)
+                imported_id, chat_id = into.id, other.id
+                assert other.telegram_user_id is not None
                 moved = 0
                 busy = await meetings.busy([imported_id])
                 for meeting in await meetings.for_delegate(chat_id, list(LIVE)):

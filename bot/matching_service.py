@@ -225,9 +225,10 @@ class MatchingService:
     async def record_interest(self, delegate_id: int, other_id: int) -> bool:
         """Record that a delegate wants to meet a counterpart and tell the counterpart once.
 
-        Returns False when the interest was already recorded. The counterpart is not told when
-        they hid this delegate, or when they cannot be reached in Telegram yet (an imported
-        profile nobody claimed); the interest is recorded all the same.
+        Returns False when the interest was already recorded, or when either delegate is erased
+        (the mark is guarded in SQL, so a /delete_me that commits first always wins). The
+        counterpart is not told when they hid this delegate, or when they cannot be reached in
+        Telegram yet (an imported profile nobody claimed); the interest is recorded all the same.
         """
         async with self._db.transaction():
             # Read now, not from the index: a claim may have bound a chat since the last load.

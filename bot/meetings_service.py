@@ -187,16 +187,19 @@ class MeetingService:
         "Request a meeting" button of /matches ends in, once a slot is chosen.
         """
         rules.check_counterpart(requester_id, invitee_id)
-        await self._registered(requester_id)
-        invitee = await self._registered(invitee_id)
-        if booking_token is not None:
-            if await self.repo.token_owner(booking_token) != invitee_id:
-                raise UnknownBookingLink("the booking link was replaced or never existed")
-        elif not invitee.shown:
-            raise InvalidCounterpart(f"delegate {invitee_id} keeps their profile hidden")
-        return await self._ask(
-            requester_id, invitee_id, slot_start, note=note, reason=reason, replaces=None
-        )
+        # The checks and the insert are one transaction: a /delete_me of either person commits
+        # before the checks (refused) or after the request (which it then closes).
+        async with self.db.transaction():
+            await self._registered(requester_id)
+            invitee = await self._registered(invitee_id)
+            if booking_token is not None:
+                if await self.repo.token_owner(booking_token) != invitee_id:
+                    raise UnknownBookingLink("the booking link was replaced or never existed")
+            elif not invitee.shown:
+                raise InvalidCounterpart(f"delegate {invitee_id} keeps their profile hidden")
+            return await self._ask(
+                requester_id, invitee_id, slot_start, note=note, reason=reason, replaces=None
+            )
 
     async def _ask(
         self,
@@ -212,6 +215,9 @@ class MeetingService:
         reason = _clip(reason, REASON_MAX)
         people = (requester_id, invitee_id)
         async with self.db.transaction():
+            # Proposals and moves answer an older meeting: the other may have left since.
+            await self._registered(requester_id)
+            await self._registered(invitee_id)
             # A meeting being moved holds both people in its own slot; it is not in the way.
             slot = await self._usable_slot(people, slot_start)
             now = self.clock.now()
@@ -361,6 +367,21 @@ class MeetingService:
             )
         return meeting
 
+    async def close_for_erased(self, delegate_id: int) -> int:
+        """Cancel the pending requests by or to a delegate who is erasing their data, and drop
+        the request messages still owed about them (inside the caller's erasing transaction).
+        Return how many were closed. Booked meetings stay as they are."""
+        async with self.db.transaction():
+            closed = 0
+            for meeting in await self.repo.for_delegate(delegate_id, [MeetingState.REQUESTED]):
+                if await self.repo.set_state(
+                    meeting.id, MeetingState.CANCELLED, expected=[MeetingState.REQUESTED],
+                    cancelled_by=delegate_id,
+                ):  # fmt: skip
+                    await self.repo.drop_owed(meeting.id, ["request"])
+                    closed += 1
+        return closed
+
     # --- due work -----------------------------------------------------------------------------
 
     async def expire_due(self, now: dt.datetime) -> int:
@@ -414,17 +435,19 @@ class MeetingService:
         self, meeting_id: int, actor_id: int, outcome: rules.Outcome
     ) -> Meeting:
         """Save a participant's answer to "did the meeting take place?"."""
-        meeting, me = await self._acting(meeting_id, actor_id, Action.FEEDBACK)
-        await self.repo.record_feedback(meeting.id, me, outcome)
+        async with self.db.transaction():
+            meeting, me = await self._acting(meeting_id, actor_id, Action.FEEDBACK)
+            await self.repo.record_feedback(meeting.id, me, outcome)
         return meeting
 
     async def rate(self, meeting_id: int, actor_id: int, rating: int) -> Meeting:
         """Add a 1-5 rating to the participant's answer."""
         if not 1 <= rating <= 5:
             raise ValueError("a rating is 1 to 5")
-        meeting, me = await self._acting(meeting_id, actor_id, Action.FEEDBACK)
-        if not await self.repo.set_rating(meeting.id, me, rating):
-            await self.repo.record_feedback(meeting.id, me, rules.Outcome.HELD, rating=rating)
+        async with self.db.transaction():
+            meeting, me = await self._acting(meeting_id, actor_id, Action.FEEDBACK)
+            if not await self.repo.set_rating(meeting.id, me, rating):
+                await self.repo.record_feedback(meeting.id, me, rules.Outcome.HELD, rating=rating)
         return meeting
 
     # --- availability and links ---------------------------------------------------------------
@@ -490,7 +513,15 @@ class MeetingService:
         """Owe `person` (or their host, for delegates without Telegram) a message about a meeting.
 
         Return 1 when a new message was owed, 0 when it was already owed or nobody can be reached.
+        The recipient is read in the same transaction as the enqueue (joined when the caller
+        holds one), so nothing is owed to the chat of someone whose /delete_me committed first.
         """
+        async with self.db.transaction():
+            return await self._notify_now(meeting, person, template, priority, kind)
+
+    async def _notify_now(
+        self, meeting: Meeting, person: int, template: str, priority: Priority, kind: str
+    ) -> int:
         party = await self.repo.party(person)
         if party is None:
             return 0

@@ -277,15 +277,18 @@ class ProgrammeService:
         """
         owed = 0
         for session in await self.repo.starting_between(now, now + REMIND_BEFORE):
-            for person in await self.repo.subscribers(session.id):
-                item = await self.outbox.enqueue(
-                    person.chat_id,
-                    TemplateRef(T_REMINDER, {"session": session.id, "as": person.delegate_id}),
-                    priority=Priority.REMINDER,
-                    dedupe_key=f"programme:{session.id}:remind:{person.delegate_id}",
-                    delegate_id=person.delegate_id,
-                )
-                owed += 0 if item is None else 1
+            # Subscribers are read in the transaction that owes them the reminder: a /delete_me
+            # committing in between would otherwise get a message queued to its old chat.
+            async with self.db.transaction():
+                for person in await self.repo.subscribers(session.id):
+                    item = await self.outbox.enqueue(
+                        person.chat_id,
+                        TemplateRef(T_REMINDER, {"session": session.id, "as": person.delegate_id}),
+                        priority=Priority.REMINDER,
+                        dedupe_key=f"programme:{session.id}:remind:{person.delegate_id}",
+                        delegate_id=person.delegate_id,
+                    )
+                    owed += 0 if item is None else 1
         if owed:
             log.info("%d programme reminder(s) owed", owed)
         return owed

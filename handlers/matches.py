@@ -264,6 +264,10 @@ async def _interest(
         await offer_slots(context, who, other.id)
         return
     new = await services.matching.record_interest(who.delegate.id, other.id)
+    if not new and await services.matching.profile(other.id) is None:
+        # They deleted their data while this button was being handled: nothing was recorded.
+        await refuse_button(query, tr)
+        return
     if not new:
         told = tr.label("You already told {name} that you would like to meet.", name=other.name)
     elif other.chat_id is None:

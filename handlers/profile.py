@@ -100,6 +100,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             async with services.db.transaction():
                 await services.delegates.erase(who.delegate.id)
                 await services.matching.forget(who.delegate.id)
+                await services.meetings.close_for_erased(who.delegate.id)
                 await services.outbox.drop_for_chat(who.chat_id, "the delegate deleted their data")
             await services.matching.refresh_delegate(who.delegate.id, announce=False)
             await send(

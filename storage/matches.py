@@ -81,12 +81,21 @@ class MatchRepository:
         return _row_to_profile(row) if row else None
 
     async def add_mark(self, delegate_id: int, other_id: int, mark: Mark) -> bool:
-        """Record a mark; return False when it was already there."""
+        """Record a mark; return False when it was already there or either delegate is erased.
+
+        One guarded statement: a mark about someone whose /delete_me committed meanwhile is
+        never written, whatever ran between the caller's checks and this insert.
+        """
         changed = await self._db.execute(
             "INSERT INTO match_marks (delegate_id, other_id, mark, created_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (delegate_id, other_id, mark.value, to_iso(self._clock.now())),
-        )
+            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM delegates WHERE id = ? "
+            "AND deleted_at IS NULL) AND EXISTS (SELECT 1 FROM delegates WHERE id = ? "
+            "AND deleted_at IS NULL) ON CONFLICT DO NOTHING",
+            (
+                delegate_id, other_id, mark.value, to_iso(self._clock.now()),
+                delegate_id, other_id,
+            ),
+        )  # fmt: skip
         return changed > 0
 
     async def has_mark(self, delegate_id: int, other_id: int, mark: Mark) -> bool:

@@ -72,7 +72,10 @@ _STATUS_TEXT = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
-_SUPERSEDE_GRACE = 0.05
+# How long a superseded long poll waits for its client to be noticed gone before it reports a
+# genuine second poller: a bot that stops cancels its poll and at once polls once more, and on a
+# busy machine the server may take a while to see the first connection close.
+_SUPERSEDE_GRACE = 0.5
 
 Handler = Callable[[Validated], Awaitable[Any]]
 

@@ -59,8 +59,9 @@ T_WITHDRAWN = "meeting.withdrawn"  # to the other party of an overlapping reques
 T_CANCELLED = "meeting.cancelled"  # to the counterpart
 T_REMINDER = "meeting.reminder"  # to each participant before the start
 T_FOLLOW_UP = "meeting.follow_up"  # to each participant after the end
+T_LEFT = "meeting.left"  # to the other party when a delegate erased their data
 TEMPLATES = (
-    T_REQUEST, T_CONFIRMED, T_DECLINED, T_EXPIRED, T_WITHDRAWN, T_CANCELLED, T_REMINDER,
+    T_REQUEST, T_CONFIRMED, T_DECLINED, T_EXPIRED, T_WITHDRAWN, T_CANCELLED, T_REMINDER, T_LEFT,
     T_FOLLOW_UP,
 )  # fmt: skip
 
@@ -368,18 +369,30 @@ class MeetingService:
         return meeting
 
     async def close_for_erased(self, delegate_id: int) -> int:
-        """Cancel the pending requests by or to a delegate who is erasing their data, and drop
-        the request messages still owed about them (inside the caller's erasing transaction).
-        Return how many were closed. Booked meetings stay as they are."""
+        """Close what a delegate erasing their data leaves open (inside the caller's erasing
+        transaction): requests by or to them, and booked meetings still to come, whose slot and
+        table are freed. Each counterpart is told, without a name, since the name is being
+        erased. Meetings already over stay, for the statistics. Return how many were closed."""
+        now = self.clock.now()
+        open_states = [MeetingState.REQUESTED, MeetingState.ACCEPTED]
         async with self.db.transaction():
             closed = 0
-            for meeting in await self.repo.for_delegate(delegate_id, [MeetingState.REQUESTED]):
-                if await self.repo.set_state(
-                    meeting.id, MeetingState.CANCELLED, expected=[MeetingState.REQUESTED],
+            for meeting in await self.repo.for_delegate(delegate_id, open_states):
+                booked = meeting.state is MeetingState.ACCEPTED
+                if booked and meeting.slot_end <= now:
+                    continue
+                if not await self.repo.set_state(
+                    meeting.id, MeetingState.CANCELLED, expected=[meeting.state],
                     cancelled_by=delegate_id,
                 ):  # fmt: skip
-                    await self.repo.drop_owed(meeting.id, ["request"])
-                    closed += 1
+                    continue
+                if booked:
+                    await self.repo.release(meeting.id)
+                await self.repo.drop_owed(meeting.id, ["request", "remind", "followup"])
+                await self._notify(
+                    meeting, meeting.other(delegate_id), T_LEFT, Priority.CONFIRMATION, "left"
+                )
+                closed += 1
         return closed
 
     # --- due work -----------------------------------------------------------------------------

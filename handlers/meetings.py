@@ -975,6 +975,10 @@ def renderers(services: Services) -> dict[str, Any]:
             N_("⏰ Reminder: your meeting with {name} starts soon, {when}, at {table}.")
         ),
         ms.T_FOLLOW_UP: follow_up,
+        ms.T_LEFT: simple(
+            N_("The delegate you were to meet on {when} has left the matchmaking. The meeting is "
+               "cancelled and the time is free again.")
+        ),
     }  # fmt: skip
 
 

@@ -365,3 +365,44 @@ async def test_an_organizer_answers_for_a_delegate_without_telegram_or_host(
     confirmed = await minho.expect("Meeting confirmed")
     assert "Zhang Wei" in confirmed.text
     await organizer.expect("(?s)On behalf of Zhang Wei.*Meeting confirmed")
+
+
+async def test_a_delegate_who_deletes_their_data_frees_their_meetings_and_the_others_are_told(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    services = services_of(bot)
+    anna, ivan, bo = api.user(511, "Anna"), api.user(512, "Ivan"), api.user(513, "Бо")
+    a = await registered(bot, anna, "en", "Anna", "en", "a@example.com")
+    i = await registered(bot, ivan, "en", "Ivan", "en", "i@example.com")
+    b = await registered(bot, bo, "ru", "Бо", "ru", "b@example.com")
+    booked = await services.meetings.request(a, i, FIRST_SLOT)
+    await services.meetings.accept(booked.id, i)
+    await anna.expect("Meeting confirmed")
+    pending = await services.meetings.request(b, i, FIRST_SLOT + 20 * MINUTE)
+
+    await ivan.send_text("/delete_me")
+    await ivan.press("Yes, delete my data", await ivan.expect("Delete your data?"))
+    await ivan.expect("Your personal data has been deleted")
+
+    # Both counterparts hear it in their language, with the time and without Ivan's name.
+    left = (
+        "The delegate you were to meet on {when} has left the matchmaking. The meeting is "
+        "cancelled and the time is free again."
+    )
+    told_anna = await anna.expect(re.escape(t("en", left, when="X").split("X")[0]))
+    assert "Ivan" not in told_anna.text and "09:30" in told_anna.text
+    told_bo = await bo.expect(re.escape(t("ru", left, when="X").split("X")[0]))
+    assert "09:50" in told_bo.text
+    states = {m.id: m.state.value for m in await services.meetings.agenda(a)}
+    assert states.get(booked.id) in (None, "cancelled")
+    assert [m.state.value for m in await services.meetings.agenda(b) if m.id == pending.id] in (
+        [],
+        ["cancelled"],
+    )
+    # The slot and the table are free again: Anna books Bo at the very same time.
+    again = await services.meetings.request(a, b, FIRST_SLOT)
+    await services.meetings.accept(again.id, b)
+    await anna.expect("Meeting confirmed")
+    # Nothing about the meeting reaches the deleted chat afterwards.
+    await api.settle()
+    assert ivan.last().text.startswith("Your personal data has been deleted")

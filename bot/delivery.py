@@ -134,6 +134,7 @@ class Delivery:
             )
         else:
             self.limiter = DeliveryLimiter(None, chat_gap=None)
+        self.limiter.still_wanted = outbox.still_sending
         self.renderers = Renderers()
         self.sender = OutboxSender(outbox, clock, i18n, self.renderers, concurrency=concurrency)
         outbox.on_enqueue(self.sender.wake)

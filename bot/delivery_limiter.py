@@ -13,7 +13,7 @@ import asyncio
 import bisect
 import datetime as dt
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,14 @@ def retry_after_seconds(error: RetryAfter) -> float:
     """The pause a 429 asks for, whether PTB reports it as seconds or as a timedelta."""
     value = error.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class Withdrawn(Exception):
+    """An outbox item was dropped while it waited for its slot (its delegate left, for one)."""
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"outbox item {item_id} was withdrawn before it could be sent")
+        self.item_id = item_id
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,9 @@ class DeliveryLimiter(BaseRateLimiter[SendOrder]):
         self._waiters: list[_Waiter] = []
         self._arrivals = 0
         self._timer: asyncio.TimerHandle | None = None
+        # Asked once an outbox send has its slot, right before Telegram is called: a broadcast
+        # copy can wait seconds for its slot, and its recipient may erase their data meanwhile.
+        self.still_wanted: Callable[[int], Awaitable[bool]] | None = None
 
     async def initialize(self) -> None:
         """Nothing to set up: state is created lazily on the running loop."""
@@ -115,6 +126,8 @@ class DeliveryLimiter(BaseRateLimiter[SendOrder]):
         while True:
             await self._acquire(rank, chat)
             try:
+                if rate_limit_args is not None and rate_limit_args.item_id is not None:
+                    await self._check_wanted(rate_limit_args.item_id)
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 self.throttled += 1
@@ -127,6 +140,10 @@ class DeliveryLimiter(BaseRateLimiter[SendOrder]):
             finally:
                 self.budget.finish(loop.time(), chat)
                 self._grant()
+
+    async def _check_wanted(self, item_id: int) -> None:
+        if self.still_wanted is not None and not await self.still_wanted(item_id):
+            raise Withdrawn(item_id)
 
     async def _acquire(self, rank: int, chat: int | None) -> None:
         loop = asyncio.get_running_loop()

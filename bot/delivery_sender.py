@@ -20,7 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.delivery_limiter import SendOrder
+from bot.delivery_limiter import SendOrder, Withdrawn
 from bot.domain.clock import Clock
 from bot.domain.crash import crash_point
 from bot.domain.outbox import Buttons, OutboxItem, Rendered, RetryPolicy, TemplateRef
@@ -240,6 +240,9 @@ class OutboxSender:
         except RetryAfter:
             await self.outbox.release(item.id)
             return Outcome.THROTTLED
+        except Withdrawn:
+            # Dropped in the database while it waited for its slot; Telegram was not called.
+            return Outcome.DROPPED
         except Forbidden as error:
             dropped = await self.outbox.mark_unreachable(
                 item.chat_id, f"Forbidden: {error.message}", item_id=item.id

@@ -197,6 +197,11 @@ class OutboxRepository:
         )
         return changed == 1
 
+    async def still_sending(self, item_id: int) -> bool:
+        """Whether a claimed item is still to be sent (nobody dropped it meanwhile)."""
+        row = await self._db.fetchone("SELECT state FROM outbox WHERE id = ?", (item_id,))
+        return row is not None and row[0] == "sending"
+
     async def release(self, item_id: int) -> None:
         """Put a claimed item back untouched (Telegram asked us to slow down)."""
         await self._db.execute(
@@ -230,10 +235,14 @@ class OutboxRepository:
         )
 
     async def drop_for_chat(self, chat_id: int, reason: str) -> int:
-        """Drop every pending item for a chat (e.g. its delegate erased their data)."""
+        """Drop every item still owed to a chat (e.g. its delegate erased their data).
+
+        Items being sent are dropped too: the sender asks `still_sending` right before it calls
+        Telegram, so one still waiting for its slot is not sent.
+        """
         return await self._db.execute(
             "UPDATE outbox SET state = 'dropped', last_error = ?, updated_at = ? "
-            "WHERE chat_id = ? AND state = 'pending'",
+            "WHERE chat_id = ? AND state IN ('pending', 'sending')",
             (_error(reason), to_iso(self._clock.now()), chat_id),
         )
 

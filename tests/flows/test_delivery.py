@@ -113,6 +113,45 @@ async def test_a_reply_is_not_queued_behind_a_draining_broadcast(
     assert pending[0] > 4000, "the test must not wait for the whole broadcast"
 
 
+async def test_a_copy_waiting_for_its_slot_is_not_sent_once_its_delegate_left(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> None:
+    # Two messages a second: the last recipient's copy is claimed at once, then waits seconds.
+    others = [api.user(200_000 + n, f"Delegate {n}") for n in range(5)]
+    leaver = api.user(300_000, "Leaver")
+    database = tmp_path / "withdrawn.db"
+    await fill_outbox(
+        database,
+        [
+            Outgoing(u.chat_id, Rendered("Programme update"), Priority.BROADCAST)
+            for u in [*others, leaver]
+        ],
+    )
+    settings = flow_settings(
+        api, database, MATCHMAKER_RATE_LIMIT="on", MATCHMAKER_SEND_PER_SECOND="2"
+    )
+    application = await start_bot(settings, clock)
+    try:
+        outbox = services_of(application).delivery.outbox
+        await wait_until(lambda: sent_to(api) >= 1, within=5, what="the first copy")
+        with sqlite3.connect(database) as conn:
+            (state,) = conn.execute(
+                "SELECT state FROM outbox WHERE chat_id = ?", (leaver.chat_id,)
+            ).fetchone()
+        assert state == "sending", "the leaver's copy must be in flight for this test"
+        # The leaver erases their data while their copy waits for its slot.
+        assert await outbox.drop_for_chat(leaver.chat_id, "the delegate deleted their data") == 1
+        await wait_until(lambda: sent_to(api) >= len(others), within=10, what="the other copies")
+        await asyncio.sleep(1.0)  # the leaver's slot comes and goes
+    finally:
+        await stop_bot(application)
+    assert leaver.messages == []
+    assert all(u.messages for u in others)
+    with sqlite3.connect(database) as conn:
+        states = Counter(row[0] for row in conn.execute("SELECT state FROM outbox"))
+    assert states == {"sent": len(others), "dropped": 1}
+
+
 async def test_429_pauses_sending_and_loses_nothing(
     api: FakeBotApi, app: BotApplication, clock: ManualClock
 ) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,11 @@ async def run_until_sent(process: Any, sent: Callable[[], int], total: int, with
             await asyncio.sleep(0.25)
     finally:
         await stop_process(process)
+
+
+def percentile_ms(seconds: Sequence[float], p: float) -> float | None:
+    """The p-th percentile (nearest rank) of durations in seconds, in milliseconds."""
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000.0

@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import load_phase_b
-from benchmarks.harness import start_process
+from benchmarks.harness import percentile_ms, start_process
 
 TARGET_RATIO = 0.5
 TARGET_PACED_P99_MS = 100.0
@@ -94,10 +93,7 @@ class Run:
     bot_cpu_s: float = 0.0
 
     def percentile(self, p: float) -> float | None:
-        if not self.latencies:
-            return None
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000.0
+        return percentile_ms(self.latencies, p)
 
     def summary(self) -> dict[str, Any]:
         return {

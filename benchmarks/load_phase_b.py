@@ -22,7 +22,7 @@ from benchmarks.broadcast import (
     prepare_database,
     send_announcement,
 )
-from benchmarks.harness import bot_environment, start_process, stop_process
+from benchmarks.harness import bot_environment, percentile_ms, start_process, stop_process
 
 RECIPIENTS = 5_000
 USER_BASE = 2_000_000
@@ -89,10 +89,8 @@ class PhaseB:
         return len(self.stuck) + self.failed_calls
 
     def p99_ms(self) -> float | None:
-        if not self.latencies:
-            return None
-        ordered = sorted(self.latencies)
-        return round(ordered[max(0, -(-99 * len(ordered) // 100) - 1)] * 1000.0, 1)
+        p99 = percentile_ms(self.latencies, 99)
+        return None if p99 is None else round(p99, 1)
 
     def slowest(self, k: int) -> dict[str, float]:
         """The answers users waited longest for, by their worst wait."""
@@ -100,14 +98,14 @@ class PhaseB:
         return {p: round(w, 1) for p, w in sorted(worst.items(), key=lambda i: -i[1])[:k]}
 
     def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies)
-        median = ordered[len(ordered) // 2] * 1000.0 if ordered else None
+        median = percentile_ms(self.latencies, 50)
+        worst = percentile_ms(self.latencies, 100)
         return {
             "replies": len(self.latencies),
             "replies_per_s": round(len(self.latencies) / self.seconds, 1) if self.seconds else 0,
             "p50_ms": None if median is None else round(median, 1),
             "p99_ms": self.p99_ms(),
-            "max_ms": round(ordered[-1] * 1000.0, 1) if ordered else None,
+            "max_ms": None if worst is None else round(worst, 1),
             "slowest_answers_ms": self.slowest(3),
             "stuck": len(self.stuck),
             "first_stuck": self.stuck[:3],

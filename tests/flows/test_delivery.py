@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.app import BotApplication
-from bot.domain.clock import ManualClock, SystemClock
+from bot.domain.clock import Clock, ManualClock, SystemClock
 from bot.domain.crash import EXIT_CODE
 from bot.domain.outbox import Outgoing, Priority, Rendered, State, TemplateRef
 from bot.i18n import Translator
@@ -56,13 +56,19 @@ def statuses(api: FakeBotApi) -> Counter[int]:
     return Counter(call.status for call in api.calls if call.method == "sendMessage")
 
 
-async def fill_outbox(database: Path, messages: list[Outgoing]) -> None:
-    """Write outbox items straight into a (migrated) database file, as a feature would."""
+async def fill_outbox(
+    database: Path, messages: list[Outgoing], clock: Clock | None = None
+) -> None:
+    """Write outbox items straight into a (migrated) database file, as a feature would.
+
+    Pass the clock of the bot that will send them: items are due from the clock's "now", so a
+    bot on the test's fixed clock would never see items stamped with today's real time.
+    """
     db = Database(database)
     await db.connect()
     try:
         await db.migrate()
-        await OutboxRepository(db, SystemClock()).enqueue_many(messages)
+        await OutboxRepository(db, clock or SystemClock()).enqueue_many(messages)
     finally:
         await db.close()
 
@@ -86,6 +92,7 @@ async def test_a_reply_is_not_queued_behind_a_draining_broadcast(
     await fill_outbox(
         database,
         [Outgoing(u.chat_id, Rendered("Programme update"), Priority.BROADCAST) for u in bulk],
+        clock,
     )
     application = await start_bot(flow_settings(api, database, MATCHMAKER_RATE_LIMIT="on"), clock)
     try:
@@ -126,6 +133,7 @@ async def test_a_copy_waiting_for_its_slot_is_not_sent_once_its_delegate_left(
             Outgoing(u.chat_id, Rendered("Programme update"), Priority.BROADCAST)
             for u in [*others, leaver]
         ],
+        clock,
     )
     settings = flow_settings(
         api, database, MATCHMAKER_RATE_LIMIT="on", MATCHMAKER_SEND_PER_SECOND="2"

@@ -68,6 +68,9 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 # Telegram's answers are JSON; nothing to keep between requests.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as PTB's httpx client honoured them:
+                # where Telegram is blocked, the bot reaches it through a proxy.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

@@ -13,6 +13,7 @@ see the same exceptions as with httpx.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
@@ -20,6 +21,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
 
 
 def _chosen(value: ODVInput[float], default: float | None) -> float | None:
@@ -113,7 +116,10 @@ class AiohttpRequest(BaseRequest):
         except (TimeoutError, aiohttp.ServerTimeoutError) as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            # Some aiohttp errors quote the URL, which carries the token; these messages end up
+            # in logs and in the outbox's last_error.
+            detail = _TOKEN_IN_URL.sub("/bot<token>/", str(error))
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {detail}") from error
 
 
 def _body(request_data: RequestData | None) -> Any:

@@ -104,3 +104,15 @@ async def test_an_http_proxy_from_the_environment_is_used(
         await bot.shutdown()
         await runner.cleanup()
     assert any(url.endswith("/getMe") for url in seen), seen
+
+
+async def test_a_failure_that_quotes_the_url_does_not_carry_the_token() -> None:
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        # aiohttp quotes a URL it cannot use in its error; the token must not travel with it.
+        with pytest.raises(NetworkError) as failed:
+            await request.do_request("http://[not-a-host/bot123456:SECRET-token/getMe", "POST")
+    finally:
+        await request.shutdown()
+    assert "SECRET" not in str(failed.value)

@@ -17,10 +17,12 @@ import re
 from typing import Any
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
 
@@ -38,6 +40,7 @@ class AiohttpRequest(BaseRequest):
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_proxies",
         "_read_timeout",
         "_session",
         "_write_timeout",
@@ -59,6 +62,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str | None], _Proxy] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -71,15 +75,24 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 # Telegram's answers are JSON; nothing to keep between requests.
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as PTB's httpx client honoured them:
-                # where Telegram is blocked, the bot reaches it through a proxy.
-                trust_env=True,
             )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _proxy_for(self, url: str) -> _Proxy:
+        # Looked up once per host, not per request: aiohttp's trust_env reads the environment
+        # (and ~/.netrc) on every call, which doubled the CPU a request costs.
+        try:
+            target = URL(url)
+        except ValueError:
+            return None, None  # aiohttp refuses the URL itself, as a NetworkError below
+        key = (target.scheme, target.host)
+        if key not in self._proxies:
+            self._proxies[key] = _env_proxy(target)
+        return self._proxies[key]
 
     async def do_request(
         self,
@@ -108,9 +121,15 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
+        proxy, proxy_auth = self._proxy_for(url)
         try:
             async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method,
+                url,
+                data=_body(request_data),
+                timeout=timeout,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
             ) as response:
                 return response.status, await response.read()
         except (TimeoutError, aiohttp.ServerTimeoutError) as error:
@@ -120,6 +139,18 @@ class AiohttpRequest(BaseRequest):
             # in logs and in the outbox's last_error.
             detail = _TOKEN_IN_URL.sub("/bot<token>/", str(error))
             raise NetworkError(f"aiohttp.{type(error).__name__}: {detail}") from error
+
+
+_Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
+
+
+def _env_proxy(url: URL) -> _Proxy:
+    """HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as PTB's httpx client honoured them: where
+    Telegram is blocked, the bot reaches it through a proxy."""
+    try:
+        return get_env_proxy_for_url(url)
+    except LookupError:
+        return None, None
 
 
 def _body(request_data: RequestData | None) -> Any:

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import percentile_ms  # noqa: E402
 from bot.domain.classifier import Classifier  # noqa: E402
 from bot.domain.matching import (  # noqa: E402
     Analyzer,
@@ -121,12 +122,6 @@ def synthetic_candidates(taxonomy: Taxonomy, n: int, seed: int = SEED) -> list[C
     return out
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the q-quantile (0..1) of values by nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the figures and one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -151,8 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key in sample:
         t = time.perf_counter()
         index.top(key, limit=10)
-        times.append((time.perf_counter() - t) * 1000)
-    p50, p99 = percentile(times, 0.50), percentile(times, 0.99)
+        times.append(time.perf_counter() - t)
+    p50, p99 = (percentile_ms(times, p) or 0.0 for p in (50, 99))
     print(f"top 10 for one delegate: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
     t = time.perf_counter()

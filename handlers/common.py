@@ -13,6 +13,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.domain.models import Delegate
 from bot.i18n import Translator, resolve_locale
 from bot.services import BotContext, Services
+from handlers import callbacks
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,33 @@ async def caller(update: Update, context: BotContext) -> Caller | None:
     return Caller(
         user.id, chat.id, delegate, translator_for(services, delegate, user.language_code)
     )
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press by a registered delegate, its data parsed for one feature."""
+
+    query: CallbackQuery
+    who: Caller
+    delegate: Delegate
+    data: callbacks.Callback
+
+
+async def registered_press(
+    update: Update, context: BotContext, namespace: str, actions: frozenset[str]
+) -> Press | None:
+    """The press to act on; None when there is none, or once a forged or stale press, or one by
+    someone not registered, was refused with an alert."""
+    query = update.callback_query
+    who = await caller(update, context)
+    if query is None or who is None:
+        return None
+    data = callbacks.parse(query.data, namespace, actions)
+    delegate = who.delegate
+    if data is None or delegate is None or not delegate.is_registered:
+        await refuse_button(query, who.tr)
+        return None
+    return Press(query, who, delegate, data)
 
 
 def translator_for(

@@ -24,10 +24,10 @@ from handlers import callbacks
 from handlers.common import (
     Buttons,
     Caller,
-    caller,
     close_buttons,
     edit_message,
     refuse_button,
+    registered_press,
     send,
 )
 from handlers.meetings import offer_slots
@@ -192,15 +192,10 @@ def _target(arg: str) -> tuple[int | None, int | None]:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle match buttons; each re-checks that the counterpart is still a match to show."""
-    query = update.callback_query
-    who = await caller(update, context)
-    if query is None or who is None:
+    press = await registered_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    data = callbacks.parse(query.data, NS, ACTIONS)
-    delegate = who.delegate
-    if data is None or delegate is None or not delegate.is_registered:
-        await refuse_button(query, who.tr)
-        return
+    query, who, delegate, data = press.query, press.who, press.delegate, press.data
     services = context.services
     if data.action == "pg":
         number = int(data.arg) if data.arg.isascii() and data.arg.isdigit() else None

@@ -57,6 +57,7 @@ from handlers.common import (
     edit_message,
     keyboard,
     refuse_button,
+    registered_press,
     send,
 )
 from handlers.registration import language_name
@@ -371,14 +372,10 @@ def _int(arg: str) -> int | None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle every meetings button; the service refuses presses that are not the presser's."""
-    query = update.callback_query
-    who = await caller(update, context)
-    if query is None or who is None:
+    press = await registered_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    data = callbacks.parse(query.data, NS, ACTIONS)
-    if data is None or who.delegate is None or not who.delegate.is_registered:
-        await refuse_button(query, who.tr)
-        return
+    query, who, data = press.query, press.who, press.data
     try:
         handled = await _dispatch(update, context, who, data.action, data.arg)
     except SlotTaken as error:

@@ -48,6 +48,7 @@ from handlers.common import (
     close_buttons,
     edit_message,
     refuse_button,
+    registered_press,
     send,
 )
 from handlers.menu import ITEMS_NS, main_menu
@@ -445,15 +446,10 @@ def _split(arg: str) -> tuple[int | None, str]:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle item buttons; each re-checks that the item is the presser's and still asks it."""
-    query = update.callback_query
-    who = await caller(update, context)
-    if query is None or who is None:
+    press = await registered_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    data = callbacks.parse(query.data, NS, ACTIONS)
-    delegate = who.delegate
-    if data is None or delegate is None or not delegate.is_registered:
-        await refuse_button(query, who.tr)
-        return
+    query, who, delegate, data = press.query, press.who, press.delegate, press.data
     services, tr = context.services, who.tr
     if data.action in {"new", "list"}:
         side = parse_side(data.arg)

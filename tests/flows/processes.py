@@ -67,6 +67,14 @@ class FaultProxy:
         up_reader, up_writer = await asyncio.open_connection(self._target_host, self._target_port)
 
         async def upstream() -> None:
+            # However the client's side ends (closed, or reset as aiohttp does when a request
+            # is cancelled), the server's side is closed too, so it sees the client go.
+            try:
+                await pass_requests()
+            finally:
+                up_writer.close()
+
+        async def pass_requests() -> None:
             while data := await reader.read(65536):
                 method = method_of(data)
                 if method in self.drop:
@@ -85,13 +93,14 @@ class FaultProxy:
                         self.holding -= 1
                 up_writer.write(data)
                 await up_writer.drain()
-            up_writer.close()
 
         async def downstream() -> None:
-            while data := await up_reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-            writer.close()
+            try:
+                while data := await up_reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            finally:
+                writer.close()
 
         await asyncio.gather(upstream(), downstream(), return_exceptions=True)
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import struct
+from pathlib import Path
+
 import pytest
 from babel.messages.catalog import Message
 
@@ -16,9 +21,22 @@ def _ids(catalog: object) -> set[object]:
 def test_template_is_not_stale() -> None:
     fresh = catalogs.extract_template()
     committed = catalogs.read_catalog(catalogs.LOCALES / "messages.pot")
-    missing = _ids(fresh) - _ids(committed)
-    extra = _ids(committed) - _ids(fresh)
-    assert not missing and not extra, f"run python -m bot.catalogs; new: {missing}, gone: {extra}"
+    problems = catalogs.template_differences(fresh, committed)
+    assert not problems, "run python -m bot.catalogs\n" + "\n".join(problems)
+
+
+def test_a_message_added_to_the_code_and_not_extracted_is_stale(tmp_path: Path) -> None:
+    for package in ("bot", "handlers", "storage"):
+        shutil.copytree(catalogs.ROOT / package, tmp_path / package)
+    (tmp_path / "locales").mkdir()
+    shutil.copy(catalogs.LOCALES / "babel.cfg", tmp_path / "locales" / "babel.cfg")
+    (tmp_path / "handlers" / "brand_new.py").write_text(
+        'def hello(tr):\n    return tr._("A greeting nobody has extracted yet")\n', "utf-8"
+    )
+    committed = catalogs.read_catalog(catalogs.LOCALES / "messages.pot")
+    assert catalogs.template_differences(catalogs.extract_template(tmp_path), committed) == [
+        "not extracted: 'A greeting nobody has extracted yet'"
+    ]
 
 
 @pytest.mark.parametrize("locale", catalogs.TRANSLATED)
@@ -77,8 +95,70 @@ def _tags(text: str) -> list[str]:
 
 @pytest.mark.parametrize("locale", catalogs.TRANSLATED)
 def test_compiled_catalog_is_current(locale: str) -> None:
-    shipped = catalogs.po_path(locale).with_suffix(".mo").read_bytes()
-    assert shipped == catalogs.compiled(locale), "run python -m bot.catalogs"
+    # Meaning, not bytes: another Babel release writes another generator name and layout.
+    problems = catalogs.stale_compiled(locale)
+    assert not problems, "run python -m bot.catalogs\n" + "\n".join(problems)
+
+
+def _write_mo(entries: dict[bytes, bytes]) -> bytes:
+    """A .mo file as GNU msgfmt lays it out (ids sorted, no hash table): another generator."""
+    keys = sorted(entries)
+    ids_at = 28
+    strings_at = ids_at + 8 * len(keys)
+    data_at = strings_at + 8 * len(keys)
+    tables, blob = [b"", b""], b""
+    for key in keys:
+        for column, value in enumerate((key, entries[key])):
+            tables[column] += struct.pack("<2I", len(value), data_at + len(blob))
+            blob += value + b"\0"
+    header = struct.pack("<7I", 0x950412DE, 0, len(keys), ids_at, strings_at, 0, 0)
+    return header + tables[0] + tables[1] + blob
+
+
+@pytest.mark.parametrize("locale", catalogs.TRANSLATED)
+def test_a_newer_generator_header_still_counts_as_current(locale: str) -> None:
+    entries = catalogs.mo_entries(catalogs.compiled(locale))
+    fields = entries[b""].decode().splitlines()
+    rewritten = [
+        "Generated-By: Babel 99.1.0" if line.startswith("Generated-By") else line
+        for line in fields
+        if not line.startswith(("POT-Creation-Date", "PO-Revision-Date"))
+    ]
+    rewritten += ["POT-Creation-Date: 2031-07-04 10:00+0000", "X-Generator: msgfmt 0.99"]
+    entries[b""] = "\n".join(reversed(rewritten)).encode() + b"\n"
+    newer = _write_mo(entries)
+    assert newer != catalogs.compiled(locale)
+    assert catalogs.compiled_differences(newer, catalogs.compiled(locale)) == []
+
+
+def test_a_translation_changed_in_the_po_and_not_compiled_is_stale() -> None:
+    shipped = catalogs.compiled("ru")
+    catalog = catalogs.read_catalog(catalogs.po_path("ru"), "ru")
+    message = catalog["Please choose your language."]
+    assert message is not None
+    message.string = "Выберите, пожалуйста, язык интерфейса."
+    assert catalogs.compiled_differences(shipped, catalogs.compile_catalog(catalog)) == [
+        "translation changed: b'Please choose your language.'"
+    ]
+
+
+def test_a_message_missing_from_the_compiled_catalog_is_stale() -> None:
+    catalog = catalogs.read_catalog(catalogs.po_path("ko"), "ko")
+    catalog.add("A greeting nobody has compiled yet", "아직 컴파일되지 않은 인사말")
+    problems = catalogs.compiled_differences(
+        catalogs.compiled("ko"), catalogs.compile_catalog(catalog)
+    )
+    assert problems == ["not compiled: b'A greeting nobody has compiled yet'"]
+
+
+def test_changed_plural_forms_are_stale() -> None:
+    catalog = catalogs.read_catalog(catalogs.po_path("ar"), "ar")
+    expected = catalogs.compile_catalog(catalog)
+    entries = catalogs.mo_entries(expected)
+    entries[b""] = re.sub(rb"Plural-Forms: [^\n]*", b"Plural-Forms: nplurals=2; plural=(n != 1);",
+                          entries[b""])  # fmt: skip
+    problems = catalogs.compiled_differences(_write_mo(entries), expected)
+    assert len(problems) == 1 and problems[0].startswith("header plural-forms")
 
 
 def test_translations_load_for_every_locale() -> None:

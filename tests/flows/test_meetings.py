@@ -7,7 +7,9 @@ import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 
 from bot.app import BotApplication
@@ -150,9 +152,14 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     while ics.kind != "document":
         ics = await anna.expect("")
     assert ics.document is not None and ics.document[0] == "meetings.ics"
-    body = ics.document[1].decode()
-    assert "DTSTART;TZID=Asia/Shanghai:20261124T093000" in body
-    assert "BEGIN:VTIMEZONE" in body
+    # Parsed, not compared as text: icalendar's serialisation may change between releases.
+    calendar = icalendar.Calendar.from_ical(ics.document[1])
+    (event,) = calendar.walk("VEVENT")
+    start = event.decoded("DTSTART")
+    assert start == dt.datetime(2026, 11, 24, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert str(start.tzinfo) == "Asia/Shanghai"
+    assert event.decoded("DTEND") - start == dt.timedelta(minutes=20)
+    assert [str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")] == ["Asia/Shanghai"]
 
     # Reminders, 15 minutes before, each once.
     await run_due(bot, clock, FIRST_SLOT - 16 * MINUTE)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.app import BotApplication
 from bot.cli import main
+from bot.exports import HEADER as SCHEDULE_HEADER
 from bot.sandbox.fake_api import FakeBotApi
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of, write_broadcast
 
@@ -156,7 +159,10 @@ async def test_export_sends_csv_with_bom_and_xlsx(api: FakeBotApi, bot: BotAppli
     assert "Delegate 440" in content.decode("utf-8-sig")
     await organizer.press("Schedule · XLSX", menu)
     sheet = await organizer.expect("0 rows")
-    assert sheet.document is not None and sheet.document[1].startswith(b"PK")
+    assert sheet.document is not None and sheet.document[0].endswith(".xlsx")
+    book = load_workbook(io.BytesIO(sheet.document[1]))
+    assert [cell.value for cell in book.active[1]] == list(SCHEDULE_HEADER)
+    assert book.active.max_row == 1
     mallory = api.user(666, "Mallory", language_code="en")
     await mallory.press_data("o1:exp:delegates-csv", menu)
     await api.settle()
@@ -172,7 +178,8 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "needs.xlsx"
     assert main(["export", "--db", str(database), "--what", "needs", "--format", "xlsx",
                  "--out", str(out)]) == 0  # fmt: skip
-    assert out.read_bytes().startswith(b"PK")
+    header = next(load_workbook(out).active.iter_rows(max_row=1, values_only=True))
+    assert header[:4] == ("id", "delegate_id", "external_id", "name")
     capsys.readouterr()
     assert main(["export", "--db", str(database), "--what", "delegates"]) == 0
     printed = capsys.readouterr()

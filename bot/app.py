@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
@@ -105,6 +107,27 @@ async def _post_init(app: BotApplication) -> None:
     )
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+
+
+def install_stop_signals(app: BotApplication) -> None:
+    """On SIGINT/SIGTERM stop claiming outbox items at once, then stop the application.
+
+    PTB's own handler only stops the loop; the sender would go on claiming until post_stop,
+    which comes after the updater's last poll: on a loaded machine that is seconds of sends
+    the operator asked not to start.
+    """
+    services: Services = app.bot_data["services"]
+
+    def on_signal() -> None:
+        services.delivery.sender.halt_claiming()
+        app.stop_running()
+
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, on_signal)
+
+
 async def _post_stop(app: BotApplication) -> None:
     services: Services = app.bot_data["services"]
     await services.delivery.stop()
@@ -116,8 +139,19 @@ async def _post_shutdown(app: BotApplication) -> None:
     await services.db.close()
 
 
-def build_application(settings: Settings, *, clock: Clock | None = None) -> BotApplication:
-    """Build the bot: Telegram client, services in bot_data, handlers in order."""
+async def _post_init_with_signals(app: BotApplication) -> None:
+    await _post_init(app)
+    install_stop_signals(app)
+
+
+def build_application(
+    settings: Settings, *, clock: Clock | None = None, own_stop_signals: bool = False
+) -> BotApplication:
+    """Build the bot: Telegram client, services in bot_data, handlers in order.
+
+    `own_stop_signals` (the `run` command) installs our SIGINT/SIGTERM handler; run_polling and
+    run_webhook must then get `stop_signals=()`. Tests that build the bot in-process leave it off.
+    """
     services = build_services(settings, clock or SystemClock())
     builder = (
         ApplicationBuilder()
@@ -131,7 +165,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .post_init(_post_init)
+        .post_init(_post_init_with_signals if own_stop_signals else _post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         # Always installed: it holds the budget replies share with the outbox and honours 429s;

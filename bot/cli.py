@@ -73,8 +73,9 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    app = build_application(settings, clock=clock)
-    # Both stop gracefully on SIGTERM/SIGINT: updates stop, post_stop lets sends in flight finish.
+    app = build_application(settings, clock=clock, own_stop_signals=True)
+    # Both stop gracefully on SIGTERM/SIGINT: the outbox stops claiming at once (our handler,
+    # hence stop_signals=()), updates stop, post_stop lets sends in flight finish.
     if webhook:
         app.run_webhook(
             listen=settings.webhook_listen,
@@ -84,9 +85,10 @@ def _run(args: argparse.Namespace) -> int:
             webhook_url=webhook,
             secret_token=settings.webhook_secret or secrets.token_urlsafe(32),
             allowed_updates=Update.ALL_TYPES,
+            stop_signals=(),
         )
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=())
     return 0
 
 

@@ -149,12 +149,16 @@ class OutboxSender:
         self.wake()
         return recovered
 
+    def halt_claiming(self) -> None:
+        """Claim nothing more from now on; sends in flight go on (the first step of a stop)."""
+        self._stopping = True
+        self._wakeup.set()
+
     async def stop(self, grace: float = 5.0) -> None:
         """Stop claiming; let sends in flight finish for up to `grace` seconds, then cancel."""
         if not self._workers:
             return
-        self._stopping = True
-        self._wakeup.set()
+        self.halt_claiming()
         workers, self._workers = self._workers, []
         _, late = await asyncio.wait(workers, timeout=grace)
         for task in late:

@@ -297,7 +297,7 @@ async def phase_crash(items: int, workdir: Path) -> dict[str, Any]:
 
 
 async def drive(items: int, pressers: int, skip_crash: bool) -> int:
-    from bot.delivery_sender import DEFAULT_CONCURRENCY as concurrency
+    from bot.delivery.sender import DEFAULT_CONCURRENCY as concurrency
 
     with tempfile.TemporaryDirectory(prefix="outbox-bench-") as scratch:
         workdir = Path(scratch)

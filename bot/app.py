@@ -12,17 +12,17 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import delivery
-from bot.broadcasts import BroadcastService
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
 from bot.i18n import SUPPORTED_LOCALES, I18n
-from bot.matching_service import MatchingService
-from bot.meetings_service import MeetingService
-from bot.programme import ProgrammeService
 from bot.services import BotContext, Services
-from bot.telegram_http import AiohttpRequest
-from bot.update_order import PerUserUpdateProcessor
+from bot.services.broadcasts import BroadcastService
+from bot.services.matching import MatchingService
+from bot.services.meetings import MeetingService
+from bot.services.programme import ProgrammeService
+from bot.transport.http import AiohttpRequest
+from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
     broadcast,
     claim,
@@ -171,7 +171,7 @@ def build_application(
         # Always installed: it holds the budget replies share with the outbox and honours 429s;
         # with rate_limit off it only stops pacing.
         .rate_limiter(services.delivery.limiter)
-        # One update at a time per user, different users concurrently (bot/update_order.py).
+        # One update at a time per user, different users concurrently (transport/update_order.py).
         .concurrent_updates(PerUserUpdateProcessor())
         .request(AiohttpRequest())
         # One connection for the long poll, as PTB does by default.

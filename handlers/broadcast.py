@@ -20,7 +20,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.broadcasts import (
+from bot.domain.countries import country_name, flag
+from bot.domain.models import Role
+from bot.domain.outbox import Attachment
+from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator
+from bot.services import BotContext, Services
+from bot.services.broadcasts import (
     BroadcastError,
     Launched,
     NoRecipients,
@@ -29,11 +34,6 @@ from bot.broadcasts import (
     locale_counts,
     missing_versions,
 )
-from bot.domain.countries import country_name, flag
-from bot.domain.models import Role
-from bot.domain.outbox import Attachment
-from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator
-from bot.services import BotContext, Services
 from handlers import callbacks
 from handlers.common import (
     Buttons,

@@ -12,14 +12,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import control as ctl
+from bot.cli.organizers import claim_link
 from bot.domain.countries import flag
 from bot.domain.meetings import MeetingState
 from bot.domain.outbox import Rendered
 from bot.domain.scheduling import slot_key, slot_start_from_key
 from bot.i18n import Translator
-from bot.organizer_cli import claim_link
 from bot.services import BotContext, Services
+from bot.services import day_control as ctl
 from handlers import callbacks
 from handlers.common import Buttons, Caller, close_buttons, edit_message, refuse_button, send
 from handlers.meetings import slot_label, when_text, who_text

@@ -18,8 +18,8 @@ from bot.domain.matching import Match
 from bot.domain.models import Role
 from bot.domain.outbox import Rendered
 from bot.i18n import N_, Html, Translator
-from bot.matching_service import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE
 from bot.services import BotContext, Services
+from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE
 from handlers import callbacks
 from handlers.common import (
     Buttons,

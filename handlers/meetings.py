@@ -23,9 +23,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot import meetings_service as ms
-from bot.badges import booking_link, qr_png
-from bot.calendar import CalendarEntry, agenda_ics
 from bot.domain import meetings as rules
 from bot.domain.meetings import (
     InvalidCounterpart,
@@ -42,11 +39,14 @@ from bot.domain.meetings import (
 )
 from bot.domain.outbox import Rendered
 from bot.domain.scheduling import REMINDER_CHOICES, Slot, slot_key, slot_start_from_key
+from bot.domain.zones import differs_at, home_zone
+from bot.formats.badges import booking_link, qr_png
+from bot.formats.calendar import CalendarEntry, agenda_ics
+from bot.formats.match_reasons import reason_text
 from bot.i18n import N_, Html, Translator
-from bot.match_text import reason_text
-from bot.meetings_service import AlreadyRequested, MeetingService
 from bot.services import BotContext, Services
-from bot.zones import differs_at, home_zone
+from bot.services import meetings as ms
+from bot.services.meetings import AlreadyRequested, MeetingService
 from handlers import callbacks, registration
 from handlers.common import (
     Buttons,

@@ -16,14 +16,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import data_exports
+from bot.cli.organizers import format_report
 from bot.domain.countries import flag
 from bot.domain.importing import parse_delegate_csv
 from bot.domain.models import Role
 from bot.i18n import LANGUAGE_LABELS
-from bot.importer import import_delegates
-from bot.organizer_cli import format_report
 from bot.services import BotContext
+from bot.services import exports as data_exports
+from bot.services.importing import import_delegates
 from handlers import callbacks
 from handlers.common import Caller, caller, edit_message, refuse_button, send
 from handlers.registration import role_label

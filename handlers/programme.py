@@ -20,8 +20,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.domain.models import Delegate
 from bot.domain.outbox import Rendered
 from bot.i18n import N_, Translator
-from bot.programme import REMIND_BEFORE, T_REMINDER, ProgrammeService, title_for
 from bot.services import BotContext, Services
+from bot.services.programme import REMIND_BEFORE, T_REMINDER, ProgrammeService, title_for
 from handlers import callbacks
 from handlers.common import Buttons, caller, chunk, edit_message, refuse_button, send
 from storage.programme import ProgrammeSession

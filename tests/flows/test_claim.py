@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from bot.app import BotApplication
+from bot.cli.organizers import run_import
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.models import Delegate
 from bot.i18n import I18n
-from bot.organizer_cli import run_import
 from bot.sandbox.fake_api import FakeBotApi
 from bot.services import Services
 from tests.flows.conftest import flow_settings, start_bot, stop_bot

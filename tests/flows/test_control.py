@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import control as ctl
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
 from bot.domain.meetings import MeetingState
 from bot.domain.scheduling import parse_schedule
 from bot.sandbox.fake_api import FakeBotApi
+from bot.services import day_control as ctl
 from handlers.control import control_of
 from storage.importer import PROFILE_COLUMNS
 from storage.matches import Mark

@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.importing import parse_delegate_csv
-from bot.importer import ImportReport, import_delegates
+from bot.services.importing import ImportReport, import_delegates
 from storage.db import Database
 from storage.delegates import DelegateRepository
 from storage.importer import ImportRepository, is_claim_token, new_claim_token

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.cli.organizers import run_import
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
-from bot.organizer_cli import run_import
 from bot.sandbox.fake_api import FakeBotApi
 from storage.db import Database
 from storage.importer import ImportRepository

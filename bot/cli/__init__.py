@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.cli.meetings import add_commands as add_meeting_commands
+from bot.cli.programme import add_commands as add_programme_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import SUPPORTED_LOCALES
-from bot.meetings_cli import add_commands as add_meeting_commands
-from bot.programme_cli import add_commands as add_programme_commands
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
 
@@ -108,7 +108,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _import_delegates(args: argparse.Namespace) -> int:
-    from bot.organizer_cli import (
+    from bot.cli.organizers import (
         CommandFailed,
         check_database,
         print_import,
@@ -133,7 +133,7 @@ def _import_delegates(args: argparse.Namespace) -> int:
 
 
 def _matches(args: argparse.Namespace) -> int:
-    from bot.organizer_cli import check_database, reasons_in, run_matches
+    from bot.cli.organizers import check_database, reasons_in, run_matches
 
     settings = load_settings(
         config_file=args.config, require_token=False, overrides=_db_override(args)
@@ -149,7 +149,7 @@ def _matches(args: argparse.Namespace) -> int:
 
 
 async def _new_invite(settings: Settings) -> str:
-    from bot.broadcasts import BroadcastService
+    from bot.services.broadcasts import BroadcastService
     from storage.db import Database
     from storage.outbox import OutboxRepository
 
@@ -175,8 +175,8 @@ def _invite_organizer(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from bot.organizer_cli import check_database
-    from bot.stats import gather_from_file, stats_lines
+    from bot.cli.organizers import check_database
+    from bot.cli.stats import gather_from_file, stats_lines
 
     settings = load_settings(
         config_file=args.config, require_token=False, overrides=_db_override(args)
@@ -188,7 +188,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 async def _export_data(settings: Settings, what: str, fmt: str) -> tuple[bytes, str, int]:
-    from bot import data_exports
+    from bot.services import exports as data_exports
     from storage.db import Database
 
     db = Database(settings.database)
@@ -205,7 +205,7 @@ async def _export_data(settings: Settings, what: str, fmt: str) -> tuple[bytes, 
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bot.organizer_cli import check_database
+    from bot.cli.organizers import check_database
 
     settings = load_settings(
         config_file=args.config, require_token=False, overrides=_db_override(args)

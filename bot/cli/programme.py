@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import Settings, load_settings
-from bot.programme import ParsedProgramme, ProgrammeFileError, parse_file
+from bot.services.programme import ParsedProgramme, ProgrammeFileError, parse_file
 from storage.programme import LoadSummary
 
 

@@ -15,7 +15,7 @@ from bot.domain.clock import Clock
 from bot.domain.meetings import Meeting, MeetingState
 from bot.domain.outbox import Priority, TemplateRef
 from bot.domain.scheduling import Slot, pick_table
-from bot.meetings_service import MeetingService
+from bot.services.meetings import MeetingService
 from storage.audit import AuditRepository
 from storage.control import ControlRepository, Found, MergeClash
 from storage.db import Database
@@ -25,7 +25,7 @@ from storage.meetings import Conflict
 from storage.outbox import OutboxRepository
 
 if TYPE_CHECKING:
-    from bot.matching_service import MatchingService
+    from bot.services.matching import MatchingService
 
 T_CANCELLED = "control.meeting_cancelled"  # to both: the organizers cancelled it
 T_MOVED = "control.meeting_moved"  # to both: new time and table

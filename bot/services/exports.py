@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock, from_iso
 from bot.domain.scheduling import Schedule
-from bot.exports import HEADER as SCHEDULE_HEADER
-from bot.exports import schedule_rows
+from bot.formats.schedules import HEADER as SCHEDULE_HEADER
+from bot.formats.schedules import schedule_rows
 from storage.db import Database
 from storage.meetings import MeetingRepository, Party
 

@@ -19,8 +19,7 @@ from telegram import ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler, ExtBot
 
 from bot.config import Settings
-from bot.delivery_limiter import DeliveryLimiter, SendOrder
-from bot.delivery_sender import (
+from bot.delivery.sender import (
     DEFAULT_CONCURRENCY,
     OutboxSender,
     Outcome,
@@ -30,6 +29,7 @@ from bot.delivery_sender import (
 )
 from bot.domain.clock import Clock
 from bot.i18n import I18n
+from bot.transport.limiter import DeliveryLimiter, SendOrder
 from storage.outbox import OutboxRepository
 
 if TYPE_CHECKING:

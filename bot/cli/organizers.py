@@ -23,10 +23,10 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.importing import RowError, parse_delegate_csv
 from bot.domain.matching import Match, Reason
 from bot.domain.taxonomy import Taxonomy
+from bot.formats.match_reasons import reason_plain
 from bot.i18n import I18n
-from bot.importer import ImportReport, import_delegates
-from bot.match_text import reason_plain
-from bot.matching_service import MatchingService
+from bot.services.importing import ImportReport, import_delegates
+from bot.services.matching import MatchingService
 from storage.db import Database
 from storage.importer import ClaimLink, ImportRepository
 from storage.outbox import OutboxRepository

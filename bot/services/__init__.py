@@ -18,11 +18,11 @@ from storage.matches import MatchRepository
 from storage.outbox import OutboxRepository
 
 if TYPE_CHECKING:
-    from bot.broadcasts import BroadcastService
     from bot.delivery import Delivery
-    from bot.matching_service import MatchingService
-    from bot.meetings_service import MeetingService
-    from bot.programme import ProgrammeService
+    from bot.services.broadcasts import BroadcastService
+    from bot.services.matching import MatchingService
+    from bot.services.meetings import MeetingService
+    from bot.services.programme import ProgrammeService
 
 
 @dataclass

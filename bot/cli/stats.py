@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.domain.clock import SystemClock
-from bot.matching_service import MatchingService
+from bot.services.matching import MatchingService
 from storage.broadcasts import BroadcastRepository
 from storage.db import Database
 from storage.stats import EventStats, gather_stats

@@ -21,7 +21,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _schedule(args: argparse.Namespace) -> int:
-    from bot.exports import schedule_summary
+    from bot.formats.schedules import schedule_summary
 
     settings = _settings(args)
     sys.stdout.write(schedule_summary(settings.schedule, settings.event_name))
@@ -45,7 +45,7 @@ def _missing(settings: Settings) -> bool:
 
 
 async def _schedule_rows(settings: Settings) -> list[Any]:
-    from bot.exports import schedule_rows
+    from bot.formats.schedules import schedule_rows
     from storage.meetings import MeetingRepository, Party
 
     db = await _open(settings)
@@ -65,7 +65,7 @@ async def _schedule_rows(settings: Settings) -> list[Any]:
 
 
 def _export_schedule(args: argparse.Namespace) -> int:
-    from bot.exports import to_csv, to_xlsx
+    from bot.formats.schedules import to_csv, to_xlsx
 
     settings = _settings(args)
     if _missing(settings):
@@ -90,9 +90,9 @@ def _export_schedule(args: argparse.Namespace) -> int:
 
 
 async def _badges(settings: Settings, bot_username: str) -> list[Any]:
-    from bot.badges import Badge, booking_link
     from bot.domain.clock import SystemClock
-    from bot.meetings_service import MeetingService
+    from bot.formats.badges import Badge, booking_link
+    from bot.services.meetings import MeetingService
     from storage.outbox import OutboxRepository
 
     db = await _open(settings)
@@ -116,8 +116,8 @@ async def _badges(settings: Settings, bot_username: str) -> list[Any]:
 
 
 def _export_badges(args: argparse.Namespace) -> int:
-    from bot.badges import BadgeFontMissing, badges_pdf, badges_zip
-    from bot.organizer_cli import resolve_bot_username
+    from bot.cli.organizers import resolve_bot_username
+    from bot.formats.badges import BadgeFontMissing, badges_pdf, badges_zip
 
     settings = _settings(args)
     if _missing(settings):

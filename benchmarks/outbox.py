@@ -64,7 +64,7 @@ def child_main() -> int:
     from bot.config import load_settings
     from bot.domain.outbox import Rendered
     from bot.i18n import Translator
-    from bot.services import BotContext
+    from handlers.context import BotContext
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     settings = load_settings()

@@ -24,11 +24,15 @@ from bot.domain.countries import country_name, flag
 from bot.domain.models import Role
 from bot.domain.outbox import Attachment
 from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator
-from bot.services import BotContext, Services
+from bot.services import Services
 from bot.services.broadcasts import (
+    AUDIENCE_KINDS,
+    Audience,
+    Broadcast,
     BroadcastError,
     Launched,
     NoRecipients,
+    Progress,
     ProgressThrottle,
     TooLongForCaption,
     locale_counts,
@@ -45,9 +49,9 @@ from handlers.common import (
     refuse_button,
     send,
 )
+from handlers.context import BotContext
 from handlers.organizer import organizer
 from handlers.registration import role_label
-from storage.broadcasts import AUDIENCE_KINDS, Audience, Broadcast, Progress
 
 log = logging.getLogger(__name__)
 

@@ -12,19 +12,20 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.cli.organizers import claim_link
 from bot.domain.countries import flag
+from bot.domain.links import start_link
 from bot.domain.meetings import MeetingState
 from bot.domain.outbox import Rendered
 from bot.domain.scheduling import slot_key, slot_start_from_key
 from bot.i18n import Translator
-from bot.services import BotContext, Services
+from bot.services import Services
 from bot.services import day_control as ctl
+from bot.services.day_control import Found
 from handlers import callbacks
 from handlers.common import Buttons, Caller, close_buttons, edit_message, refuse_button, send
+from handlers.context import BotContext
 from handlers.meetings import slot_label, when_text, who_text
 from handlers.organizer import organizer
-from storage.control import Found
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,8 @@ MAX_TABLES = 24
 
 
 def control_of(services: Services) -> ctl.DayControl:
-    """The day-control service, built over the meetings service and the audit log."""
-    return ctl.DayControl(
-        services.db,
-        services.clock,
-        services.meetings,
-        services.outbox,
-        services.broadcasts.audit,
-        services.matching,
-    )
+    """The day-control service, built once by build_services."""
+    return services.control
 
 
 def _label(found: Found) -> str:
@@ -260,7 +254,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         elif data.action == "uncy":
             token = await control.undo_claim(who.user_id, target)
             await query.answer(tr.label("Saved."))
-            link = claim_link(context.bot.username, token)
+            link = start_link(context.bot.username, token)
             text = tr._(
                 "The claim was undone. Send this new claim link to the right person:\n{link}",
                 link=html.escape(link),

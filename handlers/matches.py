@@ -18,8 +18,8 @@ from bot.domain.matching import Match
 from bot.domain.models import Role
 from bot.domain.outbox import Rendered
 from bot.i18n import N_, Html, Translator
-from bot.services import BotContext, Services
-from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE
+from bot.services import Services
+from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, Mark, MatchProfile
 from handlers import callbacks
 from handlers.common import (
     Buttons,
@@ -30,6 +30,7 @@ from handlers.common import (
     registered_press,
     send,
 )
+from handlers.context import BotContext
 from handlers.meetings import offer_slots
 from handlers.menu import MATCHES_NS, main_menu
 from handlers.offers import registered
@@ -44,7 +45,6 @@ from handlers.views import (
     shorten,
     their_item,
 )
-from storage.matches import Mark, MatchProfile
 
 NS = MATCHES_NS
 ACTIONS = frozenset({"pg", "det", "int", "hide"})

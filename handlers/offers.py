@@ -38,7 +38,7 @@ from bot.domain.items import (
 from bot.domain.models import Step
 from bot.domain.registration import InvalidAnswer
 from bot.i18n import N_, Translator
-from bot.services import BotContext, Services
+from bot.services import Services
 from handlers import callbacks, registration
 from handlers.common import (
     Buttons,
@@ -51,6 +51,7 @@ from handlers.common import (
     registered_press,
     send,
 )
+from handlers.context import BotContext
 from handlers.menu import ITEMS_NS, main_menu
 from handlers.views import IP_LABELS, SIDE_MARKS, field_names, item_card, shorten
 

@@ -11,7 +11,6 @@ from bot.domain.crash import crash_point
 from bot.domain.models import Delegate, Role, Step
 from bot.domain.registration import InvalidAnswer, Problem
 from bot.i18n import LANGUAGE_LABELS, N_, SUPPORTED_LOCALES, Html, Translator
-from bot.services import BotContext
 from handlers import callbacks
 from handlers.common import (
     Buttons,
@@ -24,6 +23,7 @@ from handlers.common import (
     refuse_button,
     send,
 )
+from handlers.context import BotContext
 from handlers.menu import main_menu
 
 NS = "r"

@@ -91,7 +91,8 @@ def _export_schedule(args: argparse.Namespace) -> int:
 
 async def _badges(settings: Settings, bot_username: str) -> list[Any]:
     from bot.domain.clock import SystemClock
-    from bot.formats.badges import Badge, booking_link
+    from bot.domain.links import start_link
+    from bot.formats.badges import Badge
     from bot.services.meetings import MeetingService
     from storage.outbox import OutboxRepository
 
@@ -107,7 +108,7 @@ async def _badges(settings: Settings, bot_username: str) -> list[Any]:
                     party.id,
                     party.name or "",
                     party.organization or "",
-                    booking_link(bot_username, token),
+                    start_link(bot_username, token),
                 )
             )
         return badges

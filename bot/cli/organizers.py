@@ -20,15 +20,17 @@ from typing import Any, Literal, TextIO
 
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.importing import RowError, parse_delegate_csv
+from bot.domain.importing import parse_delegate_csv
+from bot.domain.links import start_link
 from bot.domain.matching import Match, Reason
 from bot.domain.taxonomy import Taxonomy
 from bot.formats.match_reasons import reason_plain
 from bot.i18n import I18n
-from bot.services.importing import ImportReport, import_delegates
+from bot.services.importing import ImportReport, format_report, import_delegates
 from bot.services.matching import MatchingService
+from storage.claims import ClaimLink, ClaimRepository
 from storage.db import Database
-from storage.importer import ClaimLink, ImportRepository
+from storage.importer import ImportRepository
 from storage.outbox import OutboxRepository
 
 MATCHES_CSV_HEADER = ("delegate", "rank", "match", "direction", "score", "reason")
@@ -40,11 +42,6 @@ class CommandFailed(Exception):
 
 
 # -- import-delegates ------------------------------------------------------------------------
-
-
-def claim_link(bot_username: str, token: str) -> str:
-    """The deep link that opens the bot with a claim token."""
-    return f"https://t.me/{bot_username}?start={token}"
 
 
 async def resolve_bot_username(settings: Settings) -> str:
@@ -81,7 +78,7 @@ def read_input(path: Path) -> bytes:
 
 def write_links(path: Path, links: Sequence[ClaimLink], bot_username: str) -> int:
     """Write external_id,name,link for every link still alive; return how many rows."""
-    rows = [(x.external_id, x.name, claim_link(bot_username, x.token)) for x in links if x.token]
+    rows = [(x.external_id, x.name, start_link(bot_username, x.token)) for x in links if x.token]
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(LINKS_CSV_HEADER)
@@ -100,23 +97,6 @@ def _write_atomically(path: Path, text: str) -> None:
         os.replace(temporary, path)
     except OSError as error:
         raise CommandFailed(f"cannot write {path}: {error.strerror or error}") from None
-
-
-def _row_line(error: RowError, *, note: bool = False) -> str:
-    prefix = "note: " if note else ""
-    return f"line {error.line}: {prefix}{error.reason}"
-
-
-def format_report(file_name: str, report: ImportReport) -> list[str]:
-    """The organizer's report: each skipped row and note, then one summary line."""
-    lines = [_row_line(e) for e in report.skipped]
-    lines += [_row_line(e, note=True) for e in report.notes]
-    lines.append(
-        f"{file_name}: {report.inserted} inserted, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.skipped_rows} skipped "
-        f"({report.changed} changed)"
-    )
-    return lines
 
 
 def check_database(path: Path, *, must_exist: bool) -> None:
@@ -178,7 +158,7 @@ async def run_import(
                 announced += await matching.refresh_delegate(delegate_id, announce=True)
         written, dead = None, 0
         if links is not None and bot_username is not None:
-            claim_links = await repo.links(report.external_ids)
+            claim_links = await ClaimRepository(db, clock).links(report.external_ids)
             written = write_links(links, claim_links, bot_username)
             dead = sum(1 for x in claim_links if x.token is None)
     finally:

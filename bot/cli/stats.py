@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.domain.clock import SystemClock
-from bot.services.matching import MatchingService
-from storage.broadcasts import BroadcastRepository
-from storage.db import Database
-from storage.stats import EventStats, gather_stats
-
-TOP = 10
+from bot.services import open_services
+from bot.services.stats import TOP_MATCHES as TOP
+from bot.services.stats import EventStats, event_figures
 
 
 def _pairs(pairs: list[tuple[str, int]], limit: int = TOP) -> str:
@@ -44,14 +40,5 @@ def stats_lines(stats: EventStats, matches: tuple[int, int]) -> list[str]:
 
 async def gather_from_file(settings: Settings) -> tuple[EventStats, tuple[int, int]]:
     """Open the database named in the settings and read the figures and the match counts."""
-    db = Database(settings.database)
-    await db.connect()
-    try:
-        await db.migrate()
-        clock = SystemClock()
-        matching = MatchingService(db, clock)
-        await matching.load()
-        stats = await gather_stats(db, BroadcastRepository(db, clock))
-        return stats, await matching.match_counts(limit=TOP)
-    finally:
-        await db.close()
+    async with open_services(settings, load_matching=True) as services:
+        return await event_figures(services)

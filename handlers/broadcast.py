@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.domain.countries import country_name, flag
 from bot.domain.models import Role
 from bot.domain.outbox import Attachment
-from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator
+from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator, joined
 from bot.services import Services
 from bot.services.broadcasts import (
     AUDIENCE_KINDS,
@@ -170,7 +170,7 @@ def attach_prompt(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
 
 def versions_menu(services: Services, tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
     """Which versions exist and the attachment; add either or go on to the audience."""
-    written = ", ".join(LANGUAGE_LABELS[code] for code in draft.versions)
+    written = joined((LANGUAGE_LABELS[code] for code in draft.versions), tr)
     default = LANGUAGE_LABELS[services.settings.default_language]
     lines = [
         tr._("📢 Versions written: {languages}", languages=written),

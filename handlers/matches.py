@@ -17,7 +17,7 @@ from bot.domain.countries import country_name
 from bot.domain.matching import Match
 from bot.domain.models import Role
 from bot.domain.outbox import Rendered
-from bot.i18n import N_, Html, Translator
+from bot.i18n import N_, Html, Translator, joined, language_name
 from bot.services import Services
 from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, Mark, MatchProfile
 from handlers import callbacks
@@ -34,11 +34,10 @@ from handlers.context import BotContext
 from handlers.meetings import offer_slots
 from handlers.menu import MATCHES_NS, main_menu
 from handlers.offers import registered
-from handlers.registration import language_name, role_label
+from handlers.registration import role_label
 from handlers.views import (
     fit,
     headline,
-    joined,
     language_note,
     pack,
     reason_lines,

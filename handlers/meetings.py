@@ -44,7 +44,7 @@ from bot.domain.zones import differs_at, home_zone
 from bot.formats.badges import qr_png
 from bot.formats.calendar import CalendarEntry, agenda_ics
 from bot.formats.match_reasons import reason_text
-from bot.i18n import N_, Html, Translator
+from bot.i18n import N_, Html, Translator, joined, language_name
 from bot.services import Services
 from bot.services import meetings as ms
 from bot.services.meetings import AlreadyRequested, MeetingService, Party
@@ -62,7 +62,6 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext
-from handlers.registration import language_name
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ def languages_line(me: Party | None, other: Party | None, tr: Translator) -> str
     )
     if not shared:
         return tr._("🗣 No shared language: an interpreter is needed.")
-    names = ", ".join(language_name(code, tr) for code in shared)
+    names = joined((language_name(code, tr) for code in shared), tr)
     return tr._("🗣 You can meet in: {languages}", languages=names)
 
 

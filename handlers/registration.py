@@ -5,12 +5,21 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.domain import languages
 from bot.domain import registration as rules
 from bot.domain.countries import LIKELY_COUNTRIES, country_name, flag, resolve_country
 from bot.domain.crash import crash_point
 from bot.domain.models import Delegate, Role, Step
 from bot.domain.registration import InvalidAnswer, Problem
-from bot.i18n import LANGUAGE_LABELS, N_, SUPPORTED_LOCALES, Html, Translator
+from bot.i18n import (
+    LANGUAGE_LABELS,
+    N_,
+    SUPPORTED_LOCALES,
+    Html,
+    Translator,
+    joined,
+    language_name,
+)
 from handlers import callbacks
 from handlers.common import (
     Buttons,
@@ -29,7 +38,7 @@ from handlers.menu import main_menu
 NS = "r"
 ACTIONS = frozenset({"lang", "ctry", "role", "ml", "mldone", "skip", "cons", "edit", "notify"})
 
-MEETING_CHOICES = frozenset(rules.MEETING_LANGUAGE_CHOICES)
+MEETING_CHOICES = frozenset(languages.MEETING_LANGUAGE_CHOICES)
 
 ROLE_LABELS: dict[Role, str] = {
     Role.COMPANY: N_("Company"),
@@ -55,12 +64,6 @@ EDIT_LABELS: dict[Step, str] = {
 def role_label(role: Role, tr: Translator) -> str:
     """The role's name in the viewer's language."""
     return tr.label(ROLE_LABELS[role])
-
-
-def language_name(code: str, tr: Translator) -> str:
-    """A language's name in the viewer's language, from Babel."""
-    name = tr.babel_locale.languages.get(code)
-    return str(name) if name else code
 
 
 def language_buttons(namespace: str, current: str) -> Buttons:
@@ -129,7 +132,7 @@ def question(step: Step, delegate: Delegate, tr: Translator) -> tuple[str, Butto
                 ("✅ " if code in chosen else "▫️ ") + language_name(code, tr),
                 callbacks.make(NS, "ml", code),
             )
-            for code in rules.MEETING_LANGUAGE_CHOICES
+            for code in languages.MEETING_LANGUAGE_CHOICES
         ]
         rows = chunk(buttons, 3)
         rows.append([(tr.label("Done"), callbacks.make(NS, "mldone"))])
@@ -173,7 +176,7 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
         tr._("Role: {role}", role=role_label(delegate.role, tr) if delegate.role else not_given),
         tr._(
             "Meeting languages: {languages}",
-            languages=", ".join(language_name(c, tr) for c in delegate.meeting_languages),
+            languages=joined((language_name(c, tr) for c in delegate.meeting_languages), tr),
         ),
         tr._("Contact: {contact}", contact=delegate.contact or Html(not_given)),
         tr._(
@@ -397,7 +400,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         await advance(context, delegate, Step.ROLE, role=role.value)
     elif action == "ml" and step is Step.MEETING_LANGUAGES and arg in MEETING_CHOICES:
         chosen = set(delegate.meeting_languages) ^ {arg}
-        ordered = tuple(c for c in rules.MEETING_LANGUAGE_CHOICES if c in chosen)
+        ordered = tuple(c for c in languages.MEETING_LANGUAGE_CHOICES if c in chosen)
         saved = await services.delegates.update(delegate.id, meeting_languages=ordered)
         await query.answer()
         _, rows = question(Step.MEETING_LANGUAGES, saved, who.tr)

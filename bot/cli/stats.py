@@ -1,7 +1,12 @@
-"""The event's figures as plain lines for `matchmaker stats`."""
+"""`matchmaker stats`: the event's figures as plain lines."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import sys
+
+from bot.cli.common import Commands, database_options, settings_of
 from bot.config import Settings
 from bot.services import open_services
 from bot.services.stats import TOP_MATCHES as TOP
@@ -42,3 +47,21 @@ async def gather_from_file(settings: Settings) -> tuple[EventStats, tuple[int, i
     """Open the database named in the settings and read the figures and the match counts."""
     async with open_services(settings, load_matching=True) as services:
         return await event_figures(services)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.cli.organizers import check_database
+
+    settings = settings_of(args)
+    check_database(settings.database, must_exist=True)
+    stats, matches = asyncio.run(gather_from_file(settings))
+    sys.stdout.write("\n".join(stats_lines(stats, matches)) + "\n")
+    return 0
+
+
+def add_commands(commands: Commands) -> None:
+    """Add `stats`."""
+    stats = commands.add_parser(
+        "stats", parents=[database_options()], help="print the event's figures"
+    )
+    stats.set_defaults(handler=_stats)

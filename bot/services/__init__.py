@@ -7,11 +7,12 @@ in `DUE_WORK`.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.delivery import Delivery, Hook
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import I18n
@@ -101,9 +102,13 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """The services over an open, migrated database (the CLI's way in); closed on exit."""
     services = build_services(settings, clock)
-    await services.db.connect()
     try:
+        await services.db.connect()
         await services.db.migrate()
+    except sqlite3.Error as error:
+        await services.db.close()
+        raise ConfigError("MATCHMAKER_DB", f"{settings.database}: {error}") from None
+    try:
         if load_matching:
             await services.matching.load()
         yield services

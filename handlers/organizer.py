@@ -40,7 +40,7 @@ async def organizer(update: Update, context: BotContext) -> Caller | None:
     who = await caller(update, context)
     if who is None:
         return None
-    if await context.services.broadcasts.is_organizer(who.user_id):
+    if await context.services.organizers.is_organizer(who.user_id):
         return who
     refusal = who.tr.label("Sorry, this is only available to the event organizers.")
     if update.callback_query is not None:
@@ -179,7 +179,7 @@ async def _send_export(context: BotContext, who: Caller, what: str, fmt: str) ->
         services.db, services.clock, services.settings.schedule, services.settings.timezone, what
     )
     content, name = data_exports.render(table, fmt)
-    await services.broadcasts.audit.record(who.user_id, "export", what, {"format": fmt})
+    await services.organizers.audit.record(who.user_id, "export", what, {"format": fmt})
     caption = who.tr.ngettext("{n} row", "{n} rows", len(table.rows))
     await context.bot.send_document(
         who.chat_id, InputFile(io.BytesIO(content), filename=name), caption=caption
@@ -218,7 +218,7 @@ async def import_document(update: Update, context: BotContext) -> None:
     if message is None or message.document is None or user is None:
         return
     services = context.services
-    if not await services.broadcasts.is_organizer(user.id):
+    if not await services.organizers.is_organizer(user.id):
         return  # a delegate's file is not an import; other handlers may answer it
     who = await organizer(update, context)
     if who is None:
@@ -241,7 +241,7 @@ async def import_document(update: Update, context: BotContext) -> None:
     )
     for delegate_id in report.changed_ids:
         await services.matching.refresh_delegate(delegate_id, announce=False)
-    await services.broadcasts.audit.record(
+    await services.organizers.audit.record(
         who.user_id, "import", name, {"inserted": report.inserted, "updated": report.updated}
     )
     lines = format_report(name, report)
@@ -262,7 +262,7 @@ async def become_organizer(update: Update, context: BotContext) -> None:
     who = await caller(update, context)
     if who is None:
         return
-    service = context.services.broadcasts
+    service = context.services.organizers
     if await service.is_organizer(who.user_id):
         await send(context, who.chat_id, who.tr._("You are already an organizer."))
         return

@@ -24,7 +24,15 @@ from bot.services import exports as data_exports
 from bot.services.importing import format_report, import_delegates
 from bot.services.stats import TOP_MATCHES, event_figures
 from handlers import callbacks
-from handlers.common import Caller, caller, edit_message, refuse_button, send
+from handlers.common import (
+    Caller,
+    caller,
+    edit_message,
+    organizer,
+    organizer_press,
+    refuse_button,
+    send,
+)
 from handlers.context import BotContext
 from handlers.registration import role_label
 
@@ -33,21 +41,6 @@ IMPORT_GROUP = -5
 ACTIONS = frozenset({"stats", "exp"})
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 REPORT_LIMIT = 3500  # characters of report shown in a message; longer ones go as a file
-
-
-async def organizer(update: Update, context: BotContext) -> Caller | None:
-    """Return the caller if they are an organizer right now; otherwise refuse politely."""
-    who = await caller(update, context)
-    if who is None:
-        return None
-    if await context.services.organizers.is_organizer(who.user_id):
-        return who
-    refusal = who.tr.label("Sorry, this is only available to the event organizers.")
-    if update.callback_query is not None:
-        await update.callback_query.answer(refusal, show_alert=True)
-    else:
-        await send(context, who.chat_id, who.tr._(refusal))
-    return None
 
 
 def _top(pairs: list[tuple[str, int]], name: Callable[[str], str], limit: int = 8) -> str:
@@ -151,16 +144,10 @@ async def stats(update: Update, context: BotContext) -> None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle organizer buttons, refusing anyone who is not an organizer when pressing."""
-    query = update.callback_query
-    if query is None:
+    press = await organizer_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    who = await organizer(update, context)
-    if who is None:
-        return
-    data = callbacks.parse(query.data, NS, ACTIONS)
-    if data is None:
-        await refuse_button(query, who.tr)
-        return
+    query, who, data = press.query, press.who, press.data
     if data.action == "exp":
         what, _, fmt = data.arg.partition("-")
         if what not in data_exports.WHAT or fmt not in data_exports.FORMATS:

@@ -34,7 +34,7 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext
-from handlers.meetings import slot_label, when_text, who_text
+from handlers.meetings.common import slot_label, when_text, who_text
 
 log = logging.getLogger(__name__)
 

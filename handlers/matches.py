@@ -31,7 +31,7 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext
-from handlers.meetings import offer_slots
+from handlers.meetings.booking import offer_slots
 from handlers.menu import MATCHES_NS, main_menu
 from handlers.offers import registered
 from handlers.registration import role_label

@@ -7,7 +7,7 @@ import logging
 import signal
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
@@ -33,10 +33,13 @@ from handlers import (
     registration,
 )
 from handlers.context import BotContext
+from handlers.web import Webhook, WebServer
 
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+# Webhook mode: the URL's path and the secret Telegram sends with each update.
+WebhookSpec = tuple[str, str]
 
 
 async def set_command_menus(app: BotApplication) -> None:
@@ -54,6 +57,7 @@ async def _post_init(app: BotApplication) -> None:
     version = await services.db.migrate()
     await services.matching.load()
     await set_command_menus(app)
+    await start_web(app)
     # Counted before the workers start claiming, so the line shows what was found.
     counts = await services.outbox.counts()
     recovered = await services.delivery.start(app.bot)
@@ -91,13 +95,50 @@ def install_stop_signals(app: BotApplication) -> None:
         loop.add_signal_handler(signum, on_signal)
 
 
+async def start_web(app: BotApplication) -> None:
+    """Start the web server (board, Mini App, the webhook) when the settings ask for one."""
+    services: Services = app.bot_data["services"]
+    settings = services.settings
+    hook: WebhookSpec | None = app.bot_data.get("webhook")
+    if settings.web_port is None and hook is None:
+        return
+    webhook = None
+    if hook is not None:
+        path, secret = hook
+
+        async def deliver(data: dict[str, Any]) -> None:
+            try:
+                update = Update.de_json(data, app.bot)
+            except Exception:
+                log.warning("skipped a webhook update that could not be read", exc_info=True)
+                return
+            await app.update_queue.put(update)
+
+        webhook = Webhook(path, secret, deliver)
+    server = WebServer(services, webhook=webhook)
+    if settings.web_port is not None:
+        host, port = settings.web_listen, settings.web_port
+    else:
+        host, port = settings.webhook_listen, settings.webhook_port
+    await server.start(host, port)
+    app.bot_data["web"] = server
+
+
+async def _stop_web(app: BotApplication) -> None:
+    server: WebServer | None = app.bot_data.pop("web", None)
+    if server is not None:
+        await server.stop()
+
+
 async def _post_stop(app: BotApplication) -> None:
     services: Services = app.bot_data["services"]
+    await _stop_web(app)
     await services.delivery.stop()
 
 
 async def _post_shutdown(app: BotApplication) -> None:
     services: Services = app.bot_data["services"]
+    await _stop_web(app)
     await services.delivery.stop()
     await services.db.close()
 
@@ -108,7 +149,11 @@ async def _post_init_with_signals(app: BotApplication) -> None:
 
 
 def build_application(
-    settings: Settings, *, clock: Clock | None = None, own_stop_signals: bool = False
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    own_stop_signals: bool = False,
+    webhook: WebhookSpec | None = None,
 ) -> BotApplication:
     """Build the bot: Telegram client, services in bot_data, handlers in order.
 
@@ -142,6 +187,8 @@ def build_application(
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services
+    if webhook is not None:
+        app.bot_data["webhook"] = webhook
     if app.job_queue is None:
         raise RuntimeError(
             "the due-work job needs PTB's JobQueue (python-telegram-bot[job-queue])"

@@ -22,6 +22,7 @@ from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
 from bot.services.organizers import OrganizerService
 from bot.services.programme import ProgrammeService
+from bot.services.web import WebService
 from storage.claims import ClaimRepository
 from storage.db import Database
 from storage.delegates import DelegateRepository
@@ -52,6 +53,7 @@ class Services:
     broadcasts: BroadcastService
     programme: ProgrammeService  # the event programme and session reminders
     control: DayControl  # the organizer's desk on the day: find, seat, move, erase
+    web: WebService  # the venue board and the Mini App
 
 
 # The timed work, in the order it runs on every tick: name -> what it calls with "now".
@@ -94,6 +96,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         broadcasts=broadcasts,
         programme=ProgrammeService(db, clock, outbox),
         control=DayControl(db, clock, meetings, outbox, organizers.audit, matching),
+        web=WebService(db, clock, settings.schedule, meetings, matching),
     )
     for name, hook in DUE_WORK:
         services.delivery.dispatcher.add_hook(name, hook(services))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import SUPPORTED_LOCALES
+from bot.log_repeats import RepeatFilter
 from bot.meetings_cli import add_commands as add_meeting_commands
 from bot.programme_cli import add_commands as add_programme_commands
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
@@ -49,6 +50,8 @@ def _configure_logging(level: str, token: str = "") -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
+        # A fault repeating in a loop logs its line once a minute, not thousands of times.
+        handler.addFilter(RepeatFilter())
     # At DEBUG these log whole updates and API parameters: what delegates type, contacts
     # included. Personal data stays out of the logs at every level.
     for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):

@@ -1,0 +1,51 @@
+"""The webhook's request handler: answers 200 to an update it cannot parse, and skips it.
+
+PTB's handler answers such an update with 400 and logs its raw content: Telegram then sends it
+again and again and holds back every update behind it. PTB's handler class is private and has
+no hook, so `TolerantUpdater` (bot/telegram_bot.py) serves this small tolerant one in its place;
+the server around it and the secret-token check stay PTB's. Imported only in webhook mode:
+tornado is needed there alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+import tornado.web
+from telegram.ext._utils.webhookhandler import TelegramHandler, WebhookAppClass
+
+if TYPE_CHECKING:
+    from bot.telegram_bot import MatchmakerBot
+
+
+class TolerantHandler(TelegramHandler):
+    """PTB's handler, except that an update that fails to parse is answered 200 and skipped."""
+
+    async def post(self) -> None:
+        self._validate_post()
+        try:
+            data = json.loads(self.request.body)
+        except ValueError:
+            raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST, reason="not JSON") from None
+        # 200 whatever the update holds: a refused update would come back forever.
+        self.set_status(HTTPStatus.OK)
+        bot: MatchmakerBot = self.bot  # type: ignore[assignment]
+        update = bot.parse_update(data)
+        if update is not None:
+            await self.update_queue.put(update)
+
+
+class WebhookApp(WebhookAppClass):
+    """PTB's webhook application (one route, no access log), routed to TolerantHandler."""
+
+    def __init__(
+        self, path: str, bot: MatchmakerBot, queue: asyncio.Queue[object], secret: str | None
+    ) -> None:
+        self.shared_objects = {"bot": bot, "update_queue": queue, "secret_token": secret}
+        # PTB's __init__ would route to its own handler; build the tornado app directly.
+        tornado.web.Application.__init__(
+            self, [(rf"{path}/?", TolerantHandler, self.shared_objects)]
+        )

@@ -6,6 +6,7 @@ offset never passes it and the updater asks again at once, thousands of times a 
 the raw update (personal data included) every time. Here updates are parsed one by one; one that
 fails is logged once by id and type, counted, skipped, and the next poll's offset moves past it.
 Polls that keep failing in ways PTB's own retry loop repeats at once are spaced out, capped.
+Methods that take no parse_mode are sent without the default one PTB adds to them.
 In webhook mode `TolerantUpdater` does the same: such an update is answered 200 and skipped.
 """
 
@@ -31,6 +32,30 @@ log = logging.getLogger(__name__)
 POLL_BACKOFF_CAP = 10.0
 _POLL_BACKOFF_FIRST = 0.25
 
+# PTB sends these through one helper that adds the default parse_mode, which none of them
+# takes (Bot API 10.1): Telegram ignores it today, a stricter server refuses the call.
+_NO_PARSE_MODE = frozenset(
+    {
+        "editMessageChecklist",
+        "editMessageLiveLocation",
+        "editMessageMedia",
+        "editMessageReplyMarkup",
+        "forwardMessage",
+        "sendChecklist",
+        "sendContact",
+        "sendDice",
+        "sendGame",
+        "sendInvoice",
+        "sendLocation",
+        "sendPoll",
+        "sendSticker",
+        "sendVenue",
+        "sendVideoNote",
+        "setGameScore",
+        "stopMessageLiveLocation",
+    }
+)
+
 
 def update_kind(data: object) -> str:
     """The update's type, the name of its one field besides update_id ("message", "poll")."""
@@ -40,7 +65,7 @@ def update_kind(data: object) -> str:
 
 
 class MatchmakerBot(ExtBot[Any]):
-    """ExtBot that skips unparseable updates and spaces out failing long polls."""
+    """ExtBot that skips unparseable updates, spaces out failing polls, sends documented calls."""
 
     __slots__ = ("_poll_failures", "_skip_past", "_skipped")
 
@@ -110,6 +135,8 @@ class MatchmakerBot(ExtBot[Any]):
             "connect_timeout": connect_timeout,
             "pool_timeout": pool_timeout,
         }
+        if endpoint in _NO_PARSE_MODE and "parse_mode" in data:
+            data = {key: value for key, value in data.items() if key != "parse_mode"}
         if endpoint != "getUpdates":
             return await post(endpoint, data, **timeouts)
         delay = self.poll_backoff()

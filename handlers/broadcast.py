@@ -47,6 +47,7 @@ from handlers.common import (
 )
 from handlers.organizer import organizer
 from handlers.registration import role_label
+from handlers.views import utf16_len
 from storage.broadcasts import AUDIENCE_KINDS, Audience, Broadcast, Progress
 
 log = logging.getLogger(__name__)
@@ -295,7 +296,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     if draft is None or service.awaited_locale(draft) is None:
         return
     who = await organizer(update, context)
-    if who is not None and len(message.text) > MAX_TEXT:
+    # Counted as Telegram counts (UTF-16): 2,048 emoji are 4,096, not 2,048.
+    if who is not None and utf16_len(message.text) > MAX_TEXT:
         await send(
             context,
             who.chat_id,

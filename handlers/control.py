@@ -24,6 +24,7 @@ from handlers import callbacks
 from handlers.common import Buttons, Caller, close_buttons, edit_message, refuse_button, send
 from handlers.meetings import slot_label, when_text, who_text
 from handlers.organizer import organizer
+from handlers.views import quote
 from storage.control import Found
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ async def find(update: Update, context: BotContext) -> None:
         return
     found = await control_of(context.services).find(query)
     if not found:
-        await send(context, who.chat_id, who.tr._("Nobody matches {query}.", query=query))
+        await send(context, who.chat_id, who.tr._("Nobody matches {query}.", query=quote(query)))
         return
     rows = [[(_label(f), callbacks.make(NS, "card", f.id))] for f in found]
     text = who.tr.ngettext("{n} delegate found:", "{n} delegates found:", len(found))

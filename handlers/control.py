@@ -166,8 +166,10 @@ async def on_button(update: Update, context: BotContext) -> None:
     control = control_of(context.services)
     try:
         if data.action == "card":
+            # Built before the answer: a delegate gone since is refused, answering only once.
+            card = await _card(context, who, target)
             await query.answer()
-            await send(context, who.chat_id, *await _card(context, who, target))
+            await send(context, who.chat_id, *card)
         elif data.action == "cxl":
             meeting = await control.booked(target)
             yes = [
@@ -307,7 +309,7 @@ async def merge(update: Update, context: BotContext) -> None:
         return
     tr = who.tr
     args = context.args or []
-    if len(args) != 2 or not all(a.lstrip("#").isdigit() for a in args):
+    if len(args) != 2 or not all(callbacks.is_id(a.lstrip("#")) for a in args):
         text = tr._(
             "Write the two profile numbers (shown on /find cards): /merge IMPORTED CHAT-MADE"
         )

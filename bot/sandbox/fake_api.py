@@ -370,6 +370,26 @@ class FakeBotApi:
         )
         return query_id
 
+    def push_inline_callback_query(
+        self, user: FakeUser, data: str, inline_message_id: str = "AgAAAFakeInlineMessage"
+    ) -> str:
+        """A press on a button of a message sent in inline mode: it carries no message at all."""
+        query_id = str(next(self._callback_counter))
+        self._callbacks[query_id] = _Callback(user)
+        user.transcript.append(f"user: callback {data!r} on inline message {inline_message_id}")
+        self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user.user_dict(),
+                    "inline_message_id": inline_message_id,
+                    "chat_instance": str(abs(hash((self.bot_id, inline_message_id)))),
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
     def store_file(self, content: bytes, filename: str, folder: str) -> tuple[str, str]:
         number = next(self._file_counter)
         suffix = ""

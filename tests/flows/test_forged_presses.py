@@ -117,3 +117,24 @@ async def test_commands_with_numbers_too_large_for_sqlite_are_answered(
             await api.settle()
         assert [r for r in caplog.records if r.levelno >= logging.ERROR] == [], text
         assert all(APOLOGY not in m.text for m in user.messages[before:]), text
+
+
+async def test_a_press_carrying_only_an_inline_message_id_is_answered(
+    api: FakeBotApi, bot: BotApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await seed(api, bot, 4202, locale="ru")
+    stranger = api.user(4203, "Stranger", language_code="ko")
+    for who, language in ((user, "ru"), (stranger, "ko")):
+        tr = I18n().translator(language)
+        expected = tr.label("This button is no longer active. Please use the latest message.")
+        # Each feature routes all its actions to one handler: one action each tries them all.
+        for feature in FEATURES:
+            data = f"{feature.NS}1:{min(feature.ACTIONS)}:1"
+            answers = len(who.callback_answers)
+            with caplog.at_level(logging.ERROR):
+                api.push_inline_callback_query(who, data)
+                await api.settle()
+            assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+            assert len(who.callback_answers) == answers + 1, data
+            assert who.callback_answers[-1]["text"] == expected
+    assert user.messages == [] and stranger.messages == []

@@ -44,6 +44,7 @@ from handlers.common import (
     keyboard,
     refuse_button,
     send,
+    text_html,
 )
 from handlers.organizer import organizer
 from handlers.registration import role_label
@@ -309,7 +310,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     elif who is not None:
         # text_html keeps the organizer's bold, italics and links and escapes everything else.
         try:
-            draft = await service.add_text(draft, message.text_html)
+            draft = await service.add_text(draft, text_html(message))
         except TooLongForCaption as error:
             back = [[(who.tr.label("⬅️ Back"), _b("menu", draft.id))]]
             refusal = caption_refusal(who.tr, error, adding=True)

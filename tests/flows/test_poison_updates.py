@@ -137,3 +137,19 @@ async def test_a_bad_update_between_good_ones_and_last_in_a_batch_is_skipped_and
         what="a poll past the last update",
     )
     assert api._updates == []
+
+
+async def test_getupdates_failing_again_and_again_is_retried_with_growing_pauses(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    await api.settle()
+    before = get_updates_calls(api)
+    api.fail_next("getUpdates", status=502, count=100_000)
+    await asyncio.sleep(3)
+    polls = get_updates_calls(api) - before
+    # Pauses of 1, 1.5, 2.25... seconds: a handful of calls, not a loop.
+    assert polls < 10, f"{polls} getUpdates calls in about 3 s"
+    api._injections.clear()
+    user = api.user(55, "After")
+    await user.send_text("/help")
+    await user.expect("What I can do", timeout=15)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
+import pytest
+from telegram._utils.types import JSONDict
+from telegram.error import NetworkError, TimedOut
+from telegram.ext import ExtBot
+
+from bot import telegram_bot
 from bot.telegram_bot import POLL_BACKOFF_CAP, MatchmakerBot, update_kind
 
 
@@ -30,3 +39,43 @@ def test_failing_polls_back_off_doubling_up_to_a_ceiling() -> None:
     assert delays[:4] == [0.0, 0.25, 0.5, 1.0]
     assert max(delays) == POLL_BACKOFF_CAP == delays[-1]
     assert all(a <= b for a, b in zip(delays, delays[1:], strict=False))
+
+
+async def test_polls_failing_without_a_pause_from_ptb_are_spaced_out_until_one_succeeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float] = []
+    outcomes: list[object] = [TimedOut("slow")] * 8 + [ValueError("not JSON")] + [[], TimedOut()]
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+
+    async def post(self: ExtBot[Any], endpoint: str, data: JSONDict, **_: Any) -> Any:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(telegram_bot.asyncio, "sleep", sleep)
+    monkeypatch.setattr(ExtBot, "_do_post", post)
+    bot = MatchmakerBot("1:TEST")
+    for _ in range(11):
+        with contextlib.suppress(TimedOut, ValueError):
+            await bot._do_post("getUpdates", {"offset": 1})
+    # Doubling from 0.25 s to the ceiling; a success resets it; the next failure starts over.
+    assert waits == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
+    assert bot.poll_backoff() == 0.25
+
+
+async def test_ptb_already_waits_after_telegram_errors_so_no_pause_is_added(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def post(self: ExtBot[Any], endpoint: str, data: JSONDict, **_: Any) -> Any:
+        raise NetworkError("Bad Gateway")
+
+    monkeypatch.setattr(ExtBot, "_do_post", post)
+    bot = MatchmakerBot("1:TEST")
+    for _ in range(3):
+        with contextlib.suppress(NetworkError):
+            await bot._do_post("getUpdates", {})
+    assert bot.poll_backoff() == 0.0

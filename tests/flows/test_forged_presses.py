@@ -29,6 +29,7 @@ from handlers import (
 )
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
+from tests.flows.test_delivery import wait_until
 from tests.flows.test_meetings import FIRST_SLOT, SCHEDULE
 
 FEATURES: tuple[types.ModuleType, ...] = (
@@ -68,10 +69,15 @@ async def press_each(
                 caplog.clear()
                 with caplog.at_level(logging.ERROR):
                     await user.press_data(data)
+                    await wait_until(
+                        lambda: len(user.callback_answers) > answers,  # noqa: B023
+                        within=10,
+                        what=f"an answer to {data}",
+                    )
                     await api.settle()
                 failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
                 assert failures == [], f"{data}: {failures[0].exc_text}"
-                assert len(user.callback_answers) == answers + 1, f"{data} was not answered"
+                assert len(user.callback_answers) == answers + 1, f"{data} answered twice"
                 assert all(APOLOGY not in m.text for m in user.messages), data
 
 
@@ -133,6 +139,11 @@ async def test_a_press_carrying_only_an_inline_message_id_is_answered(
             answers = len(who.callback_answers)
             with caplog.at_level(logging.ERROR):
                 api.push_inline_callback_query(who, data)
+                await wait_until(
+                    lambda: len(who.callback_answers) > answers,  # noqa: B023
+                    within=10,
+                    what=f"an answer to {data}",
+                )
                 await api.settle()
             assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
             assert len(who.callback_answers) == answers + 1, data

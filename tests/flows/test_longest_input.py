@@ -23,6 +23,7 @@ from handlers.broadcast import MAX_TEXT
 from handlers.fallback import COMMANDS, ORGANIZER_COMMANDS
 from tests.flows.broadcast_kit import ORGANIZER, seed
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
+from tests.flows.test_delivery import wait_until
 from tests.flows.test_meetings import SCHEDULE, registered, token_in
 from tests.flows.test_registration import QUESTIONS
 
@@ -63,6 +64,9 @@ async def answered(api: FakeBotApi, user: FakeUser, text: str, what: str) -> lis
     """Send `text`; the bot answers it, in Russian, and every call it made was accepted."""
     before = len(user.messages)
     await user.send_text(text)
+    await wait_until(
+        lambda: len(user.messages) > before or bool(api.rejected), within=10, what=what
+    )
     await api.settle()
     new = user.messages[before:]
     assert api.rejected == [], f"{what}: {api.rejected[0].error}"

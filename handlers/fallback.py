@@ -13,8 +13,8 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, Translator
-from bot.services import BotContext
 from handlers.common import caller, refuse_button, send, translator_for
+from handlers.context import BotContext
 from handlers.registration import on_other
 
 # (command, description) for the menu and /help; descriptions are translated per language.
@@ -56,7 +56,7 @@ async def show_help(update: Update, context: BotContext) -> None:
     """List the commands."""
     who = await caller(update, context)
     if who is not None:
-        is_organizer = await context.services.broadcasts.is_organizer(who.user_id)
+        is_organizer = await context.services.organizers.is_organizer(who.user_id)
         await send(context, who.chat_id, help_text(who.tr, organizer=is_organizer))
 
 

@@ -19,8 +19,8 @@ from bot.domain.clock import ManualClock
 from bot.domain.scheduling import parse_schedule
 from bot.i18n import I18n
 from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
-from handlers.broadcast import MAX_TEXT
 from handlers.fallback import COMMANDS, ORGANIZER_COMMANDS
+from handlers.organizer.broadcast import MAX_TEXT
 from tests.flows.broadcast_kit import ORGANIZER, seed
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
 from tests.flows.test_delivery import wait_until

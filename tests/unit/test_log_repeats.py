@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.log_repeats import RepeatFilter
+from bot.cli.log_repeats import RepeatFilter
 
 
 def record(message: str, *args: object, name: str = "telegram.ext.Updater") -> logging.LogRecord:

@@ -1,0 +1,312 @@
+"""The outbox sender: claims due items, renders them, sends them within the shared budget.
+
+Delivery is at least once. An item is marked 'sending' before Telegram is called and 'sent' only
+after Telegram accepted it; after a crash the items still 'sending' go back to pending, so at most
+the items that were in flight (never more than `concurrency`) are sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import enum
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.domain.clock import Clock
+from bot.domain.crash import crash_point
+from bot.domain.outbox import Buttons, OutboxItem, Rendered, RetryPolicy, TemplateRef
+from bot.i18n import I18n, Translator
+from bot.transport.limiter import SendOrder, Withdrawn
+from storage.outbox import OutboxRepository, Recipient
+
+log = logging.getLogger(__name__)
+
+Renderer = Callable[[Translator, Mapping[str, Any]], Awaitable[Rendered]]
+
+# Sends in flight at once: enough to keep 30/s flowing over HTTP, and the bound on how many
+# messages a crash can make us send twice.
+DEFAULT_CONCURRENCY = 8
+
+
+class UnknownTemplate(LookupError):
+    """An outbox item names a template no feature registered."""
+
+
+class Renderers:
+    """Template key -> the function that writes that message in the recipient's language.
+
+    Features register theirs in their `register(app)`; a renderer may close over services to
+    read current data, since it runs when the message is sent, not when it was enqueued.
+    """
+
+    def __init__(self) -> None:
+        self._renderers: dict[str, Renderer] = {}
+
+    def add(self, key: str, renderer: Renderer) -> None:
+        """Register the renderer for a template key (once per key)."""
+        if key in self._renderers:
+            raise ValueError(f"a renderer for {key!r} is already registered")
+        self._renderers[key] = renderer
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._renderers
+
+    async def render(self, template: TemplateRef, tr: Translator) -> Rendered:
+        """Write the message for one recipient."""
+        renderer = self._renderers.get(template.key)
+        if renderer is None:
+            raise UnknownTemplate(f"no renderer registered for template {template.key!r}")
+        return await renderer(tr, template.params)
+
+
+class Outcome(enum.StrEnum):
+    """What became of one delivery attempt."""
+
+    SENT = "sent"
+    THROTTLED = "throttled"  # 429: put back untouched
+    RETRY = "retry"  # transient failure: tried again later
+    DROPPED = "dropped"  # recipient unreachable
+    DEAD = "dead"  # given up on
+
+
+def inline_keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    """Build the inline keyboard of stored buttons."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+class OutboxSender:
+    """Drains the outbox with a fixed number of workers; every send goes through the limiter."""
+
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        clock: Clock,
+        i18n: I18n,
+        renderers: Renderers,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.outbox = outbox
+        self.clock = clock
+        self.i18n = i18n
+        self.renderers = renderers
+        self.concurrency = concurrency
+        self.policy = policy or RetryPolicy()
+        self.stats: Counter[Outcome] = Counter()
+        self._bot: ExtBot[Any] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._busy = 0
+        self._horizon: dt.datetime | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the workers are draining."""
+        return bool(self._workers)
+
+    @property
+    def in_flight(self) -> int:
+        """Workers busy claiming or delivering an item."""
+        return self._busy
+
+    def attach(self, bot: ExtBot[Any]) -> None:
+        """Give the sender the bot it sends with (without starting workers)."""
+        self._bot = bot
+
+    async def start(self, bot: ExtBot[Any]) -> int:
+        """Recover items a crash left in flight and start the workers; return how many."""
+        self.attach(bot)
+        recovered = await self.outbox.requeue_in_flight()
+        if recovered:
+            log.warning(
+                "%d outbox item(s) were in flight at the last stop; sending again", recovered
+            )
+        self._stopping = False
+        self._wakeup = asyncio.Event()
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"outbox-worker-{n}")
+            for n in range(self.concurrency)
+        ]
+        self.wake()
+        return recovered
+
+    def halt_claiming(self) -> None:
+        """Claim nothing more from now on; sends in flight go on (the first step of a stop)."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming; let sends in flight finish for up to `grace` seconds, then cancel."""
+        if not self._workers:
+            return
+        self.halt_claiming()
+        workers, self._workers = self._workers, []
+        _, late = await asyncio.wait(workers, timeout=grace)
+        for task in late:
+            task.cancel()
+        for task in late:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self, due_at: dt.datetime | None = None) -> None:
+        """Tell the workers that items may be due (at `due_at`, default the clock's now)."""
+        if due_at is not None and (self._horizon is None or due_at > self._horizon):
+            self._horizon = due_at
+        self._wakeup.set()
+
+    def _due_time(self) -> dt.datetime:
+        now = self.clock.now()
+        return now if self._horizon is None or self._horizon < now else self._horizon
+
+    async def drain_once(self) -> int:
+        """Claim up to `concurrency` due items and deliver them; return how many were handled."""
+        self._busy += 1
+        try:
+            items = await self.outbox.claim(self._due_time(), self.concurrency)
+            await asyncio.gather(*(self.deliver(item) for item in items))
+            return len(items)
+        finally:
+            self._busy -= 1
+
+    # The timeout parameter bounds a test's wait; it is not an I/O timeout.
+    async def wait_idle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until nothing is in flight and nothing is due (the workers must be running)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self._busy == 0 and await self.outbox.count_due(self._due_time()) == 0:
+                # Look again after a beat: a worker woken a moment ago may not have claimed yet.
+                await asyncio.sleep(0.01)
+                if self._busy == 0 and await self.outbox.count_due(self._due_time()) == 0:
+                    return
+            if loop.time() > deadline:
+                raise TimeoutError(f"the outbox did not drain within {timeout} s")
+            await asyncio.sleep(0.02)
+
+    async def _work(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            self._busy += 1
+            try:
+                items = await self.outbox.claim(self._due_time(), 1)
+                if items:
+                    await self.deliver(items[0])
+            except Exception:
+                log.exception("the outbox worker failed; going on in a second")
+                items = []
+                await asyncio.sleep(1.0)
+            finally:
+                self._busy -= 1
+            if not items and not self._stopping:
+                await self._wakeup.wait()
+
+    async def deliver(self, item: OutboxItem) -> Outcome:
+        """Send one claimed item and record the outcome."""
+        outcome = await self._deliver(item)
+        self.stats[outcome] += 1
+        return outcome
+
+    async def _deliver(self, item: OutboxItem) -> Outcome:
+        if self._bot is None:
+            raise RuntimeError("the sender has no bot; call start() or attach() first")
+        recipient = await self.outbox.recipient(item)
+        if recipient is not None and not recipient.reachable:
+            await self.outbox.drop(item.id, "the recipient cannot be reached")
+            return Outcome.DROPPED
+        try:
+            rendered = await self._render(item, recipient)
+        except Exception as error:
+            log.exception("could not render outbox item %d", item.id)
+            await self.outbox.dead_letter(item.id, f"render failed: {error!r}")
+            return Outcome.DEAD
+        crash_point("outbox.before_send")
+        try:
+            message: Message = await self._send(item, rendered)
+        except RetryAfter:
+            await self.outbox.release(item.id)
+            return Outcome.THROTTLED
+        except Withdrawn:
+            # Dropped in the database while it waited for its slot; Telegram was not called.
+            return Outcome.DROPPED
+        except Forbidden as error:
+            dropped = await self.outbox.mark_unreachable(
+                item.chat_id, f"Forbidden: {error.message}", item_id=item.id
+            )
+            log.info("chat %d blocked the bot; dropped %d item(s)", item.chat_id, dropped)
+            return Outcome.DROPPED
+        except BadRequest as error:
+            # Telegram refuses this message as it is; sending it again would not help.
+            await self.outbox.dead_letter(item.id, f"BadRequest: {error.message}")
+            log.warning("outbox item %d refused: %s", item.id, error.message)
+            return Outcome.DEAD
+        except (TelegramError, OSError) as error:
+            return await self._failed(item, f"{type(error).__name__}: {error}")
+        crash_point("outbox.after_send")
+        await self.outbox.mark_sent(item.id, message.message_id)
+        crash_point("outbox.after_mark")
+        return Outcome.SENT
+
+    async def _send(self, item: OutboxItem, rendered: Rendered) -> Message:
+        """One Telegram call for one item: a text, or an attachment with the text as caption."""
+        assert self._bot is not None
+        markup = inline_keyboard(rendered.buttons)
+        order = SendOrder(item.priority, item.id)
+        attachment = rendered.attachment
+        if attachment is None:
+            return await self._bot.send_message(
+                item.chat_id, rendered.text, reply_markup=markup, rate_limit_args=order
+            )
+        if attachment.kind == "photo":
+            return await self._bot.send_photo(
+                item.chat_id,
+                attachment.file_id,
+                caption=rendered.text,
+                reply_markup=markup,
+                rate_limit_args=order,
+            )
+        return await self._bot.send_document(
+            item.chat_id,
+            attachment.file_id,
+            caption=rendered.text,
+            reply_markup=markup,
+            rate_limit_args=order,
+        )
+
+    async def _failed(self, item: OutboxItem, error: str) -> Outcome:
+        failures = item.attempts + 1
+        retry_at = self.policy.after_failure(failures, self.clock.now())
+        if retry_at is None:
+            await self.outbox.dead_letter(item.id, error)
+            log.warning(
+                "outbox item %d failed %d times; dead letter: %s", item.id, failures, error
+            )
+            return Outcome.DEAD
+        await self.outbox.retry_later(item.id, retry_at, error)
+        log.info("outbox item %d failed (%s); retry at %s", item.id, error, retry_at.isoformat())
+        return Outcome.RETRY
+
+    async def _render(self, item: OutboxItem, recipient: Recipient | None) -> Rendered:
+        content = item.content
+        if isinstance(content, Rendered):
+            return content
+        tr = self.i18n.translator(recipient.locale if recipient is not None else None)
+        return await self.renderers.render(content, tr)

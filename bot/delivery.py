@@ -29,6 +29,7 @@ from bot.delivery_sender import (
     UnknownTemplate,
 )
 from bot.domain.clock import Clock
+from bot.domain.outbox import RetryPolicy
 from bot.i18n import I18n
 from storage.outbox import OutboxRepository
 
@@ -136,7 +137,14 @@ class Delivery:
             self.limiter = DeliveryLimiter(None, chat_gap=None)
         self.limiter.still_wanted = outbox.still_sending
         self.renderers = Renderers()
-        self.sender = OutboxSender(outbox, clock, i18n, self.renderers, concurrency=concurrency)
+        self.sender = OutboxSender(
+            outbox,
+            clock,
+            i18n,
+            self.renderers,
+            concurrency=concurrency,
+            policy=RetryPolicy(horizons=settings.retry_horizons),
+        )
         outbox.on_enqueue(self.sender.wake)
         self.dispatcher = DueWorkDispatcher(clock)
         self.dispatcher.add_hook("outbox", self._wake_sender)

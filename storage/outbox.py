@@ -12,6 +12,7 @@ from bot.domain.clock import Clock, from_iso, to_iso
 from bot.domain.crash import crash_point
 from bot.domain.outbox import (
     Content,
+    DeadReason,
     OutboxItem,
     Outgoing,
     Priority,
@@ -27,17 +28,21 @@ from storage.db import Database
 
 _COLUMNS = (
     "id, chat_id, delegate_id, priority, text, buttons, template, params, not_before, "
-    "created_at, attempts, state, dedupe_key, last_error, sent_at, message_id"
+    "created_at, attempts, state, dedupe_key, last_error, sent_at, message_id, expires_at, "
+    "dead_reason"
 )
 
 _INSERT = (
     "INSERT INTO outbox (chat_id, delegate_id, priority, text, buttons, template, params, "
-    "not_before, created_at, updated_at, dedupe_key) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+    "not_before, created_at, updated_at, dedupe_key, expires_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
 )
 
 # Errors are kept for organizers to read, not whole tracebacks.
 _ERROR_LIMIT = 500
+
+# A dead letter an organizer retries gets this long to go out before it is given up again.
+RETRY_WINDOW = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ def _row_to_item(row: aiosqlite.Row) -> OutboxItem:
         last_error=row["last_error"],
         sent_at=from_iso(row["sent_at"]) if row["sent_at"] else None,
         message_id=row["message_id"],
+        expires_at=from_iso(row["expires_at"]) if row["expires_at"] else None,
+        dead_reason=DeadReason(row["dead_reason"]) if row["dead_reason"] else None,
     )
 
 
@@ -104,9 +111,10 @@ class OutboxRepository:
         else:
             key, params = content.key, encode_params(content.params)
         not_before = to_iso(message.not_before) if message.not_before is not None else now
+        expires_at = to_iso(message.expires_at) if message.expires_at is not None else None
         return (
             message.chat_id, message.delegate_id, int(message.priority), text, buttons, key,
-            params, not_before, now, now, message.dedupe_key,
+            params, not_before, now, now, message.dedupe_key, expires_at,
         )  # fmt: skip
 
     async def enqueue(
@@ -118,9 +126,16 @@ class OutboxRepository:
         not_before: dt.datetime | None = None,
         dedupe_key: str | None = None,
         delegate_id: int | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> int | None:
-        """Owe a message; return its id, or None when dedupe_key was already used."""
-        message = Outgoing(chat_id, content, priority, not_before, dedupe_key, delegate_id)
+        """Owe a message; return its id, or None when dedupe_key was already used.
+
+        `expires_at` is when it stops making sense (a reminder: its meeting's start); until
+        then transient failures are retried. None: its kind's retry horizon.
+        """
+        message = Outgoing(
+            chat_id, content, priority, not_before, dedupe_key, delegate_id, expires_at
+        )
         values = self._row_values(message, to_iso(self._clock.now()))
         async with self._db.transaction() as db:
             changed = await db.execute(_INSERT, values)
@@ -218,12 +233,22 @@ class OutboxRepository:
             (to_iso(not_before), _error(error), to_iso(self._clock.now()), item_id),
         )
 
-    async def dead_letter(self, item_id: int, error: str, *, count_attempt: bool = True) -> None:
-        """Give up on an item; organizers see it among the dead letters."""
+    async def dead_letter(
+        self, item_id: int, error: str, reason: DeadReason, *, count_attempt: bool = True
+    ) -> None:
+        """Give up on an item; organizers see it among the dead letters, by reason."""
         await self._db.execute(
             "UPDATE outbox SET state = 'dead', attempts = attempts + ?, last_error = ?, "
-            "updated_at = ? WHERE id = ? AND state = 'sending'",
-            (int(count_attempt), _error(error), to_iso(self._clock.now()), item_id),
+            "dead_reason = ?, updated_at = ? WHERE id = ? AND state = 'sending'",
+            (int(count_attempt), _error(error), str(reason), to_iso(self._clock.now()), item_id),
+        )
+
+    async def bring_forward(self, since: dt.datetime, now: dt.datetime) -> int:
+        """Make what failed since `since` due at `now` (Telegram is back after an outage)."""
+        return await self._db.execute(
+            "UPDATE outbox SET not_before = ? WHERE state = 'pending' AND attempts > 0 "
+            "AND not_before > ? AND updated_at >= ?",
+            (to_iso(now), to_iso(now), to_iso(since)),
         )
 
     async def drop(self, item_id: int, reason: str) -> None:
@@ -308,12 +333,15 @@ class OutboxRepository:
         found = {State(row[0]): int(row[1]) for row in rows}
         return {state: found.get(state, 0) for state in State}
 
-    async def dead_letters(self, *, limit: int = 100) -> list[OutboxItem]:
-        """The items given up on, most recent first, for organizers."""
+    async def dead_letters(
+        self, *, limit: int = 100, reason: DeadReason | None = None
+    ) -> list[OutboxItem]:
+        """The items given up on (all, or those of one reason), most recent first."""
+        where, args = ("AND dead_reason = ? ", (str(reason),)) if reason is not None else ("", ())
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'dead' "
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'dead' {where}"
             "ORDER BY updated_at DESC, id DESC LIMIT ?",
-            (limit,),
+            (*args, limit),
         )
         return [_row_to_item(row) for row in rows]
 
@@ -322,21 +350,43 @@ class OutboxRepository:
         value = await self._db.fetchval("SELECT count(*) FROM outbox WHERE state = 'dead'")
         return int(value or 0)
 
-    async def retry_dead(self, item_ids: Iterable[int] | None = None) -> int:
-        """Give dead letters (all, or the given ones) a fresh set of attempts from now."""
-        now = to_iso(self._clock.now())
+    async def dead_by_reason(self) -> dict[DeadReason, int]:
+        """How many dead letters each reason holds (only reasons that have some)."""
+        rows = await self._db.fetchall(
+            "SELECT coalesce(dead_reason, 'expired'), count(*) FROM outbox "
+            "WHERE state = 'dead' GROUP BY 1"
+        )
+        counts = {DeadReason(row[0]): int(row[1]) for row in rows}
+        return {reason: counts[reason] for reason in DeadReason if counts.get(reason)}
+
+    async def retry_dead(
+        self, item_ids: Iterable[int] | None = None, *, reason: DeadReason | None = None
+    ) -> int:
+        """Owe dead letters again from now (all, the given ones, or one reason's).
+
+        Each gets RETRY_WINDOW of fresh retries: its old expiry has passed or it was refused.
+        """
+        now = self._clock.now()
+        stamp, until = to_iso(now), to_iso(now + RETRY_WINDOW)
+        revive = (
+            "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, updated_at = ?, "
+            "expires_at = ?, dead_reason = NULL WHERE state = 'dead'"
+        )
         if item_ids is None:
-            return await self._db.execute(
-                "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, "
-                "updated_at = ? WHERE state = 'dead'",
-                (now, now),
-            )
-        changed = 0
-        async with self._db.transaction() as db:
-            for item_id in item_ids:
-                changed += await db.execute(
-                    "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, "
-                    "updated_at = ? WHERE id = ? AND state = 'dead'",
-                    (now, now, item_id),
+            if reason is None:
+                changed = await self._db.execute(revive, (stamp, stamp, until))
+            else:
+                changed = await self._db.execute(
+                    revive + " AND coalesce(dead_reason, 'expired') = ?",
+                    (stamp, stamp, until, str(reason)),
                 )
+        else:
+            changed = 0
+            async with self._db.transaction() as db:
+                for item_id in item_ids:
+                    changed += await db.execute(
+                        revive + " AND id = ?", (stamp, stamp, until, item_id)
+                    )
+        if changed:
+            self._notify()
         return changed

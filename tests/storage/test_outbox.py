@@ -13,10 +13,10 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.crash import EXIT_CODE
-from bot.domain.outbox import Outgoing, Priority, Rendered, State, TemplateRef
+from bot.domain.outbox import DeadReason, Outgoing, Priority, Rendered, State, TemplateRef
 from storage.db import Database
 from storage.delegates import DelegateRepository
-from storage.outbox import OutboxRepository
+from storage.outbox import RETRY_WINDOW, OutboxRepository
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE = dt.timedelta(minutes=1)
@@ -89,7 +89,7 @@ async def test_outcomes_and_crash_recovery(clock: ManualClock, outbox: OutboxRep
     assert len(claimed) == 5
     await outbox.mark_sent(claimed[0].id, 101)
     await outbox.retry_later(claimed[1].id, clock.now() + MINUTE, "NetworkError: 502")
-    await outbox.dead_letter(claimed[2].id, "BadRequest: chat not found")
+    await outbox.dead_letter(claimed[2].id, "BadRequest: chat not found", DeadReason.REFUSED)
     await outbox.release(claimed[3].id)
     counts = await outbox.counts()
     assert counts[State.SENT] == 1 and counts[State.DEAD] == 1 and counts[State.SENDING] == 1
@@ -114,14 +114,34 @@ async def test_dead_letters_are_listed_counted_and_retried(
     for chat in (1, 2):
         await outbox.enqueue(chat, Rendered("x"))
     for item in await outbox.claim(clock.now(), limit=2):
-        await outbox.dead_letter(item.id, f"gave up on {item.chat_id}")
+        await outbox.dead_letter(item.id, f"gave up on {item.chat_id}", DeadReason.EXPIRED)
     assert await outbox.count_dead() == 2
     letters = await outbox.dead_letters()
     assert {item.last_error for item in letters} == {"gave up on 1", "gave up on 2"}
+    assert {item.dead_reason for item in letters} == {DeadReason.EXPIRED}
+    assert await outbox.dead_by_reason() == {DeadReason.EXPIRED: 2}
     assert await outbox.retry_dead([letters[0].id]) == 1
     assert await outbox.retry_dead() == 1
     assert await outbox.count_dead() == 0
-    assert all(item.attempts == 0 for item in await outbox.claim(clock.now(), limit=2))
+    retried = await outbox.claim(clock.now(), limit=2)
+    assert all(item.attempts == 0 and item.dead_reason is None for item in retried)
+    # A retried letter has a fresh window: its old expiry had passed.
+    assert all(item.expires_at == clock.now() + RETRY_WINDOW for item in retried)
+
+
+async def test_dead_letters_are_retried_by_reason(
+    clock: ManualClock, outbox: OutboxRepository
+) -> None:
+    for chat in (1, 2, 3):
+        await outbox.enqueue(chat, Rendered("x"))
+    reasons = [DeadReason.REFUSED, DeadReason.EXPIRED, DeadReason.EXPIRED]
+    for item, reason in zip(await outbox.claim(clock.now(), limit=3), reasons, strict=True):
+        await outbox.dead_letter(item.id, "x", reason)
+    assert await outbox.dead_by_reason() == {DeadReason.REFUSED: 1, DeadReason.EXPIRED: 2}
+    assert len(await outbox.dead_letters(reason=DeadReason.REFUSED)) == 1
+    assert await outbox.retry_dead(reason=DeadReason.EXPIRED) == 2
+    assert await outbox.dead_by_reason() == {DeadReason.REFUSED: 1}
+    assert await outbox.count_due(clock.now()) == 2
 
 
 async def test_blocking_marks_the_delegate_and_drops_what_is_owed(

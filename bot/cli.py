@@ -16,6 +16,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import SUPPORTED_LOCALES
 from bot.meetings_cli import add_commands as add_meeting_commands
+from bot.outbox_cli import add_commands as add_outbox_commands
 from bot.programme_cli import add_commands as add_programme_commands
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
@@ -332,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_meeting_commands(commands)
     # The event programme: load-programme.
     add_programme_commands(commands)
+    # The outbox: retry-dead.
+    add_outbox_commands(commands)
     return parser
 
 

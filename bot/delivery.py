@@ -150,7 +150,8 @@ class Delivery:
         self.dispatcher.add_hook("outbox", self._wake_sender)
 
     async def _wake_sender(self, now: dt.datetime) -> int:
-        due = await self.outbox.count_due(now)
+        # While Telegram fails, what waits out a retry delay may serve as the next probe.
+        due = await self.outbox.count_due(now, retrying=self.sender.gate.closed)
         if due:
             self.sender.wake(now)
         return due

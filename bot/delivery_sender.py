@@ -207,8 +207,9 @@ class OutboxSender:
         try:
             if permit is None:
                 return 0
-            limit = self.concurrency if permit is Permit.SEND else 1
-            items = await self.outbox.claim(self._due_time(), limit)
+            probe = permit is Permit.PROBE
+            limit = 1 if probe else self.concurrency
+            items = await self.outbox.claim(self._due_time(), limit, retrying=probe)
             if not items:
                 self.gate.withdraw(permit)
             await asyncio.gather(*(self.deliver(item, permit) for item in items))
@@ -235,7 +236,11 @@ class OutboxSender:
         # While the outage gate waits, what is due cannot be claimed: the sender is idle.
         if self.gate.waiting(self.clock.now()):
             return True
-        return await self.outbox.count_due(self._due_time()) == 0
+        return await self.count_claimable() == 0
+
+    async def count_claimable(self) -> int:
+        """Items a worker would claim now: the due ones, and while probing the retried ones."""
+        return await self.outbox.count_due(self._due_time(), retrying=self.gate.closed)
 
     async def _work(self) -> None:
         while not self._stopping:
@@ -244,7 +249,10 @@ class OutboxSender:
             permit: Permit | None = None
             try:
                 permit = self.gate.permit(self.clock.now())
-                items = await self.outbox.claim(self._due_time(), 1) if permit else []
+                probe = permit is Permit.PROBE
+                items = (
+                    await self.outbox.claim(self._due_time(), 1, retrying=probe) if permit else []
+                )
                 if items:
                     await self.deliver(items[0], permit)
                 else:

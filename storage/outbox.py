@@ -161,24 +161,27 @@ class OutboxRepository:
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (item_id,))
         return _row_to_item(row) if row else None
 
-    async def claim(self, now: dt.datetime, limit: int = 1) -> list[OutboxItem]:
+    async def claim(
+        self, now: dt.datetime, limit: int = 1, *, retrying: bool = False
+    ) -> list[OutboxItem]:
         """Mark up to `limit` due items 'sending' and return them in sending order.
 
         A chat gets one item at a time, its first in sending order, so messages to one person
         arrive in order and a blocked chat costs one failed call, not one per item.
+        With `retrying`, items waiting out a retry delay count as due too (an outage probe).
         """
         due = to_iso(now)
         rows = await self._db.fetchall(
             "UPDATE outbox SET state = 'sending', updated_at = ? WHERE id IN ("
             " SELECT o.id FROM outbox AS o"
-            " WHERE o.state = 'pending' AND o.not_before <= ?"
+            " WHERE o.state = 'pending' AND (o.not_before <= ? OR (? AND o.attempts > 0))"
             "  AND o.chat_id NOT IN (SELECT chat_id FROM outbox WHERE state = 'sending')"
             "  AND NOT EXISTS (SELECT 1 FROM outbox AS e"
             "   WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.not_before <= ?"
             "   AND (e.priority, e.not_before, e.id) < (o.priority, o.not_before, o.id))"
             " ORDER BY o.priority, o.not_before, o.id LIMIT ?"
             f") RETURNING {_COLUMNS}",
-            (to_iso(self._clock.now()), due, due, limit),
+            (to_iso(self._clock.now()), due, int(retrying), due, limit),
         )
         items = [_row_to_item(row) for row in rows]
         items.sort(key=lambda item: (item.priority, item.not_before, item.id))
@@ -312,11 +315,12 @@ class OutboxRepository:
             (to_iso(self._clock.now()),),
         )
 
-    async def count_due(self, now: dt.datetime) -> int:
-        """How many pending items may be sent at `now`."""
+    async def count_due(self, now: dt.datetime, *, retrying: bool = False) -> int:
+        """How many pending items may be sent at `now` (with `retrying`: or are retried)."""
         value = await self._db.fetchval(
-            "SELECT count(*) FROM outbox WHERE state = 'pending' AND not_before <= ?",
-            (to_iso(now),),
+            "SELECT count(*) FROM outbox WHERE state = 'pending' "
+            "AND (not_before <= ? OR (? AND attempts > 0))",
+            (to_iso(now), int(retrying)),
         )
         return int(value or 0)
 

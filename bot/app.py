@@ -51,7 +51,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     """Create the services; the database is opened later, in post_init."""
     db = Database(settings.database)
     i18n = I18n(settings.default_language)
-    outbox = OutboxRepository(db, clock)
+    outbox = OutboxRepository(db, clock, horizons=settings.retry_horizons)
     matching = MatchingService(db, clock, outbox=outbox)
     sending = delivery.Delivery(settings, clock, i18n, outbox)
     # Picks up what another process (the organizer's import) wrote, without a restart.

@@ -295,6 +295,15 @@ class OutboxSender:
         if recipient is not None and not recipient.reachable:
             await self.outbox.drop(item.id, "the recipient cannot be reached")
             return Outcome.DROPPED, Telegram.UNTRIED
+        if self.clock.now() >= self.policy.deadline(item):
+            # Owed while the bot was down past the moment it made sense (a reminder for a
+            # meeting that has begun): not sent late; organizers can still retry it.
+            error = "expired before it could be sent"
+            if item.last_error:
+                error = f"expired after {item.attempts} attempt(s); last: {item.last_error}"
+            await self.outbox.dead_letter(item.id, error, DeadReason.EXPIRED, count_attempt=False)
+            log.warning("outbox item %d expired before it could be sent", item.id)
+            return Outcome.DEAD, Telegram.UNTRIED
         try:
             rendered = await self._render(item, recipient)
         except Exception as error:

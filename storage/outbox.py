@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import aiosqlite
@@ -11,6 +11,7 @@ import aiosqlite
 from bot.domain.clock import Clock, from_iso, to_iso
 from bot.domain.crash import crash_point
 from bot.domain.outbox import (
+    DEFAULT_HORIZONS,
     Content,
     DeadReason,
     OutboxItem,
@@ -86,9 +87,16 @@ def _error(text: str) -> str:
 class OutboxRepository:
     """Reads and writes the outbox; enqueueing joins the caller's transaction."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        horizons: Mapping[Priority, dt.timedelta] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._horizons = horizons if horizons is not None else DEFAULT_HORIZONS
         self._listeners: list[Callable[[], None]] = []
 
     def on_enqueue(self, listener: Callable[[], None]) -> None:
@@ -111,7 +119,12 @@ class OutboxRepository:
         else:
             key, params = content.key, encode_params(content.params)
         not_before = to_iso(message.not_before) if message.not_before is not None else now
-        expires_at = to_iso(message.expires_at) if message.expires_at is not None else None
+        expiry = message.expires_at
+        if expiry is None and message.not_before is not None:
+            # A message owed for later makes sense for its horizon from then, not from now;
+            # its retries move not_before, so the expiry is written down now.
+            expiry = message.not_before + self._horizons[message.priority]
+        expires_at = to_iso(expiry) if expiry is not None else None
         return (
             message.chat_id, message.delegate_id, int(message.priority), text, buttons, key,
             params, not_before, now, now, message.dedupe_key, expires_at,

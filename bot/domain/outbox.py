@@ -254,10 +254,11 @@ class RetryPolicy:
 
     def after_failure(self, item: OutboxItem, now: dt.datetime) -> dt.datetime | None:
         """When to try a failed item again (never past its deadline), or None to give up."""
-        deadline = self.deadline(item)
-        if now >= deadline:
+        # The last try comes a moment before the deadline, so it is still sent when due.
+        last_chance = self.deadline(item) - dt.timedelta(seconds=1)
+        if now >= last_chance:
             return None
-        return min(now + self.delay(item.attempts + 1), deadline)
+        return min(now + self.delay(item.attempts + 1), last_chance)
 
 
 class Permit(StrEnum):

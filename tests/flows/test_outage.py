@@ -188,3 +188,28 @@ def test_cli_retry_dead_owes_dead_letters_again(
     assert main(["retry-dead", "--db", str(database)]) == 0
     assert capsys.readouterr().out.startswith("0 dead letter(s) owed again;")
     assert main(["retry-dead", "--db", str(tmp_path / "missing.db")]) == 2
+
+
+async def test_a_reminder_owed_while_the_bot_was_down_is_not_sent_after_its_meeting_began(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    services = services_of(bot)
+    stale, fresh = api.user(5401, "Stale"), api.user(5402, "Fresh")
+    await services.delivery.sender.stop()  # the bot is down
+    for user, minutes in ((stale, 5), (fresh, 30)):
+        await services.outbox.enqueue(
+            user.chat_id,
+            Rendered(f"Your meeting starts in {minutes} minutes"),
+            priority=Priority.REMINDER,
+            expires_at=clock.now() + dt.timedelta(minutes=minutes),
+        )
+    clock.advance(dt.timedelta(minutes=10))
+    assert bot.bot is not None
+    await services.delivery.start(bot.bot)
+    await services.delivery.sender.wait_idle(timeout=10)
+    await api.settle()
+    assert stale.messages == []
+    assert [m.text for m in fresh.messages] == ["Your meeting starts in 30 minutes"]
+    (letter,) = await services.outbox.dead_letters()
+    assert letter.chat_id == stale.chat_id and letter.dead_reason is DeadReason.EXPIRED
+    assert letter.attempts == 0, "Telegram was not asked"

@@ -20,6 +20,7 @@ from storage.outbox import RETRY_WINDOW, OutboxRepository
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -251,3 +252,18 @@ def test_a_crash_inside_the_transaction_keeps_neither_change_nor_message(tmp_pat
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM delegates").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+async def test_a_message_owed_for_later_expires_a_horizon_after_it_is_due(
+    clock: ManualClock, outbox: OutboxRepository
+) -> None:
+    later = clock.now() + dt.timedelta(hours=3)
+    delayed = await outbox.enqueue(1, Rendered("x"), priority=Priority.NOTICE, not_before=later)
+    now = await outbox.enqueue(2, Rendered("y"), priority=Priority.NOTICE)
+    reminder = await outbox.enqueue(
+        3, Rendered("z"), priority=Priority.REMINDER, not_before=later, expires_at=later
+    )
+    items = {i: await outbox.get(i or 0) for i in (delayed, now, reminder)}
+    assert items[delayed] is not None and items[delayed].expires_at == later + 6 * HOUR
+    assert items[now] is not None and items[now].expires_at is None
+    assert items[reminder] is not None and items[reminder].expires_at == later

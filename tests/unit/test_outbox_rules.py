@@ -82,7 +82,7 @@ def _failed(
         # The audit's defect: the fifth failure was the last; now a broadcast keeps going.
         (Priority.BROADCAST, 4, 1, dt.timedelta(seconds=32)),
         (Priority.BROADCAST, 50, 60, dt.timedelta(minutes=5)),
-        (Priority.BROADCAST, 50, 11 * 60 + 58, dt.timedelta(minutes=2)),  # not past 12 h
+        (Priority.BROADCAST, 50, 11 * 60 + 58, dt.timedelta(seconds=119)),  # not past 12 h
         (Priority.BROADCAST, 50, 12 * 60, None),
         (Priority.CONFIRMATION, 20, 5 * 60, dt.timedelta(minutes=5)),
         (Priority.NOTICE, 20, 6 * 60, None),
@@ -102,7 +102,9 @@ def test_a_reminder_is_retried_until_its_meeting_starts_and_not_after() -> None:
     policy = RetryPolicy()
     assert policy.deadline(reminder) == starts
     assert policy.after_failure(reminder, NOW) == NOW + dt.timedelta(minutes=5)
-    assert policy.after_failure(reminder, starts - dt.timedelta(seconds=1)) == starts
+    last_chance = starts - dt.timedelta(seconds=1)
+    assert policy.after_failure(reminder, starts - dt.timedelta(seconds=30)) == last_chance
+    assert policy.after_failure(reminder, last_chance) is None
     assert policy.after_failure(reminder, starts) is None
 
 

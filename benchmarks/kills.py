@@ -131,7 +131,7 @@ async def seed_requests(database: Path, env: dict[str, str], pairs: int) -> list
     """2 x `pairs` delegates and one meeting request per pair, through MeetingService."""
     from bot.config import load_settings
     from bot.domain.clock import SystemClock, to_iso
-    from bot.meetings_service import MeetingService
+    from bot.services.meetings import MeetingService
     from storage.db import Database
     from storage.outbox import OutboxRepository
 

@@ -21,22 +21,26 @@ from telegram.ext import (
     filters,
 )
 
-from bot.broadcasts import (
+from bot.delivery import Renderer
+from bot.domain.countries import country_name, flag
+from bot.domain.models import Role
+from bot.domain.outbox import Attachment, Rendered
+from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator, joined
+from bot.services import Services
+from bot.services.broadcasts import (
+    AUDIENCE_KINDS,
     REPORT_TEMPLATE,
+    Audience,
+    Broadcast,
     BroadcastError,
     Launched,
     NoRecipients,
+    Progress,
     ProgressThrottle,
     TooLongForCaption,
     locale_counts,
     missing_versions,
 )
-from bot.delivery import Renderer
-from bot.domain.countries import country_name, flag
-from bot.domain.models import Role
-from bot.domain.outbox import Attachment, Rendered
-from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator
-from bot.services import BotContext, Services
 from handlers import callbacks
 from handlers.common import (
     Buttons,
@@ -48,9 +52,9 @@ from handlers.common import (
     refuse_button,
     send,
 )
+from handlers.context import BotContext
 from handlers.organizer import organizer
 from handlers.registration import role_label
-from storage.broadcasts import AUDIENCE_KINDS, Audience, Broadcast, Progress
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +173,7 @@ def attach_prompt(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
 
 def versions_menu(services: Services, tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
     """Which versions exist and the attachment; add either or go on to the audience."""
-    written = ", ".join(LANGUAGE_LABELS[code] for code in draft.versions)
+    written = joined((LANGUAGE_LABELS[code] for code in draft.versions), tr)
     default = LANGUAGE_LABELS[services.settings.default_language]
     lines = [
         tr._("📢 Versions written: {languages}", languages=written),

@@ -12,8 +12,9 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.domain.models import Delegate
 from bot.i18n import Translator, resolve_locale
-from bot.services import BotContext, Services
+from bot.services import Services
 from handlers import callbacks
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

@@ -6,60 +6,38 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import control as ctl
 from bot.domain.countries import flag
+from bot.domain.links import start_link
 from bot.domain.meetings import MeetingState
 from bot.domain.outbox import Rendered
 from bot.domain.scheduling import slot_key, slot_start_from_key
 from bot.i18n import Translator
-from bot.organizer_cli import claim_link
-from bot.services import BotContext, Services
+from bot.services import Services
+from bot.services import day_control as ctl
+from bot.services.day_control import Found
 from handlers import callbacks
 from handlers.common import Buttons, Caller, close_buttons, edit_message, refuse_button, send
+from handlers.context import BotContext
 from handlers.meetings import slot_label, when_text, who_text
 from handlers.organizer import organizer
-from storage.control import Found
 
 log = logging.getLogger(__name__)
 
 NS = "ct"
-ACTIONS = frozenset(
-    {
-        "card",
-        "cxl",
-        "cxly",
-        "mv",
-        "mvto",
-        "unr",
-        "rea",
-        "rvk",
-        "tbl",
-        "tblto",
-        "unc",
-        "uncy",
-        "mrgy",
-    }
-)
 MAX_MEETINGS = 6
 MAX_TABLES = 24
 
 
 def control_of(services: Services) -> ctl.DayControl:
-    """The day-control service, built over the meetings service and the audit log."""
-    return ctl.DayControl(
-        services.db,
-        services.clock,
-        services.meetings,
-        services.outbox,
-        services.broadcasts.audit,
-        services.matching,
-    )
+    """The day-control service, built once by build_services."""
+    return services.control
 
 
 def _label(found: Found) -> str:
@@ -147,6 +125,199 @@ async def _card(context: BotContext, who: Caller, delegate_id: int) -> tuple[str
     return "\n".join(lines), rows
 
 
+@dataclass(frozen=True)
+class ControlPress:
+    """One organizer's press on a control button: `target` is a meeting or delegate id."""
+
+    query: CallbackQuery
+    context: BotContext
+    who: Caller
+    target: int
+    tail: str  # the second number of "12-34" arguments, else ""
+
+    @property
+    def tr(self) -> Translator:
+        return self.who.tr
+
+    @property
+    def control(self) -> ctl.DayControl:
+        return control_of(self.context.services)
+
+    async def show(self, text: str, buttons: Buttons | None = None) -> None:
+        """Answer the press and send a new message to the organizer."""
+        await self.query.answer()
+        await send(self.context, self.who.chat_id, text, buttons)
+
+
+async def _show_card(press: ControlPress) -> None:
+    await press.show(*await _card(press.context, press.who, press.target))
+
+
+async def _ask_cancel(press: ControlPress) -> None:
+    tr, target = press.tr, press.target
+    meeting = await press.control.booked(target)
+    yes = [[(tr.label("Yes, cancel #{id}", id=meeting.id), callbacks.make(NS, "cxly", target))]]
+    text = tr._("Cancel meeting #{id} for both delegates? Both will be told.", id=target)
+    await press.show(text, yes)
+
+
+async def _cancel(press: ControlPress) -> None:
+    await press.control.cancel_meeting(press.who.user_id, press.target)
+    await press.query.answer(press.tr.label("Cancelled."))
+    await edit_message(press.query, press.tr._("Meeting #{id} was cancelled.", id=press.target))
+
+
+async def _ask_move(press: ControlPress) -> None:
+    tr, target, services = press.tr, press.target, press.context.services
+    slots = await press.control.free_slots(target)
+    if not slots:
+        await press.show(tr._("No free slot for both of them."))
+        return
+    buttons = [
+        [
+            (
+                slot_label(tr, slot, services),
+                callbacks.make(NS, "mvto", f"{target}-{slot_key(slot.start)}"),
+            )
+        ]
+        for slot in slots
+    ]
+    await press.show(tr._("Move meeting #{id} to:", id=target), buttons)
+
+
+async def _move(press: ControlPress) -> None:
+    tr, target = press.tr, press.target
+    if not press.tail:
+        await refuse_button(press.query, tr)
+        return
+    slot = slot_start_from_key(int(press.tail))
+    moved = await press.control.move_meeting(press.who.user_id, target, slot)
+    await press.query.answer(tr.label("Moved."))
+    when = when_text(tr, moved.slot_start, moved.slot_end, press.context.services)
+    text = tr._(
+        "Meeting #{id} moved to {when}, table {table}. Both were told.",
+        id=target,
+        when=when,
+        table=moved.table or "",
+    )
+    await edit_message(press.query, text)
+
+
+async def _set_reachable(press: ControlPress, reachable: bool) -> None:
+    await press.control.set_reachable(press.who.user_id, press.target, reachable)
+    await press.query.answer(press.tr.label("Saved."))
+    await close_buttons(press.query)
+    await send(
+        press.context, press.who.chat_id, *await _card(press.context, press.who, press.target)
+    )
+
+
+async def _unreachable(press: ControlPress) -> None:
+    await _set_reachable(press, False)
+
+
+async def _reachable(press: ControlPress) -> None:
+    await _set_reachable(press, True)
+
+
+async def _ask_table(press: ControlPress) -> None:
+    tr, target = press.tr, press.target
+    tables = await press.control.free_tables(target)
+    if not tables:
+        await press.show(tr._("No other table is free in that slot."))
+        return
+    index = {t: i for i, t in enumerate(press.context.services.meetings.schedule.tables)}
+    buttons = [
+        [(table, callbacks.make(NS, "tblto", f"{target}-{index[table]}"))]
+        for table in tables[:MAX_TABLES]
+    ]
+    await press.show(tr._("Seat meeting #{id} at table:", id=target), buttons)
+
+
+async def _seat(press: ControlPress) -> None:
+    tr, target = press.tr, press.target
+    every = press.context.services.meetings.schedule.tables
+    if not press.tail:
+        await refuse_button(press.query, tr)
+        return
+    if int(press.tail) >= len(every):
+        raise ctl.TableNotFree(f"no table number {press.tail}")
+    seated = await press.control.swap_table(press.who.user_id, target, every[int(press.tail)])
+    await press.query.answer(tr.label("Saved."))
+    text = tr._(
+        "Meeting #{id} is now at table {table}. Both were told.",
+        id=target,
+        table=seated.table or "",
+    )
+    await edit_message(press.query, text)
+
+
+async def _ask_undo_claim(press: ControlPress) -> None:
+    tr, target = press.tr, press.target
+    found = await press.control.delegate(target)
+    yes = [[(tr.label("Yes, undo the claim"), callbacks.make(NS, "uncy", target))]]
+    text = tr._(
+        "Unbind the Telegram account from the profile of {name}? The profile keeps its "
+        "data and gets a new claim link; the account is told.",
+        name=html.escape(_label(found)),
+    )
+    await press.show(text, yes)
+
+
+async def _undo_claim(press: ControlPress) -> None:
+    tr = press.tr
+    token = await press.control.undo_claim(press.who.user_id, press.target)
+    await press.query.answer(tr.label("Saved."))
+    link = start_link(press.context.bot.username, token)
+    text = tr._(
+        "The claim was undone. Send this new claim link to the right person:\n{link}",
+        link=html.escape(link),
+    )
+    await edit_message(press.query, text)
+
+
+async def _merge(press: ControlPress) -> None:
+    tr = press.tr
+    if not press.tail:
+        await refuse_button(press.query, tr)
+        return
+    merged = await press.control.merge(press.who.user_id, press.target, int(press.tail))
+    await press.query.answer(tr.label("Saved."))
+    text = tr._(
+        "Profile #{chat} was merged into #{into}: {items} offers and needs, {meetings} "
+        "meetings carried over. The delegate was told.",
+        chat=merged.from_id,
+        into=merged.into_id,
+        items=merged.items,
+        meetings=merged.meetings,
+    )
+    await edit_message(press.query, text)
+
+
+async def _revoke_booking_link(press: ControlPress) -> None:
+    await press.control.revoke_booking_link(press.who.user_id, press.target)
+    text = press.tr.label("The old booking link no longer works.")
+    await press.query.answer(text, show_alert=True)
+
+
+# Callback codes of the "ct" namespace (argument: a meeting id, a delegate id, or "id-id").
+ACTIONS: Mapping[str, Callable[[ControlPress], Awaitable[None]]] = {
+    "card": _show_card,  # delegate id: show their card again
+    "cxl": _ask_cancel,  # meeting id: ask before cancelling
+    "cxly": _cancel,  # meeting id: cancel, both told
+    "mv": _ask_move,  # meeting id: list the slots free for both
+    "mvto": _move,  # meeting id - slot key: move there
+    "unr": _unreachable,  # delegate id: flag unreachable
+    "rea": _reachable,  # delegate id: flag reachable again
+    "rvk": _revoke_booking_link,  # delegate id: a new booking token
+    "tbl": _ask_table,  # meeting id: list the free tables
+    "tblto": _seat,  # meeting id - table index: seat there
+    "unc": _ask_undo_claim,  # delegate id: ask before unbinding the account
+    "uncy": _undo_claim,  # delegate id: unbind, print a new claim link
+    "mrgy": _merge,  # imported id - chat-made id: merge the two profiles
+}
+
+
 async def on_button(update: Update, context: BotContext) -> None:
     """Control buttons; the role is re-checked on every press."""
     query = update.callback_query
@@ -155,134 +326,15 @@ async def on_button(update: Update, context: BotContext) -> None:
     who = await organizer(update, context)
     if who is None:
         return
-    data = callbacks.parse(query.data, NS, ACTIONS)
+    data = callbacks.parse(query.data, NS, frozenset(ACTIONS))
     arg = data.arg if data is not None else ""
     head, _, tail = arg.partition("-")
     if data is None or not head.isdigit() or (tail and not tail.isdigit()):
         await refuse_button(query, who.tr)
         return
-    tr, target = who.tr, int(head)
-    control = control_of(context.services)
+    tr = who.tr
     try:
-        if data.action == "card":
-            await query.answer()
-            await send(context, who.chat_id, *await _card(context, who, target))
-        elif data.action == "cxl":
-            meeting = await control.booked(target)
-            yes = [
-                [
-                    (
-                        tr.label("Yes, cancel #{id}", id=meeting.id),
-                        callbacks.make(NS, "cxly", target),
-                    )
-                ]
-            ]
-            await query.answer()
-            await send(
-                context,
-                who.chat_id,
-                tr._("Cancel meeting #{id} for both delegates? Both will be told.", id=target),
-                yes,
-            )
-        elif data.action == "cxly":
-            await control.cancel_meeting(who.user_id, target)
-            await query.answer(tr.label("Cancelled."))
-            await edit_message(query, tr._("Meeting #{id} was cancelled.", id=target))
-        elif data.action == "mv":
-            slots = await control.free_slots(target)
-            await query.answer()
-            if not slots:
-                await send(context, who.chat_id, tr._("No free slot for both of them."))
-                return
-            buttons = [
-                [
-                    (
-                        slot_label(tr, slot, context.services),
-                        callbacks.make(NS, "mvto", f"{target}-{slot_key(slot.start)}"),
-                    )
-                ]
-                for slot in slots
-            ]
-            await send(context, who.chat_id, tr._("Move meeting #{id} to:", id=target), buttons)
-        elif data.action == "mvto" and tail:
-            moved = await control.move_meeting(who.user_id, target, slot_start_from_key(int(tail)))
-            await query.answer(tr.label("Moved."))
-            when = when_text(tr, moved.slot_start, moved.slot_end, context.services)
-            await edit_message(
-                query,
-                tr._(
-                    "Meeting #{id} moved to {when}, table {table}. Both were told.",
-                    id=target,
-                    when=when,
-                    table=moved.table or "",
-                ),
-            )
-        elif data.action in ("unr", "rea"):
-            await control.set_reachable(who.user_id, target, data.action == "rea")
-            await query.answer(tr.label("Saved."))
-            await close_buttons(query)
-            await send(context, who.chat_id, *await _card(context, who, target))
-        elif data.action == "tbl":
-            tables = await control.free_tables(target)
-            await query.answer()
-            if not tables:
-                await send(context, who.chat_id, tr._("No other table is free in that slot."))
-                return
-            index = {t: i for i, t in enumerate(context.services.meetings.schedule.tables)}
-            buttons = [
-                [(table, callbacks.make(NS, "tblto", f"{target}-{index[table]}"))]
-                for table in tables[:MAX_TABLES]
-            ]
-            text = tr._("Seat meeting #{id} at table:", id=target)
-            await send(context, who.chat_id, text, buttons)
-        elif data.action == "tblto" and tail:
-            every = context.services.meetings.schedule.tables
-            if int(tail) >= len(every):
-                raise ctl.TableNotFree(f"no table number {tail}")
-            seated = await control.swap_table(who.user_id, target, every[int(tail)])
-            await query.answer(tr.label("Saved."))
-            text = tr._(
-                "Meeting #{id} is now at table {table}. Both were told.",
-                id=target,
-                table=seated.table or "",
-            )
-            await edit_message(query, text)
-        elif data.action == "unc":
-            found = await control.delegate(target)
-            yes = [[(tr.label("Yes, undo the claim"), callbacks.make(NS, "uncy", target))]]
-            await query.answer()
-            text = tr._(
-                "Unbind the Telegram account from the profile of {name}? The profile keeps its "
-                "data and gets a new claim link; the account is told.",
-                name=html.escape(_label(found)),
-            )
-            await send(context, who.chat_id, text, yes)
-        elif data.action == "uncy":
-            token = await control.undo_claim(who.user_id, target)
-            await query.answer(tr.label("Saved."))
-            link = claim_link(context.bot.username, token)
-            text = tr._(
-                "The claim was undone. Send this new claim link to the right person:\n{link}",
-                link=html.escape(link),
-            )
-            await edit_message(query, text)
-        elif data.action == "mrgy" and tail:
-            merged = await control.merge(who.user_id, target, int(tail))
-            await query.answer(tr.label("Saved."))
-            text = tr._(
-                "Profile #{chat} was merged into #{into}: {items} offers and needs, {meetings} "
-                "meetings carried over. The delegate was told.",
-                chat=merged.from_id,
-                into=merged.into_id,
-                items=merged.items,
-                meetings=merged.meetings,
-            )
-            await edit_message(query, text)
-        elif data.action == "rvk":
-            await control.revoke_booking_link(who.user_id, target)
-            await query.answer(tr.label("The old booking link no longer works."), show_alert=True)
-        else:
-            await refuse_button(query, tr)
+        await ACTIONS[data.action](ControlPress(query, context, who, int(head), tail))
     except ctl.SlotNotFree:
         await query.answer(tr.label("That slot is no longer free."), show_alert=True)
     except ctl.TableNotFree:

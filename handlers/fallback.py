@@ -6,8 +6,8 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import N_, Translator
-from bot.services import BotContext
 from handlers.common import caller, refuse_button, send
+from handlers.context import BotContext
 from handlers.registration import on_other
 
 # (command, description) for the menu and /help; descriptions are translated per language.

@@ -17,9 +17,9 @@ from bot.domain.countries import country_name
 from bot.domain.matching import Match
 from bot.domain.models import Role
 from bot.domain.outbox import Rendered
-from bot.i18n import N_, Html, Translator
-from bot.matching_service import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE
-from bot.services import BotContext, Services
+from bot.i18n import N_, Html, Translator, joined, language_name
+from bot.services import Services
+from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, Mark, MatchProfile
 from handlers import callbacks
 from handlers.common import (
     Buttons,
@@ -30,21 +30,20 @@ from handlers.common import (
     registered_press,
     send,
 )
+from handlers.context import BotContext
 from handlers.meetings import offer_slots
 from handlers.menu import MATCHES_NS, main_menu
 from handlers.offers import registered
-from handlers.registration import language_name, role_label
+from handlers.registration import role_label
 from handlers.views import (
     fit,
     headline,
-    joined,
     language_note,
     pack,
     reason_lines,
     shorten,
     their_item,
 )
-from storage.matches import Mark, MatchProfile
 
 NS = MATCHES_NS
 ACTIONS = frozenset({"pg", "det", "int", "hide"})

@@ -23,9 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import meetings_service as ms
-from bot.badges import booking_link, qr_png
-from bot.calendar import CalendarEntry, agenda_ics
+from bot.domain import links
 from bot.domain import meetings as rules
 from bot.domain.meetings import (
     InvalidCounterpart,
@@ -42,11 +40,14 @@ from bot.domain.meetings import (
 )
 from bot.domain.outbox import Rendered
 from bot.domain.scheduling import REMINDER_CHOICES, Slot, slot_key, slot_start_from_key
-from bot.i18n import N_, Html, Translator
-from bot.match_text import reason_text
-from bot.meetings_service import AlreadyRequested, MeetingService
-from bot.services import BotContext, Services
-from bot.zones import differs_at, home_zone
+from bot.domain.zones import differs_at, home_zone
+from bot.formats.badges import qr_png
+from bot.formats.calendar import CalendarEntry, agenda_ics
+from bot.formats.match_reasons import reason_text
+from bot.i18n import N_, Html, Translator, joined, language_name
+from bot.services import Services
+from bot.services import meetings as ms
+from bot.services.meetings import AlreadyRequested, MeetingService, Party
 from handlers import callbacks, registration
 from handlers.common import (
     Buttons,
@@ -60,8 +61,7 @@ from handlers.common import (
     registered_press,
     send,
 )
-from handlers.registration import language_name
-from storage.meetings import Party
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ DRAFT = "meeting_draft"
 DRAFT_MINUTES = 15
 # Before the offers questions (group -1): a note typed for a request about to be sent.
 NOTE_GROUP = -2
-TOKEN_BODY = rules.BOOKING_TOKEN_LENGTH
+TOKEN_BODY = links.BOOKING_TOKEN_LENGTH
 OUTCOME_CODES = {"h": Outcome.HELD, "n": Outcome.NO_SHOW, "l": Outcome.LATE_CANCEL}
 
 
@@ -138,7 +138,7 @@ def languages_line(me: Party | None, other: Party | None, tr: Translator) -> str
     )
     if not shared:
         return tr._("🗣 No shared language: an interpreter is needed.")
-    names = ", ".join(language_name(code, tr) for code in shared)
+    names = joined((language_name(code, tr) for code in shared), tr)
     return tr._("🗣 You can meet in: {languages}", languages=names)
 
 
@@ -256,7 +256,7 @@ async def offer_slots(
         return
     lines.append(tr._("Pick a time (earliest first):"))
     if token is not None:
-        rows = slot_buttons(tr, context.services, slots, "bk", token[len(rules.BOOKING_PREFIX) :])
+        rows = slot_buttons(tr, context.services, slots, "bk", token[len(links.BOOKING_PREFIX) :])
     else:
         rows = slot_buttons(tr, context.services, slots, "pk", f"{counterpart_id}_")
     await send(context, who.chat_id, "\n".join(lines), rows)
@@ -413,7 +413,7 @@ async def _dispatch(
     service = _meetings(context)
     tr, services = who.tr, context.services
     if action == "bk" and len(arg) > TOKEN_BODY and arg[TOKEN_BODY:].isdigit():
-        token = rules.BOOKING_PREFIX + arg[:TOKEN_BODY]
+        token = links.BOOKING_PREFIX + arg[:TOKEN_BODY]
         target = await service.booking_target(token)
         await query.answer()
         await _ask_note(
@@ -783,7 +783,7 @@ def agenda_file(
 
 
 async def _send_badge(context: BotContext, who: Caller, token: str) -> None:
-    link = booking_link(context.bot.username, token)
+    link = links.start_link(context.bot.username, token)
     caption = who.tr._(
         "<b>Your booking code</b>\nShow it to other delegates: scanning it opens "
         '"Book a meeting with you" in this bot. Link: {link}',
@@ -983,15 +983,10 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add the meetings handlers, renderers and timed work; call before registration.register,
     which also answers /start."""
     services: Services = app.bot_data["services"]
-    service = meetings_of(services)
     for key, renderer in renderers(services).items():
         services.delivery.renderers.add(key, renderer)
-    dispatcher = services.delivery.dispatcher
-    dispatcher.add_hook("meetings.expire", service.expire_due)
-    dispatcher.add_hook("meetings.remind", service.remind_due)
-    dispatcher.add_hook("meetings.follow_up", service.follow_up_due)
     private = filters.ChatType.PRIVATE
-    link = filters.Regex(rf"^/start(@\w+)?\s+{rules.BOOKING_PREFIX}")
+    link = filters.Regex(rf"^/start(@\w+)?\s+{links.BOOKING_PREFIX}")
     app.add_handler(CommandHandler("start", open_booking_link, filters=private & link))
     app.add_handler(CommandHandler("agenda", show_agenda, filters=private))
     app.add_handler(CommandHandler("badge", show_badge, filters=private))

@@ -16,22 +16,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot import data_exports
 from bot.domain.countries import flag
 from bot.domain.importing import parse_delegate_csv
 from bot.domain.models import Role
 from bot.domain.outbox import DeadReason
 from bot.i18n import LANGUAGE_LABELS, Translator
-from bot.importer import import_delegates
-from bot.organizer_cli import format_report
-from bot.services import BotContext
+from bot.services import exports as data_exports
+from bot.services.importing import format_report, import_delegates
+from bot.services.stats import TOP_MATCHES, event_figures
 from handlers import callbacks
 from handlers.common import Caller, caller, edit_message, refuse_button, send
+from handlers.context import BotContext
 from handlers.registration import role_label
-from storage.stats import gather_stats
 
 NS = "o"
-MATCH_TOP = 10  # matches counted per delegate, as /matches and `matchmaker matches` show them
 IMPORT_GROUP = -5
 ACTIONS = frozenset({"stats", "exp", "retry"})
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -88,9 +86,8 @@ def _retry_label(tr: Translator, reason: DeadReason, n: int) -> str:
 
 async def _stats_text(context: BotContext, who: Caller) -> str:
     services, tr = context.services, who.tr
-    stats = await gather_stats(services.db, services.broadcasts.repo)
+    stats, (pairs, matched) = await event_figures(services)
     dead = await services.outbox.dead_by_reason()
-    pairs, matched = await services.matching.match_counts(limit=MATCH_TOP)
     taxonomy = services.matching.taxonomy
     delivery = stats.broadcast_delivery
 
@@ -140,7 +137,7 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 "Matches: {pairs} pairs among everyone's top {limit}; {matched} delegates have "
                 "at least one",
                 pairs=pairs,
-                limit=MATCH_TOP,
+                limit=TOP_MATCHES,
                 matched=matched,
             ),
             tr._("Interest shown in matches: {n}", n=stats.interests),

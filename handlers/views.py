@@ -9,8 +9,8 @@ from bot.domain.countries import country_name, flag
 from bot.domain.items import StoredItem, asks_maturity
 from bot.domain.matching import Reason
 from bot.domain.taxonomy import Taxonomy
-from bot.i18n import N_, Translator
-from bot.match_text import field_names, joined, language_name, reason_text
+from bot.formats.match_reasons import field_names, reason_text
+from bot.i18n import N_, Translator, joined, language_name
 
 __all__ = ["field_names", "joined", "reason_text"]
 

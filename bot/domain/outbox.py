@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
@@ -412,9 +412,3 @@ class SendBudget:
         stale = [chat for chat, free_at in self._chat_free_at.items() if free_at <= now]
         for chat in stale:
             del self._chat_free_at[chat]
-
-
-def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    """Split a sequence into consecutive slices of at most `size`."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

@@ -7,17 +7,12 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.languages import MEETING_LANGUAGE_CHOICES
 from bot.domain.models import ContactKind, Delegate, Role, Step
 
 NAME_MAX = 80
 ORGANIZATION_MAX = 120
 CONTACT_MAX = 80
-
-# Languages a delegate can pick for meetings: the five interface languages first, then those
-# the event's delegations commonly bring.
-MEETING_LANGUAGE_CHOICES: tuple[str, ...] = (
-    "en", "zh", "ru", "ko", "ar", "ja", "de", "fr", "es", "he", "nl", "kk",
-)  # fmt: skip
 
 
 class Problem(StrEnum):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import control as ctl
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
 from bot.domain.meetings import MeetingState
 from bot.domain.scheduling import parse_schedule
 from bot.sandbox.fake_api import FakeBotApi
+from bot.services import day_control as ctl
 from handlers.control import control_of
 from storage.importer import PROFILE_COLUMNS
 from storage.matches import Mark
@@ -215,7 +215,7 @@ async def test_organizer_undoes_a_wrong_claim(api: FakeBotApi, bot: BotApplicati
         "SELECT claim_token FROM delegates WHERE id = ?", (profile_id,)
     )
     wrong = api.user(520, "Wrong", language_code="en")
-    assert await services.imports.bind(profile_id, 520, 520)
+    assert await services.claims.bind(profile_id, 520, 520)
     organizer = api.user(ORGANIZER, "Olga", language_code="en")
     await organizer.send_text("/find EXT-1")
     await organizer.press(0, await organizer.expect("1 delegate found"))
@@ -224,11 +224,11 @@ async def test_organizer_undoes_a_wrong_claim(api: FakeBotApi, bot: BotApplicati
     confirm = await organizer.expect("Unbind the Telegram account")
     await organizer.press(0, confirm)
     done = await organizer.expect("claim was undone")
-    target = await services.imports.target(profile_id)
+    target = await services.claims.target(profile_id)
     assert target is not None and not target.claimed and target.name == "Wang Fang"
     token = done.text.rsplit("?start=", 1)[1].strip()
     assert token != old_token and token.startswith("c_")
-    assert await services.imports.by_claim_token(token) == target
+    assert await services.claims.by_claim_token(token) == target
     assert await services.delegates.by_telegram_user(520) is None
     await services.delivery.sender.wait_idle(timeout=10)
     assert "linked by mistake" in wrong.messages[-1].text
@@ -238,7 +238,7 @@ async def test_organizer_undoes_a_wrong_claim(api: FakeBotApi, bot: BotApplicati
     # Pressed again (or on an unclaimed profile): refused, nothing changes.
     await organizer.press(0, confirm)
     await api.settle()
-    assert await services.imports.by_claim_token(token) == target
+    assert await services.claims.by_claim_token(token) == target
     with pytest.raises(ctl.NotClaimed):
         await control_of(services).undo_claim(ORGANIZER, profile_id)
     # The right person opens the new link and gets the profile.
@@ -309,7 +309,7 @@ async def test_merge_rolls_back_on_a_conflict(api: FakeBotApi, bot: BotApplicati
         await control_of(services).merge(ORGANIZER, into, chat)
     # Nothing moved: the chat profile is whole, the imported one still unclaimed.
     assert await delegate_id(bot, 535) == chat
-    target = await services.imports.target(into)
+    target = await services.claims.target(into)
     assert target is not None and not target.claimed
     assert len(await services.matching.items.for_delegate(chat)) == 1
     assert await services.matching.marks.marked(chat, Mark.INTERESTED) != set()

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from bot.app import BotApplication
 from bot.cli import main
-from bot.exports import HEADER as SCHEDULE_HEADER
+from bot.formats.schedules import HEADER as SCHEDULE_HEADER
 from bot.sandbox.fake_api import FakeBotApi
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of, write_broadcast
 

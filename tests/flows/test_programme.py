@@ -10,8 +10,8 @@ from babel.dates import format_interval, format_skeleton
 
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
-from bot.programme import parse_toml
 from bot.sandbox.fake_api import FakeBotApi
+from bot.services.programme import parse_toml
 from handlers import callbacks
 from tests.flows.items_kit import seen, services_of, t
 from tests.flows.test_meetings import registered, run_due

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.broadcasts import BroadcastService, NoRecipients, NotADraft
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.models import Role, Step
 from bot.domain.outbox import State
+from bot.services.broadcasts import BroadcastService, NoRecipients, NotADraft
 from storage.broadcasts import Audience, dedupe_key
 from storage.db import Database
 from storage.delegates import DelegateRepository

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.domain.clock import ManualClock
 from bot.domain.outbox import TemplateRef
-from bot.matching_service import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, MatchingService
+from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, MatchingService
 from storage.db import Database
 from storage.delegates import DelegateRepository
 from storage.items import ItemRepository

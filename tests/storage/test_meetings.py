@@ -23,7 +23,7 @@ from bot.domain.meetings import (
     UnknownBookingLink,
 )
 from bot.domain.scheduling import Schedule, parse_schedule
-from bot.meetings_service import T_CONFIRMED, T_REMINDER, AlreadyRequested, MeetingService
+from bot.services.meetings import T_CONFIRMED, T_REMINDER, AlreadyRequested, MeetingService
 from storage.db import Database
 from storage.outbox import OutboxRepository
 

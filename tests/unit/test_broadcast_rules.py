@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcasts import (
+from bot.services.broadcasts import (
     NoText,
     ProgressThrottle,
     choose_version,

@@ -15,8 +15,8 @@ from bot.domain.items import (
 )
 from bot.domain.matching import Reason
 from bot.domain.registration import InvalidAnswer, Problem
+from bot.formats.match_reasons import field_names, reason_plain, reason_text
 from bot.i18n import I18n
-from bot.match_text import field_names, reason_plain, reason_text
 from handlers.views import fit, pack, utf16_len
 from locales.taxonomy import load_taxonomy
 from tests.conftest import EVENT_START

@@ -34,11 +34,6 @@ class BadgeFontMissing(Exception):
     """Some names cannot be drawn with the built-in PDF fonts and no --font was given."""
 
 
-def booking_link(bot_username: str, token: str) -> str:
-    """The t.me deep link that opens "Book a meeting with <name>"."""
-    return f"https://t.me/{bot_username}?start={token}"
-
-
 def qr_png(link: str, *, scale: int = 8) -> bytes:
     """The QR code of a link as PNG bytes (error correction M, quiet zone included)."""
     buffer = io.BytesIO()

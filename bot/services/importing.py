@@ -187,3 +187,20 @@ async def import_delegates(
     report.skipped.sort(key=lambda e: e.line)
     report.notes.sort(key=lambda e: e.line)
     return report
+
+
+def _row_line(error: RowError, *, note: bool = False) -> str:
+    prefix = "note: " if note else ""
+    return f"line {error.line}: {prefix}{error.reason}"
+
+
+def format_report(file_name: str, report: ImportReport) -> list[str]:
+    """The organizer's report: each skipped row and note, then one summary line."""
+    lines = [_row_line(e) for e in report.skipped]
+    lines += [_row_line(e, note=True) for e in report.notes]
+    lines.append(
+        f"{file_name}: {report.inserted} inserted, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped_rows} skipped "
+        f"({report.changed} changed)"
+    )
+    return lines

@@ -38,7 +38,11 @@ from bot.domain.taxonomy import Taxonomy
 from locales.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.items import ItemRepository
-from storage.matches import Mark, MatchProfile, MatchRepository
+
+# The records handlers show (handlers reach storage only through services).
+from storage.matches import Mark as Mark
+from storage.matches import MatchProfile as MatchProfile
+from storage.matches import MatchRepository
 from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock, from_iso
 from bot.domain.scheduling import Schedule
-from bot.exports import HEADER as SCHEDULE_HEADER
-from bot.exports import schedule_rows
+from bot.formats.schedules import HEADER as SCHEDULE_HEADER
+from bot.formats.schedules import schedule_rows
 from storage.db import Database
 from storage.meetings import MeetingRepository, Party
 
@@ -72,10 +71,6 @@ async def _items(db: Database, side: str) -> Table:
         (side,),
     )
     return Table(side + "s", header, [tuple(r) for r in rows])
-
-
-def _times(row: Sequence[Cell], zone: ZoneInfo) -> tuple[Cell, ...]:
-    return (row[0], row[1], _local(_text(row[2]), zone), _local(_text(row[3]), zone))
 
 
 def _text(cell: Cell) -> str | None:

@@ -25,7 +25,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.delivery_limiter import SendOrder, Withdrawn
 from bot.domain.clock import Clock
 from bot.domain.crash import crash_point
 from bot.domain.outbox import (
@@ -39,6 +38,7 @@ from bot.domain.outbox import (
     TemplateRef,
 )
 from bot.i18n import I18n, Translator
+from bot.transport.limiter import SendOrder, Withdrawn
 from storage.outbox import OutboxRepository, Recipient
 
 log = logging.getLogger(__name__)

@@ -38,6 +38,9 @@ from storage.db import Database
 from storage.outbox import OutboxRepository
 from storage.programme import KINDS, ProgrammeRepository, SessionData
 
+# The records handlers show (handlers reach storage only through services).
+from storage.programme import ProgrammeSession as ProgrammeSession
+
 log = logging.getLogger(__name__)
 
 T_REMINDER = "programme.reminder"

@@ -1,4 +1,5 @@
-"""The organizers' commands: `import-delegates` and `matches` (a contract outside tools use).
+"""The organizers' commands: `import-delegates`, `matches` (a contract outside tools use),
+`invite-organizer` and `export`.
 
 Both open the database named by --db (or the settings) themselves and may run while the bot
 runs: SQLite in WAL mode lets the bot read on, an import commits once, and the bot's due-work
@@ -7,28 +8,36 @@ job notices the commit (PRAGMA data_version) and reloads its match index.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import csv
 import io
 import json
 import os
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from bot.cli.common import Commands, database_options, positive, say, settings_of, write_out
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.importing import RowError, parse_delegate_csv
+from bot.domain.importing import parse_delegate_csv
+from bot.domain.languages import INTERFACE_LANGUAGES
+from bot.domain.links import start_link
 from bot.domain.matching import Match, Reason
 from bot.domain.taxonomy import Taxonomy
+from bot.formats.match_reasons import reason_plain
 from bot.i18n import I18n
-from bot.importer import ImportReport, import_delegates
-from bot.match_text import reason_plain
-from bot.matching_service import MatchingService
+from bot.services import exports, open_services
+from bot.services.importing import ImportReport, format_report, import_delegates
+from bot.services.matching import MatchingService
+from storage.claims import ClaimLink, ClaimRepository
 from storage.db import Database
-from storage.importer import ClaimLink, ImportRepository
+from storage.importer import ImportRepository
 from storage.outbox import OutboxRepository
 
 MATCHES_CSV_HEADER = ("delegate", "rank", "match", "direction", "score", "reason")
@@ -40,11 +49,6 @@ class CommandFailed(Exception):
 
 
 # -- import-delegates ------------------------------------------------------------------------
-
-
-def claim_link(bot_username: str, token: str) -> str:
-    """The deep link that opens the bot with a claim token."""
-    return f"https://t.me/{bot_username}?start={token}"
 
 
 async def resolve_bot_username(settings: Settings) -> str:
@@ -81,7 +85,7 @@ def read_input(path: Path) -> bytes:
 
 def write_links(path: Path, links: Sequence[ClaimLink], bot_username: str) -> int:
     """Write external_id,name,link for every link still alive; return how many rows."""
-    rows = [(x.external_id, x.name, claim_link(bot_username, x.token)) for x in links if x.token]
+    rows = [(x.external_id, x.name, start_link(bot_username, x.token)) for x in links if x.token]
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(LINKS_CSV_HEADER)
@@ -100,23 +104,6 @@ def _write_atomically(path: Path, text: str) -> None:
         os.replace(temporary, path)
     except OSError as error:
         raise CommandFailed(f"cannot write {path}: {error.strerror or error}") from None
-
-
-def _row_line(error: RowError, *, note: bool = False) -> str:
-    prefix = "note: " if note else ""
-    return f"line {error.line}: {prefix}{error.reason}"
-
-
-def format_report(file_name: str, report: ImportReport) -> list[str]:
-    """The organizer's report: each skipped row and note, then one summary line."""
-    lines = [_row_line(e) for e in report.skipped]
-    lines += [_row_line(e, note=True) for e in report.notes]
-    lines.append(
-        f"{file_name}: {report.inserted} inserted, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.skipped_rows} skipped "
-        f"({report.changed} changed)"
-    )
-    return lines
 
 
 def check_database(path: Path, *, must_exist: bool) -> None:
@@ -178,7 +165,7 @@ async def run_import(
                 announced += await matching.refresh_delegate(delegate_id, announce=True)
         written, dead = None, 0
         if links is not None and bot_username is not None:
-            claim_links = await repo.links(report.external_ids)
+            claim_links = await ClaimRepository(db, clock).links(report.external_ids)
             written = write_links(links, claim_links, bot_username)
             dead = sum(1 for x in claim_links if x.token is None)
     finally:
@@ -281,14 +268,137 @@ async def run_matches(
     clock: Clock | None = None,
 ) -> str:
     """Compute every delegate's top counterparts and render them."""
-    db = await open_database(settings.database)
-    try:
-        matching = MatchingService(db, clock or SystemClock())
-        await matching.load()
-        table = await matching.table(limit=top)
-        public_ids = await ImportRepository(db, clock or SystemClock()).public_ids()
-    finally:
-        await db.close()
-    renderer = (render or reasons_in("en"))(matching.taxonomy)
+    async with open_services(settings, clock, load_matching=True) as services:
+        table = await services.matching.table(limit=top)
+        public_ids = await services.imports.public_ids()
+    renderer = (render or reasons_in("en"))(services.matching.taxonomy)
     payload = matches_payload(table, public_ids, renderer, top=top)
     return render_matches(payload, fmt)
+
+
+# -- the subcommands ---------------------------------------------------------------------
+
+
+def _import_delegates(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    check_database(settings.database, must_exist=False)
+    try:
+        data = read_input(args.file)
+        outcome = asyncio.run(
+            run_import(settings, args.file, data, links=args.links, notify=args.notify)
+        )
+    except CommandFailed as error:
+        say(f"matchmaker: import failed: {error}")
+        return 1
+    print_import(args.file, outcome, sys.stdout, args.links)
+    return 0
+
+
+def _matches(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    check_database(settings.database, must_exist=True)
+    render = reasons_in(args.lang or "en")
+    text = asyncio.run(run_matches(settings, top=args.top, fmt=args.format, render=render))
+    # Bytes, not the console's encoding: the output goes to tools and files as UTF-8.
+    write_out(text, None)
+    return 0
+
+
+async def _new_invite(settings: Settings) -> str:
+    async with open_services(settings) as services:
+        return await services.broadcasts.create_invite()
+
+
+def _invite_organizer(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    code = asyncio.run(_new_invite(settings))
+    sys.stdout.write(code + "\n")
+    say(f"Send the bot: /organizer {code}  (works once)")
+    return 0
+
+
+async def _export_data(settings: Settings, what: str, fmt: str) -> tuple[bytes, str, int]:
+    async with open_services(settings) as services:
+        table = await exports.export_table(
+            services.db, services.clock, settings.schedule, settings.timezone, what
+        )
+    content, name = exports.render(table, fmt)
+    return content, name, len(table.rows)
+
+
+def _export(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    check_database(settings.database, must_exist=True)
+    if args.format == "xlsx" and args.out is None:
+        say("matchmaker: --format xlsx needs --out FILE.xlsx")
+        return 2
+    content, _, rows = asyncio.run(_export_data(settings, args.what, args.format))
+    write_out(content, args.out)
+    say(f"{rows} row(s) of {args.what} exported")
+    return 0
+
+
+def add_commands(commands: Commands) -> None:
+    """Add import-delegates, matches, invite-organizer and export."""
+    importing = commands.add_parser(
+        "import-delegates",
+        parents=[database_options()],
+        help="import or update delegates from the organizers' CSV file (by external_id)",
+        description="Insert or update delegates by external_id from a UTF-8 CSV file with a "
+        "header row. Bad rows are skipped and reported; a file that cannot be read imports "
+        "nothing and exits 1. Running the same file twice changes nothing.",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE.csv", help="the delegates file")
+    importing.add_argument(
+        "--links",
+        type=Path,
+        metavar="OUT.csv",
+        help="write external_id,name,link: each imported delegate's private claim link",
+    )
+    importing.add_argument(
+        "--notify",
+        action="store_true",
+        help="announce new strong matches to delegates (by default an import announces nothing)",
+    )
+    importing.set_defaults(handler=_import_delegates)
+
+    matches = commands.add_parser(
+        "matches",
+        parents=[database_options()],
+        help="print every delegate's top counterparts as JSON or CSV",
+        description="For every registered delegate, the top K counterparts, best first. "
+        "Delegates are named by external_id, or tg:<telegram user id> if they registered in "
+        "chat.",
+    )
+    matches.add_argument(
+        "--top", type=positive, default=10, metavar="K", help="counterparts per delegate (10)"
+    )
+    matches.add_argument("--format", choices=("json", "csv"), default="json")
+    matches.add_argument(
+        "--lang",
+        choices=INTERFACE_LANGUAGES,
+        help="language of the reasons (default English)",
+    )
+    matches.set_defaults(handler=_matches)
+
+    invite = commands.add_parser(
+        "invite-organizer",
+        parents=[database_options()],
+        help="print a one-time code that makes whoever sends /organizer CODE an organizer",
+    )
+    invite.set_defaults(handler=_invite_organizer)
+
+    export = commands.add_parser(
+        "export",
+        parents=[database_options()],
+        help="export delegates, offers, needs, meetings or the schedule as CSV or XLSX",
+        description="CSV is UTF-8 with a byte-order mark (spreadsheets open it right).",
+    )
+    export.add_argument(
+        "--what",
+        required=True,
+        choices=("delegates", "offers", "needs", "meetings", "schedule"),
+    )
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--out", type=Path, help="output file (CSV default: standard output)")
+    export.set_defaults(handler=_export)

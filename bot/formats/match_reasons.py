@@ -6,27 +6,11 @@ The bot's cards and the organizer's CLI (`matchmaker matches --lang L`) both use
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
-
-from babel.lists import format_list
+from collections.abc import Sequence
 
 from bot.domain.matching import Reason
 from bot.domain.taxonomy import Taxonomy
-from bot.i18n import Translator
-
-
-def language_name(code: str, tr: Translator) -> str:
-    """A language's name in the viewer's language, from Babel."""
-    name = tr.babel_locale.languages.get(code)
-    return str(name) if name else code
-
-
-def joined(names: Iterable[str], tr: Translator) -> str:
-    """Join names the way the viewer's language lists things."""
-    listed = [name for name in names if name]
-    if not listed:
-        return ""
-    return str(format_list(listed, locale=tr.babel_locale))
+from bot.i18n import Translator, joined, language_name
 
 
 def field_names(codes: Sequence[str], tr: Translator, taxonomy: Taxonomy) -> str:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain import links
 from bot.domain import meetings as rules
 from bot.domain.clock import Clock
 from bot.domain.crash import crash_point
@@ -41,7 +42,10 @@ from bot.domain.scheduling import (
     request_expiry,
 )
 from storage.db import Database
-from storage.meetings import Conflict, MeetingRepository, Party
+from storage.meetings import Conflict, MeetingRepository
+
+# The records handlers show (handlers reach storage only through services).
+from storage.meetings import Party as Party
 from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
@@ -495,17 +499,17 @@ class MeetingService:
         token = await self.repo.live_token(delegate_id)
         if token is not None:
             return token
-        return await self.repo.add_token_if_none(delegate_id, rules.new_booking_token())
+        return await self.repo.add_token_if_none(delegate_id, links.new_booking_token())
 
     async def renew_booking_token(self, delegate_id: int) -> str:
         """Replace the booking link: the old one stops working at once."""
-        token = rules.new_booking_token()
+        token = links.new_booking_token()
         await self.repo.replace_token(delegate_id, token)
         return token
 
     async def booking_target(self, token: str) -> Party:
         """The delegate a booking link books; UnknownBookingLink if revoked or unknown."""
-        if not rules.is_booking_token(token):
+        if not links.is_booking_token(token):
             raise UnknownBookingLink("not a booking token")
         owner = await self.repo.token_owner(token)
         party = await self.repo.party(owner) if owner is not None else None

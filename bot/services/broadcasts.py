@@ -30,15 +30,13 @@ from bot.domain.outbox import (
 )
 from bot.i18n import SUPPORTED_LOCALES, I18n, Translator
 from storage.audit import AuditRepository
-from storage.broadcasts import (
-    Audience,
-    Broadcast,
-    BroadcastRepository,
-    OrganizerRepository,
-    Progress,
-    Recipient,
-    dedupe_key,
-)
+
+# The records handlers show (handlers reach storage only through services).
+from storage.broadcasts import AUDIENCE_KINDS as AUDIENCE_KINDS
+from storage.broadcasts import Audience as Audience
+from storage.broadcasts import Broadcast as Broadcast
+from storage.broadcasts import BroadcastRepository, OrganizerRepository, Recipient, dedupe_key
+from storage.broadcasts import Progress as Progress
 from storage.db import Database
 from storage.outbox import OutboxRepository
 

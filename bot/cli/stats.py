@@ -1,15 +1,16 @@
-"""The event's figures as plain lines for `matchmaker stats`."""
+"""`matchmaker stats`: the event's figures as plain lines."""
 
 from __future__ import annotations
 
-from bot.config import Settings
-from bot.domain.clock import SystemClock
-from bot.matching_service import MatchingService
-from storage.broadcasts import BroadcastRepository
-from storage.db import Database
-from storage.stats import EventStats, gather_stats
+import argparse
+import asyncio
+import sys
 
-TOP = 10
+from bot.cli.common import Commands, database_options, settings_of
+from bot.config import Settings
+from bot.services import open_services
+from bot.services.stats import TOP_MATCHES as TOP
+from bot.services.stats import EventStats, event_figures
 
 
 def _pairs(pairs: list[tuple[str, int]], limit: int = TOP) -> str:
@@ -49,14 +50,23 @@ def stats_lines(stats: EventStats, matches: tuple[int, int]) -> list[str]:
 
 async def gather_from_file(settings: Settings) -> tuple[EventStats, tuple[int, int]]:
     """Open the database named in the settings and read the figures and the match counts."""
-    db = Database(settings.database)
-    await db.connect()
-    try:
-        await db.migrate()
-        clock = SystemClock()
-        matching = MatchingService(db, clock)
-        await matching.load()
-        stats = await gather_stats(db, BroadcastRepository(db, clock))
-        return stats, await matching.match_counts(limit=TOP)
-    finally:
-        await db.close()
+    async with open_services(settings, load_matching=True) as services:
+        return await event_figures(services)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.cli.organizers import check_database
+
+    settings = settings_of(args)
+    check_database(settings.database, must_exist=True)
+    stats, matches = asyncio.run(gather_from_file(settings))
+    sys.stdout.write("\n".join(stats_lines(stats, matches)) + "\n")
+    return 0
+
+
+def add_commands(commands: Commands) -> None:
+    """Add `stats`."""
+    stats = commands.add_parser(
+        "stats", parents=[database_options()], help="print the event's figures"
+    )
+    stats.set_defaults(handler=_stats)

@@ -13,14 +13,12 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from telegram import ChatMember, Update
-from telegram.ext import Application, ChatMemberHandler, ExtBot
+from telegram.ext import ExtBot
 
 from bot.config import Settings
-from bot.delivery_limiter import DeliveryLimiter, SendOrder
-from bot.delivery_sender import (
+from bot.delivery.sender import (
     DEFAULT_CONCURRENCY,
     OutboxSender,
     Outcome,
@@ -31,10 +29,8 @@ from bot.delivery_sender import (
 from bot.domain.clock import Clock
 from bot.domain.outbox import RetryPolicy
 from bot.i18n import I18n
+from bot.transport.limiter import DeliveryLimiter, SendOrder
 from storage.outbox import OutboxRepository
-
-if TYPE_CHECKING:
-    from bot.services import BotContext
 
 __all__ = [
     "Delivery",
@@ -48,7 +44,6 @@ __all__ = [
     "Renderers",
     "SendOrder",
     "UnknownTemplate",
-    "register",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,7 +104,7 @@ class DueWorkDispatcher:
             raise TypeError(f"{type(self.clock).__name__} cannot be moved forward")
         return await self.run_due(self.clock.advance(delta))
 
-    async def tick(self, context: BotContext) -> None:
+    async def tick(self, context: object) -> None:
         """The JobQueue callback; skips a tick while the previous one still runs."""
         if self._running.locked():
             return
@@ -163,30 +158,3 @@ class Delivery:
     async def stop(self) -> None:
         """Stop sending (before the database closes); safe to call twice."""
         await self.sender.stop()
-
-
-async def on_my_chat_member(update: Update, context: BotContext) -> None:
-    """Track whether a private chat accepts messages: blocked drops what is owed to it."""
-    change = update.my_chat_member
-    if change is None or change.chat.type != change.chat.PRIVATE:
-        return
-    outbox = context.services.outbox
-    status = change.new_chat_member.status
-    if status == ChatMember.BANNED:
-        dropped = await outbox.mark_unreachable(change.chat.id, "the user blocked the bot")
-        log.info("chat %d blocked the bot; dropped %d item(s)", change.chat.id, dropped)
-    elif status == ChatMember.MEMBER:
-        await outbox.mark_reachable(change.chat.id)
-
-
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Add the my_chat_member handler and the repeating due-work job."""
-    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    if app.job_queue is None:
-        raise RuntimeError(
-            "the due-work job needs PTB's JobQueue (python-telegram-bot[job-queue])"
-        )
-    delivery: Delivery = app.bot_data["services"].delivery
-    app.job_queue.run_repeating(
-        delivery.dispatcher.tick, interval=DUE_WORK_INTERVAL, first=0, name=DUE_WORK_JOB
-    )

@@ -12,20 +12,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
+from bot.domain.links import new_claim_token
 from bot.domain.meetings import Meeting, MeetingState
 from bot.domain.outbox import Priority, TemplateRef
 from bot.domain.scheduling import Slot, pick_table
-from bot.meetings_service import MeetingService
+from bot.services.meetings import MeetingService
 from storage.audit import AuditRepository
-from storage.control import ControlRepository, Found, MergeClash
+from storage.control import ControlRepository, MergeClash
+
+# The records handlers show (handlers reach storage only through services).
+from storage.control import Found as Found
 from storage.db import Database
 from storage.delegates import DelegateRepository
-from storage.importer import new_claim_token
 from storage.meetings import Conflict
 from storage.outbox import OutboxRepository
 
 if TYPE_CHECKING:
-    from bot.matching_service import MatchingService
+    from bot.services.matching import MatchingService
 
 T_CANCELLED = "control.meeting_cancelled"  # to both: the organizers cancelled it
 T_MOVED = "control.meeting_moved"  # to both: new time and table

@@ -6,26 +6,18 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from bot.config import Settings, load_settings
-from bot.programme import ParsedProgramme, ProgrammeFileError, parse_file
+from bot.cli.common import Commands, database_options, settings_of
+from bot.config import Settings
+from bot.services import open_services
+from bot.services.programme import ParsedProgramme, ProgrammeFileError, parse_file
 from storage.programme import LoadSummary
 
 
 async def _store(settings: Settings, parsed: ParsedProgramme, replace: bool) -> LoadSummary:
-    from bot.domain.clock import SystemClock
-    from storage.db import Database
-    from storage.programme import ProgrammeRepository
-
-    db = Database(settings.database)
-    await db.connect()
-    try:
-        await db.migrate()
-        repo = ProgrammeRepository(db, SystemClock())
-        return await repo.load(parsed.sessions, replace=replace)
-    finally:
-        await db.close()
+    async with open_services(settings) as services:
+        return await services.programme.repo.load(parsed.sessions, replace=replace)
 
 
 def print_summary(
@@ -45,8 +37,7 @@ def print_summary(
 
 
 def _load_programme(args: argparse.Namespace) -> int:
-    overrides = {"MATCHMAKER_DB": str(args.db)} if args.db else {}
-    settings = load_settings(config_file=args.config, require_token=False, overrides=overrides)
+    settings = settings_of(args)
     try:
         parsed = parse_file(args.file, settings.timezone)
     except ProgrammeFileError as error:
@@ -64,17 +55,17 @@ def _load_programme(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: Any) -> None:
+def add_commands(commands: Commands) -> None:
     """Add the programme subcommand to the `matchmaker` parser."""
     load = commands.add_parser(
         "load-programme",
+        parents=[database_options()],
         help="load or update the event programme (roadshows, forums, sessions) from TOML or CSV",
         description="Sessions are inserted or updated by key; times are local to the event's "
         "time zone. Bad rows are skipped and reported with their line; loading the same file "
         "twice changes nothing. See README, 'Event programme', for the file formats.",
     )
     load.add_argument("file", type=Path, metavar="FILE", help="a .toml or .csv file")
-    load.add_argument("--db", type=Path, help="SQLite database file")
     load.add_argument(
         "--replace",
         action="store_true",

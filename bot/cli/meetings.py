@@ -8,72 +8,51 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, load_settings
-
-
-def _say(text: str) -> None:
-    sys.stderr.write(text + "\n")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"MATCHMAKER_DB": str(args.db)} if getattr(args, "db", None) else {}
-    return load_settings(config_file=args.config, require_token=False, overrides=overrides)
+from bot.cli.common import Commands, database_options, say, settings_of
+from bot.config import Settings
+from bot.services import open_services
 
 
 def _schedule(args: argparse.Namespace) -> int:
-    from bot.exports import schedule_summary
+    from bot.formats.schedules import schedule_summary
 
-    settings = _settings(args)
+    settings = settings_of(args)
     sys.stdout.write(schedule_summary(settings.schedule, settings.event_name))
     return 0
-
-
-async def _open(settings: Settings) -> Any:
-    from storage.db import Database
-
-    db = Database(settings.database)
-    await db.connect()
-    await db.migrate()
-    return db
 
 
 def _missing(settings: Settings) -> bool:
     if settings.database.exists():
         return False
-    _say(f"matchmaker: database {settings.database} does not exist")
+    say(f"matchmaker: database {settings.database} does not exist")
     return True
 
 
 async def _schedule_rows(settings: Settings) -> list[Any]:
-    from bot.exports import schedule_rows
-    from storage.meetings import MeetingRepository, Party
+    from bot.formats.schedules import schedule_rows
+    from storage.meetings import Party
 
-    db = await _open(settings)
-    try:
-        from bot.domain.clock import SystemClock
-
-        repo = MeetingRepository(db, SystemClock())
+    async with open_services(settings) as services:
+        repo = services.meetings.repo
         meetings = await repo.accepted()
         parties: dict[int, Party | None] = {}
         for meeting in meetings:
             for person in meeting.participants:
                 if person not in parties:
                     parties[person] = await repo.party(person)
-        return schedule_rows(meetings, parties, settings.schedule)
-    finally:
-        await db.close()
+    return schedule_rows(meetings, parties, settings.schedule)
 
 
 def _export_schedule(args: argparse.Namespace) -> int:
-    from bot.exports import to_csv, to_xlsx
+    from bot.formats.schedules import to_csv, to_xlsx
 
-    settings = _settings(args)
+    settings = settings_of(args)
     if _missing(settings):
         return 1
     rows = asyncio.run(_schedule_rows(settings))
     if args.format == "xlsx":
         if args.out is None:
-            _say("matchmaker: --format xlsx needs --out FILE.xlsx")
+            say("matchmaker: --format xlsx needs --out FILE.xlsx")
             return 2
         args.out.write_bytes(to_xlsx(rows))
     else:
@@ -85,20 +64,16 @@ def _export_schedule(args: argparse.Namespace) -> int:
         else:
             # A byte-order mark lets spreadsheet programs read the UTF-8 names correctly.
             args.out.write_text("\ufeff" + text, encoding="utf-8")
-    _say(f"{sum(1 for r in rows if r.view == 'table')} meeting(s) exported")
+    say(f"{sum(1 for r in rows if r.view == 'table')} meeting(s) exported")
     return 0
 
 
 async def _badges(settings: Settings, bot_username: str) -> list[Any]:
-    from bot.badges import Badge, booking_link
-    from bot.domain.clock import SystemClock
-    from bot.meetings_service import MeetingService
-    from storage.outbox import OutboxRepository
+    from bot.domain.links import start_link
+    from bot.formats.badges import Badge
 
-    db = await _open(settings)
-    try:
-        clock = SystemClock()
-        service = MeetingService(db, clock, settings.schedule, OutboxRepository(db, clock))
+    async with open_services(settings) as services:
+        service = services.meetings
         badges = []
         for party in await service.repo.all_parties():
             token = await service.booking_token(party.id)
@@ -107,60 +82,60 @@ async def _badges(settings: Settings, bot_username: str) -> list[Any]:
                     party.id,
                     party.name or "",
                     party.organization or "",
-                    booking_link(bot_username, token),
+                    start_link(bot_username, token),
                 )
             )
-        return badges
-    finally:
-        await db.close()
+    return badges
 
 
 def _export_badges(args: argparse.Namespace) -> int:
-    from bot.badges import BadgeFontMissing, badges_pdf, badges_zip
-    from bot.organizer_cli import resolve_bot_username
+    from bot.cli.organizers import resolve_bot_username
+    from bot.formats.badges import BadgeFontMissing, badges_pdf, badges_zip
 
-    settings = _settings(args)
+    settings = settings_of(args)
     if _missing(settings):
         return 1
     suffix = args.out.suffix.lower()
     if suffix not in {".pdf", ".zip"}:
-        _say("matchmaker: --out must end in .pdf or .zip")
+        say("matchmaker: --out must end in .pdf or .zip")
         return 2
     username = asyncio.run(resolve_bot_username(settings))
     badges = asyncio.run(_badges(settings, username))
     try:
         data = badges_zip(badges) if suffix == ".zip" else badges_pdf(badges, font=args.font)
     except BadgeFontMissing as error:
-        _say(f"matchmaker: {error}")
+        say(f"matchmaker: {error}")
         return 1
     args.out.write_bytes(data)
-    _say(f"{len(badges)} badge(s) written to {args.out}")
+    say(f"{len(badges)} badge(s) written to {args.out}")
     return 0
 
 
-def add_commands(commands: Any) -> None:
+def add_commands(commands: Commands) -> None:
     """Add the meetings subcommands to the `matchmaker` parser."""
     schedule = commands.add_parser(
-        "schedule", help="show the meeting schedule (days, sessions, slots, tables)"
+        "schedule",
+        parents=[database_options()],
+        help="show the meeting schedule (days, sessions, slots, tables)",
     )
     schedule.set_defaults(handler=_schedule)
 
     export = commands.add_parser(
         "export-schedule",
+        parents=[database_options()],
         help="print every booked meeting per table and per delegate (CSV or XLSX)",
     )
-    export.add_argument("--db", type=Path, help="SQLite database file")
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("--out", type=Path, help="output file (CSV default: standard output)")
     export.set_defaults(handler=_export_schedule)
 
     badges = commands.add_parser(
         "export-badges",
+        parents=[database_options()],
         help="every delegate's name, organization and booking QR code (PDF, or ZIP of PNGs)",
         description="A .pdf needs --font with a TTF covering every name (CJK, Arabic) unless "
         "all names are Latin-1; a .zip holds one PNG per delegate and manifest.csv.",
     )
-    badges.add_argument("--db", type=Path, help="SQLite database file")
     badges.add_argument("--out", type=Path, required=True, metavar="FILE.pdf|FILE.zip")
     badges.add_argument("--font", type=Path, help="TTF font for the PDF")
     badges.set_defaults(handler=_export_badges)

@@ -94,9 +94,9 @@ class Outcome(enum.StrEnum):
 class Telegram(enum.Enum):
     """What one delivery attempt tells about Telegram, for the outage gate."""
 
-    UP = "up"  # it answered: sent, refused or blocked
+    UP = "up"  # it answered: sent, refused, blocked or asked to slow down (429)
     FAILING = "failing"  # 5xx, timeout or lost connection
-    UNTRIED = "untried"  # it was not called (unreachable, withdrawn, throttled, not written)
+    UNTRIED = "untried"  # it was not called (unreachable, withdrawn, expired, not written)
 
 
 def inline_keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
@@ -279,6 +279,8 @@ class OutboxSender:
             self.gate.failed(now, permit)
         elif telegram is Telegram.UNTRIED:
             self.gate.withdraw(permit)
+            if permit is Permit.PROBE:
+                self.wake()  # the probe found nothing to ask Telegram: another item may
         else:
             since = self.gate.answered(permit)
             if since is not None:
@@ -315,7 +317,8 @@ class OutboxSender:
             message: Message = await self._send(item, rendered)
         except RetryAfter:
             await self.outbox.release(item.id)
-            return Outcome.THROTTLED, Telegram.UNTRIED
+            # A 429 is an answer: Telegram is up, only asking us to slow down.
+            return Outcome.THROTTLED, Telegram.UP
         except Withdrawn:
             # Dropped in the database while it waited for its slot; Telegram was not called.
             return Outcome.DROPPED, Telegram.UNTRIED

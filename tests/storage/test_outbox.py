@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import subprocess
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.clock import ManualClock
+from bot.domain.clock import ManualClock, from_iso
 from bot.domain.crash import EXIT_CODE
 from bot.domain.outbox import DeadReason, Outgoing, Priority, Rendered, State, TemplateRef
-from storage.db import Database
+from storage.db import Database, migration_files
 from storage.delegates import DelegateRepository
 from storage.outbox import RETRY_WINDOW, OutboxRepository
 
@@ -267,3 +268,34 @@ async def test_a_message_owed_for_later_expires_a_horizon_after_it_is_due(
     assert items[delayed] is not None and items[delayed].expires_at == later + 6 * HOUR
     assert items[now] is not None and items[now].expires_at is None
     assert items[reminder] is not None and items[reminder].expires_at == later
+
+
+async def test_migration_9_gives_old_dead_letters_their_reason(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for version, _, sql in migration_files():
+            if version >= 9:
+                break
+            conn.executescript(f"BEGIN;\n{sql}\n;PRAGMA user_version = {version};\nCOMMIT;")
+        stamp = "2026-11-24T01:00:00.000000+00:00"
+        for n, error in enumerate(
+            ("BadRequest: chat not found", "render failed: KeyError('x')", "NetworkError: 502")
+        ):
+            conn.execute(
+                "INSERT INTO outbox (chat_id, priority, text, not_before, created_at, updated_at, "
+                "attempts, state, last_error) VALUES (?, 30, 'x', ?, ?, ?, 5, 'dead', ?)",
+                (n, stamp, stamp, stamp, error),
+            )
+        conn.commit()
+    db = Database(path)
+    await db.connect()
+    try:
+        await db.migrate()
+        outbox = OutboxRepository(db, ManualClock(from_iso(stamp)))
+        assert await outbox.dead_by_reason() == {
+            DeadReason.REFUSED: 1,
+            DeadReason.EXPIRED: 1,
+            DeadReason.RENDER: 1,
+        }
+    finally:
+        await db.close()

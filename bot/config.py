@@ -309,6 +309,8 @@ def load_settings(
     chat_interval = 1.0 if value is None else _parse_number(name, value, low=0, high=60)
 
     name, value = raw("MATCHMAKER_RETRY_HORIZONS", "delivery.retry_horizons")
+    if isinstance(value, Mapping):  # TOML may give a table: broadcast = "24h"
+        value = ",".join(f"{kind}={duration}" for kind, duration in value.items())
     try:
         retry_horizons = parse_horizons(str(value)) if value else dict(DEFAULT_HORIZONS)
     except ValueError as error:

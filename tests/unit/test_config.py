@@ -117,3 +117,12 @@ def test_retry_horizons_by_kind_and_one_line_for_a_bad_value() -> None:
         load_settings({"MATCHMAKER_TOKEN": TOKEN, "MATCHMAKER_RETRY_HORIZONS": "broadcast=soon"})
     assert raised.value.setting == "MATCHMAKER_RETRY_HORIZONS"
     assert "not a duration" in raised.value.problem
+
+
+def test_retry_horizons_from_a_toml_table(tmp_path: Path) -> None:
+    from bot.domain.outbox import Priority
+
+    config = tmp_path / "event.toml"
+    config.write_text('[delivery.retry_horizons]\nbroadcast = "2d"\n', encoding="utf-8")
+    settings = load_settings({"MATCHMAKER_TOKEN": TOKEN, "MATCHMAKER_CONFIG": str(config)})
+    assert settings.retry_horizons[Priority.BROADCAST] == dt.timedelta(days=2)

@@ -73,8 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
         "MATCHMAKER_RETRY_HORIZONS",
         "delivery.retry_horizons",
         "`reminder=1h,confirmation=6h,notice=6h,broadcast=12h`",
-        "How long queued messages are retried while Telegram fails (5xx, timeouts), by kind; "
-        "a meeting reminder stops at its meeting's start. Kinds left out keep their default",
+        "How long queued messages are retried while Telegram fails (5xx, timeouts), by kind "
+        "(TOML: also a table); a meeting reminder stops at its meeting's start. Kinds left out "
+        "keep their default",
     ),
     Setting(
         "MATCHMAKER_EVENT_NAME", "event.name", "`Matchmaking day`", "Event name shown to delegates"

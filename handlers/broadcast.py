@@ -49,11 +49,12 @@ from handlers.common import (
     close_buttons,
     edit_message,
     keyboard,
+    organizer,
+    organizer_press,
     refuse_button,
     send,
 )
 from handlers.context import BotContext
-from handlers.organizer import organizer
 from handlers.registration import role_label
 
 log = logging.getLogger(__name__)
@@ -429,15 +430,12 @@ def _split(arg: str, parts: int) -> list[str] | None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Wizard and progress buttons; the role is re-checked on every press."""
-    query = update.callback_query
-    if query is None:
+    press = await organizer_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    who = await organizer(update, context)
-    if who is None:
-        return
-    data = callbacks.parse(query.data, NS, ACTIONS)
+    query, who, data = press.query, press.who, press.data
     try:
-        done = data is not None and await _on_action(update, context, who, data)
+        done = await _on_action(update, context, who, data)
     except (BroadcastError, ValueError, KeyError, IndexError) as error:
         log.info("broadcast button refused: %s", error)
         done = False

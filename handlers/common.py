@@ -71,6 +71,48 @@ async def registered_press(
     return Press(query, who, delegate, data)
 
 
+async def organizer(update: Update, context: BotContext) -> Caller | None:
+    """Return the caller if they are an organizer right now; otherwise refuse politely."""
+    who = await caller(update, context)
+    if who is None:
+        return None
+    if await context.services.organizers.is_organizer(who.user_id):
+        return who
+    refusal = who.tr.label("Sorry, this is only available to the event organizers.")
+    if update.callback_query is not None:
+        await update.callback_query.answer(refusal, show_alert=True)
+    else:
+        await send(context, who.chat_id, who.tr._(refusal))
+    return None
+
+
+@dataclass(frozen=True)
+class OrganizerPress:
+    """A button press by someone who is an organizer at the moment of pressing."""
+
+    query: CallbackQuery
+    who: Caller
+    data: callbacks.Callback
+
+
+async def organizer_press(
+    update: Update, context: BotContext, namespace: str, actions: frozenset[str]
+) -> OrganizerPress | None:
+    """The organizer twin of `registered_press`: the role is re-checked on every press, and
+    a forged or stale press is refused with an alert."""
+    query = update.callback_query
+    if query is None:
+        return None
+    who = await organizer(update, context)
+    if who is None:
+        return None
+    data = callbacks.parse(query.data, namespace, actions)
+    if data is None:
+        await refuse_button(query, who.tr)
+        return None
+    return OrganizerPress(query, who, data)
+
+
 def translator_for(
     services: Services, delegate: Delegate | None, language_code: str | None
 ) -> Translator:

@@ -23,10 +23,18 @@ from bot.services import Services
 from bot.services import day_control as ctl
 from bot.services.day_control import Found
 from handlers import callbacks
-from handlers.common import Buttons, Caller, close_buttons, edit_message, refuse_button, send
+from handlers.common import (
+    Buttons,
+    Caller,
+    close_buttons,
+    edit_message,
+    organizer,
+    organizer_press,
+    refuse_button,
+    send,
+)
 from handlers.context import BotContext
-from handlers.meetings import slot_label, when_text, who_text
-from handlers.organizer import organizer
+from handlers.meetings.common import slot_label, when_text, who_text
 
 log = logging.getLogger(__name__)
 
@@ -320,16 +328,12 @@ ACTIONS: Mapping[str, Callable[[ControlPress], Awaitable[None]]] = {
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Control buttons; the role is re-checked on every press."""
-    query = update.callback_query
-    if query is None:
+    press = await organizer_press(update, context, NS, frozenset(ACTIONS))
+    if press is None:
         return
-    who = await organizer(update, context)
-    if who is None:
-        return
-    data = callbacks.parse(query.data, NS, frozenset(ACTIONS))
-    arg = data.arg if data is not None else ""
-    head, _, tail = arg.partition("-")
-    if data is None or not head.isdigit() or (tail and not tail.isdigit()):
+    query, who, data = press.query, press.who, press.data
+    head, _, tail = data.arg.partition("-")
+    if not head.isdigit() or (tail and not tail.isdigit()):
         await refuse_button(query, who.tr)
         return
     tr = who.tr

@@ -49,7 +49,7 @@ async def show_help(update: Update, context: BotContext) -> None:
     """List the commands."""
     who = await caller(update, context)
     if who is not None:
-        is_organizer = await context.services.broadcasts.is_organizer(who.user_id)
+        is_organizer = await context.services.organizers.is_organizer(who.user_id)
         await send(context, who.chat_id, help_text(who.tr, organizer=is_organizer))
 
 

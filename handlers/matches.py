@@ -31,7 +31,7 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext
-from handlers.meetings import offer_slots
+from handlers.meetings.booking import offer_slots
 from handlers.menu import MATCHES_NS, main_menu
 from handlers.offers import registered
 from handlers.registration import role_label
@@ -145,7 +145,7 @@ async def page(
     if me is not None and not me.consent:
         hidden = tr._("<i>Your profile is hidden, so others do not see you. See /profile.</i>")
         lines += ["", hidden]
-    interested = await services.marks.has_mark(delegate_id, other.id, Mark.INTERESTED)
+    interested = await services.matches.has_mark(delegate_id, other.id, Mark.INTERESTED)
     rows = _card_buttons(tr, other.id, number, len(matches), interested=interested)
     return fit("\n".join(lines)), rows
 
@@ -211,7 +211,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     if (
         match is None
         or other is None
-        or await services.marks.has_mark(delegate.id, other.id, Mark.HIDDEN)
+        or await services.matches.has_mark(delegate.id, other.id, Mark.HIDDEN)
     ):
         await refuse_button(query, who.tr)
         return
@@ -290,7 +290,7 @@ async def _counterpart(
     services: Services, to: int, about: int
 ) -> tuple[MatchProfile, Match | None] | None:
     other = await services.matching.profile(about)
-    if other is None or await services.marks.has_mark(to, about, Mark.HIDDEN):
+    if other is None or await services.matches.has_mark(to, about, Mark.HIDDEN):
         return None
     return other, await services.matching.pair(to, about)
 

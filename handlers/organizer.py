@@ -25,7 +25,15 @@ from bot.services import exports as data_exports
 from bot.services.importing import format_report, import_delegates
 from bot.services.stats import TOP_MATCHES, event_figures
 from handlers import callbacks
-from handlers.common import Caller, caller, edit_message, refuse_button, send
+from handlers.common import (
+    Caller,
+    caller,
+    edit_message,
+    organizer,
+    organizer_press,
+    refuse_button,
+    send,
+)
 from handlers.context import BotContext
 from handlers.registration import role_label
 
@@ -34,21 +42,6 @@ IMPORT_GROUP = -5
 ACTIONS = frozenset({"stats", "exp", "retry"})
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 REPORT_LIMIT = 3500  # characters of report shown in a message; longer ones go as a file
-
-
-async def organizer(update: Update, context: BotContext) -> Caller | None:
-    """Return the caller if they are an organizer right now; otherwise refuse politely."""
-    who = await caller(update, context)
-    if who is None:
-        return None
-    if await context.services.broadcasts.is_organizer(who.user_id):
-        return who
-    refusal = who.tr.label("Sorry, this is only available to the event organizers.")
-    if update.callback_query is not None:
-        await update.callback_query.answer(refusal, show_alert=True)
-    else:
-        await send(context, who.chat_id, who.tr._(refusal))
-    return None
 
 
 def _top(pairs: list[tuple[str, int]], name: Callable[[str], str], limit: int = 8) -> str:
@@ -190,7 +183,7 @@ async def _retry_dead(context: BotContext, who: Caller, reason: DeadReason) -> i
     services = context.services
     async with services.db.transaction():
         count = await services.outbox.retry_dead(reason=reason)
-        await services.broadcasts.audit.record(
+        await services.organizers.audit.record(
             who.user_id, "retry_dead", str(reason), {"count": count}
         )
     return count
@@ -198,16 +191,10 @@ async def _retry_dead(context: BotContext, who: Caller, reason: DeadReason) -> i
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle organizer buttons, refusing anyone who is not an organizer when pressing."""
-    query = update.callback_query
-    if query is None:
+    press = await organizer_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    who = await organizer(update, context)
-    if who is None:
-        return
-    data = callbacks.parse(query.data, NS, ACTIONS)
-    if data is None:
-        await refuse_button(query, who.tr)
-        return
+    query, who, data = press.query, press.who, press.data
     if data.action == "exp":
         what, _, fmt = data.arg.partition("-")
         if what not in data_exports.WHAT or fmt not in data_exports.FORMATS:
@@ -240,7 +227,7 @@ async def _send_export(context: BotContext, who: Caller, what: str, fmt: str) ->
         services.db, services.clock, services.settings.schedule, services.settings.timezone, what
     )
     content, name = data_exports.render(table, fmt)
-    await services.broadcasts.audit.record(who.user_id, "export", what, {"format": fmt})
+    await services.organizers.audit.record(who.user_id, "export", what, {"format": fmt})
     caption = who.tr.ngettext("{n} row", "{n} rows", len(table.rows))
     await context.bot.send_document(
         who.chat_id, InputFile(io.BytesIO(content), filename=name), caption=caption
@@ -279,7 +266,7 @@ async def import_document(update: Update, context: BotContext) -> None:
     if message is None or message.document is None or user is None:
         return
     services = context.services
-    if not await services.broadcasts.is_organizer(user.id):
+    if not await services.organizers.is_organizer(user.id):
         return  # a delegate's file is not an import; other handlers may answer it
     who = await organizer(update, context)
     if who is None:
@@ -302,7 +289,7 @@ async def import_document(update: Update, context: BotContext) -> None:
     )
     for delegate_id in report.changed_ids:
         await services.matching.refresh_delegate(delegate_id, announce=False)
-    await services.broadcasts.audit.record(
+    await services.organizers.audit.record(
         who.user_id, "import", name, {"inserted": report.inserted, "updated": report.updated}
     )
     lines = format_report(name, report)
@@ -323,7 +310,7 @@ async def become_organizer(update: Update, context: BotContext) -> None:
     who = await caller(update, context)
     if who is None:
         return
-    service = context.services.broadcasts
+    service = context.services.organizers
     if await service.is_organizer(who.user_id):
         await send(context, who.chat_id, who.tr._("You are already an organizer."))
         return

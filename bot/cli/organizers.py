@@ -306,7 +306,7 @@ def _matches(args: argparse.Namespace) -> int:
 
 async def _new_invite(settings: Settings) -> str:
     async with open_services(settings) as services:
-        return await services.broadcasts.create_invite()
+        return await services.organizers.create_invite()
 
 
 def _invite_organizer(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ async def retry_dead_letters(
         if retried:
             async with services.db.transaction():
                 await services.outbox.retry_dead(reason=reason)
-                await services.broadcasts.audit.record(
+                await services.organizers.audit.record(
                     0, "retry_dead", str(reason or "all"), {str(r): n for r, n in retried.items()}
                 )
         return retried

@@ -4,10 +4,13 @@ Two kinds of token travel in a link, told apart by their prefix so a claim never
 booking never binds: a claim token ("c_…", printed by an import, binds a Telegram account to an
 imported delegate, once) and a booking token ("b_…", on a badge or poster, opens "Book a
 meeting with …"). Telegram allows 64 characters after ?start=; both stay well inside.
+Organizer invite codes ("org_…") are typed, not linked: `/organizer CODE`, once; only their hash
+is stored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 CLAIM_PREFIX = "c_"
@@ -15,6 +18,7 @@ CLAIM_TOKEN_BYTES = 24  # 32 URL-safe characters after the prefix
 BOOKING_PREFIX = "b_"
 BOOKING_TOKEN_BYTES = 16  # 22 URL-safe characters after the prefix
 BOOKING_TOKEN_LENGTH = 22
+INVITE_PREFIX = "org_"
 
 
 def start_link(bot_username: str, payload: str) -> str:
@@ -50,3 +54,13 @@ def is_booking_token(payload: str) -> bool:
         and len(body) == BOOKING_TOKEN_LENGTH
         and _url_safe(body)
     )
+
+
+def new_invite_code() -> str:
+    """A one-time organizer invite code, unguessable and easy to paste."""
+    return INVITE_PREFIX + secrets.token_urlsafe(12)
+
+
+def hash_code(code: str) -> str:
+    """What is stored of an invite code: its SHA-256 (the code itself is random)."""
+    return hashlib.sha256(code.strip().encode()).hexdigest()

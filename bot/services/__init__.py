@@ -20,6 +20,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.day_control import DayControl
 from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
+from bot.services.organizers import OrganizerService
 from bot.services.programme import ProgrammeService
 from storage.claims import ClaimRepository
 from storage.db import Database
@@ -42,12 +43,13 @@ class Services:
     outbox: OutboxRepository
     delivery: Delivery
     items: ItemRepository
-    marks: MatchRepository
+    matches: MatchRepository  # what delegates did about matches
     matching: MatchingService
     imports: ImportRepository
     claims: ClaimRepository  # binding accounts to imported profiles (the c_ links)
     meetings: MeetingService
-    broadcasts: BroadcastService  # also organizer invites and the audit log
+    organizers: OrganizerService  # the role, invites and the audit log
+    broadcasts: BroadcastService
     programme: ProgrammeService  # the event programme and session reminders
     control: DayControl  # the organizer's desk on the day: find, seat, move, erase
 
@@ -73,6 +75,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     matching = MatchingService(db, clock, outbox=outbox)
     meetings = MeetingService(db, clock, settings.schedule, outbox, organizers=settings.organizers)
     broadcasts = BroadcastService(db, clock, settings, outbox, i18n)
+    organizers = OrganizerService(db, clock, settings)
     services = Services(
         settings=settings,
         clock=clock,
@@ -82,14 +85,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         outbox=outbox,
         delivery=Delivery(settings, clock, i18n, outbox),
         items=matching.items,
-        marks=matching.marks,
+        matches=matching.matches,
         matching=matching,
         imports=ImportRepository(db, clock),
         claims=ClaimRepository(db, clock),
         meetings=meetings,
+        organizers=organizers,
         broadcasts=broadcasts,
         programme=ProgrammeService(db, clock, outbox),
-        control=DayControl(db, clock, meetings, outbox, broadcasts.audit, matching),
+        control=DayControl(db, clock, meetings, outbox, organizers.audit, matching),
     )
     for name, hook in DUE_WORK:
         services.delivery.dispatcher.add_hook(name, hook(services))

@@ -9,10 +9,8 @@ Each copy is a template rendered at send time in the recipient's language.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +33,7 @@ from storage.audit import AuditRepository
 from storage.broadcasts import AUDIENCE_KINDS as AUDIENCE_KINDS
 from storage.broadcasts import Audience as Audience
 from storage.broadcasts import Broadcast as Broadcast
-from storage.broadcasts import BroadcastRepository, OrganizerRepository, Recipient, dedupe_key
+from storage.broadcasts import BroadcastRepository, Recipient, dedupe_key
 from storage.broadcasts import Progress as Progress
 from storage.db import Database
 from storage.outbox import OutboxRepository
@@ -44,7 +42,6 @@ TEMPLATE = "broadcast"
 # The organizer's final report goes through the outbox, so a 5xx at that moment delays it
 # instead of leaving them at "Sending…" for good.
 REPORT_TEMPLATE = "broadcast.report"
-INVITE_PREFIX = "org_"
 
 
 class BroadcastError(Exception):
@@ -107,16 +104,6 @@ def overlong_versions(versions: Mapping[str, str], limit: int) -> list[str]:
 def missing_versions(versions: Mapping[str, str]) -> list[str]:
     """Shipped languages without a version yet, in the usual order."""
     return [locale for locale in SUPPORTED_LOCALES if locale not in versions]
-
-
-def new_invite_code() -> str:
-    """A one-time organizer invite code, unguessable and easy to paste."""
-    return INVITE_PREFIX + secrets.token_urlsafe(12)
-
-
-def hash_code(code: str) -> str:
-    """What is stored of an invite code: its SHA-256 (the code itself is random)."""
-    return hashlib.sha256(code.strip().encode()).hexdigest()
 
 
 def day_bounds(now: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -183,38 +170,9 @@ class BroadcastService:
         self._settings = settings
         self._outbox = outbox
         self.repo = BroadcastRepository(db, clock)
-        self.organizers = OrganizerRepository(db, clock)
         self.audit = AuditRepository(db, clock)
         # Sent broadcasts do not change; their versions are read once per process.
         self._sent_versions: dict[int, Broadcast] = {}
-
-    # organizers
-
-    async def is_organizer(self, telegram_user_id: int | None) -> bool:
-        """Whether the account holds the role right now: configured, or invited."""
-        if telegram_user_id is None:
-            return False
-        if telegram_user_id in self._settings.organizers:
-            return True
-        return await self.organizers.is_organizer(telegram_user_id)
-
-    async def create_invite(self, actor_id: int = 0) -> str:
-        """Make a one-time invite code; only its hash is stored."""
-        code = new_invite_code()
-        async with self._db.transaction():
-            invite_id = await self.organizers.add_invite(hash_code(code))
-            await self.audit.record(actor_id, "invite_organizer", f"invite:{invite_id}")
-        return code
-
-    async def redeem(self, code: str, telegram_user_id: int) -> bool:
-        """Make the account an organizer with an unused invite code."""
-        if not code.startswith(INVITE_PREFIX):
-            return False
-        async with self._db.transaction():
-            if not await self.organizers.redeem(hash_code(code), telegram_user_id):
-                return False
-            await self.audit.record(telegram_user_id, "became_organizer")
-        return True
 
     # drafts
 

@@ -95,7 +95,7 @@ class MatchingService:
     ) -> None:
         self._db = db
         self.items = ItemRepository(db, clock)
-        self.marks = MatchRepository(db, clock)
+        self.matches = MatchRepository(db, clock)
         self.outbox = outbox
         self.analyzer = analyzer or default_analyzer()
         self._index = MatchIndex(analyzer=self.analyzer)
@@ -118,7 +118,7 @@ class MatchingService:
         async with self._lock:
             # Read the version first: a change committed while we read triggers another load.
             version = await self._db.fetchval("PRAGMA data_version")
-            profiles = await self.marks.profiles()
+            profiles = await self.matches.profiles()
             by_delegate: dict[int, list[StoredItem]] = {}
             for item in await self.items.all_complete():
                 by_delegate.setdefault(item.delegate_id, []).append(item)
@@ -146,7 +146,7 @@ class MatchingService:
         meeting languages, deletion. With `announce`, new strong matches are announced.
         """
         async with self._lock:
-            profile = await self.marks.profile(delegate_id)
+            profile = await self.matches.profile(delegate_id)
             key = str(delegate_id)
             if profile is None:
                 self._index.remove(key)
@@ -163,19 +163,19 @@ class MatchingService:
 
     async def profile(self, delegate_id: int) -> MatchProfile | None:
         """The delegate as stored now (None unless live and registered)."""
-        return await self.marks.profile(delegate_id)
+        return await self.matches.profile(delegate_id)
 
     async def _candidate(self, delegate_id: int) -> Candidate | None:
         # Read from the database, not the index: another process may have written since the
         # last sync, and a message rendered now must say what is true now.
-        profile = await self.marks.profile(delegate_id)
+        profile = await self.matches.profile(delegate_id)
         if profile is None:
             return None
         return to_candidate(profile, await self.items.complete_for(delegate_id))
 
     async def top(self, delegate_id: int, *, limit: int = 10) -> list[Match]:
         """Return a delegate's best counterparts, best first, leaving out those they hid."""
-        hidden = await self.marks.marked(delegate_id, Mark.HIDDEN)
+        hidden = await self.matches.marked(delegate_id, Mark.HIDDEN)
         found = self._index.top(str(delegate_id), limit=limit + len(hidden))
         return [m for m in found if int(m.key) not in hidden][:limit]
 
@@ -193,7 +193,7 @@ class MatchingService:
 
     async def table(self, *, limit: int) -> dict[int, list[Match]]:
         """Return every delegate's top matches, best first (for the organizer's CLI)."""
-        hidden = await self.marks.all_marked(Mark.HIDDEN)
+        hidden = await self.matches.all_marked(Mark.HIDDEN)
         table: dict[int, list[Match]] = {}
         for delegate_id in self._candidates:
             mine = hidden.get(delegate_id, set())
@@ -224,7 +224,7 @@ class MatchingService:
 
     async def hide(self, delegate_id: int, other_id: int) -> bool:
         """Never show the counterpart to this delegate again; False if already hidden."""
-        return await self.marks.add_mark(delegate_id, other_id, Mark.HIDDEN)
+        return await self.matches.add_mark(delegate_id, other_id, Mark.HIDDEN)
 
     async def record_interest(self, delegate_id: int, other_id: int) -> bool:
         """Record that a delegate wants to meet a counterpart and tell the counterpart once.
@@ -236,14 +236,14 @@ class MatchingService:
         """
         async with self._db.transaction():
             # Read now, not from the index: a claim may have bound a chat since the last load.
-            other = await self.marks.profile(other_id)
-            if not await self.marks.add_mark(delegate_id, other_id, Mark.INTERESTED):
+            other = await self.matches.profile(other_id)
+            if not await self.matches.add_mark(delegate_id, other_id, Mark.INTERESTED):
                 return False
             if (
                 self.outbox is not None
                 and other is not None
                 and other.chat_id is not None
-                and not await self.marks.has_mark(other_id, delegate_id, Mark.HIDDEN)
+                and not await self.matches.has_mark(other_id, delegate_id, Mark.HIDDEN)
             ):
                 await self.outbox.enqueue(
                     other.chat_id,
@@ -258,7 +258,7 @@ class MatchingService:
         """Delete a delegate's items and marks (inside the caller's erasing transaction)."""
         async with self._db.transaction():
             await self.items.delete_for_delegate(delegate_id)
-            await self.marks.forget(delegate_id)
+            await self.matches.forget(delegate_id)
 
     # -- announcements --------------------------------------------------------------------------
 
@@ -280,16 +280,16 @@ class MatchingService:
         if self.outbox is None:
             return 0
         async with self._db.transaction():
-            about = await self.marks.profile(about_id)
+            about = await self.matches.profile(about_id)
             if about is None or not about.consent:
                 return 0
             # Read now, not from the index: chat, language and the preference change often.
-            recipient = await self.marks.profile(recipient_id)
+            recipient = await self.matches.profile(recipient_id)
             if recipient is None or recipient.chat_id is None or not recipient.notify_matches:
                 return 0
-            if await self.marks.has_mark(recipient_id, about_id, Mark.HIDDEN):
+            if await self.matches.has_mark(recipient_id, about_id, Mark.HIDDEN):
                 return 0
-            if not await self.marks.add_mark(recipient_id, about_id, Mark.ANNOUNCED):
+            if not await self.matches.add_mark(recipient_id, about_id, Mark.ANNOUNCED):
                 return 0
             queued = await self.outbox.enqueue(
                 recipient.chat_id,

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -33,6 +34,7 @@ from bot.services.broadcasts import (
     Audience,
     Broadcast,
     BroadcastError,
+    BroadcastService,
     Launched,
     NoRecipients,
     Progress,
@@ -60,9 +62,6 @@ from handlers.registration import role_label
 log = logging.getLogger(__name__)
 
 NS = "bc"
-ACTIONS = frozenset(
-    {"lang", "add", "next", "aud", "val", "send", "back", "drop", "stop", "att", "unatt", "menu"}
-)
 # Before offers (-1) and meeting notes (-2): an organizer writing an announcement is not
 # answering any other question.
 TEXT_GROUP = -5
@@ -443,115 +442,174 @@ async def on_button(update: Update, context: BotContext) -> None:
         await refuse_button(query, who.tr)
 
 
+@dataclass(frozen=True)
+class DraftPress:
+    """An organizer's press on a button of their own draft (checked before it gets here)."""
+
+    query: CallbackQuery
+    context: BotContext
+    who: Caller
+    draft: Broadcast
+    pieces: tuple[str, ...]  # the argument after the draft id
+
+    @property
+    def tr(self) -> Translator:
+        return self.who.tr
+
+    @property
+    def service(self) -> BroadcastService:
+        return self.context.services.broadcasts
+
+    async def show(self, text: str, buttons: Buttons | None = None) -> None:
+        """Close the pressed buttons and go on in a new message."""
+        await self.query.answer()
+        await close_buttons(self.query)
+        await send(self.context, self.who.chat_id, text, buttons)
+
+
+DraftAction = Callable[[DraftPress], Awaitable[bool]]
+
+
+async def _discard(press: DraftPress) -> bool:
+    await press.service.discard(press.who.user_id)
+    await press.query.answer()
+    await edit_message(press.query, press.tr._("The announcement was discarded."))
+    return True
+
+
+async def _write_in(press: DraftPress) -> bool:
+    draft = await press.service.write_in(press.who.user_id, press.draft.id, press.pieces[0])
+    await press.query.answer()
+    await edit_message(press.query, *text_prompt(press.tr, draft))
+    return True
+
+
+async def _add_version(press: DraftPress) -> bool:
+    await press.service.write_in(press.who.user_id, press.draft.id, press.pieces[0])
+    await press.show(version_prompt(press.tr, press.pieces[0]))
+    return True
+
+
+async def _ask_attachment(press: DraftPress) -> bool:
+    try:
+        draft = await press.service.ask_attachment(press.who.user_id, press.draft.id)
+    except TooLongForCaption as error:
+        await press.query.answer()
+        await send(press.context, press.who.chat_id, caption_refusal(press.tr, error))
+        return True
+    await press.show(*attach_prompt(press.tr, draft))
+    return True
+
+
+async def _remove_attachment(press: DraftPress) -> bool:
+    draft = await press.service.remove_attachment(press.who.user_id, press.draft.id)
+    await press.show(*versions_menu(press.context.services, press.tr, draft))
+    return True
+
+
+async def _versions(press: DraftPress) -> bool:
+    draft = await press.service.back_to_versions(press.who.user_id, press.draft.id)
+    await press.show(*versions_menu(press.context.services, press.tr, draft))
+    return True
+
+
+async def _audiences(press: DraftPress) -> bool:
+    draft = await press.service.choose_audience(press.who.user_id, press.draft.id, None)
+    await press.show(*audience_menu(press.tr, draft))
+    return True
+
+
+async def _audience_kind(press: DraftPress) -> bool:
+    kind = press.pieces[0]
+    if kind in ("all", "today"):
+        return await _choose(press, Audience(kind))
+    if kind not in AUDIENCE_KINDS:
+        return False
+    await press.query.answer()
+    services = press.context.services
+    await edit_message(press.query, *await value_menu(services, press.tr, press.draft, kind))
+    return True
+
+
+async def _audience_value(press: DraftPress) -> bool:
+    kind, value = press.pieces
+    if kind == "field":
+        value = press.context.services.matching.taxonomy.fields[int(value)].code
+    elif kind == "role":
+        value = Role(value).value
+    elif not _valid_value(kind, value):
+        return False
+    return await _choose(press, Audience(kind, value))
+
+
+async def _launch(press: DraftPress) -> bool:
+    try:
+        launched = await press.service.launch(press.who.user_id, press.draft.id)
+    except NoRecipients:
+        await press.query.answer(press.tr.label("Nobody is in this audience."), show_alert=True)
+        return True
+    await press.query.answer()
+    await close_buttons(press.query)
+    await _report_launch(press.context, press.who, launched)
+    return True
+
+
+async def _choose(press: DraftPress, audience: Audience) -> bool:
+    draft = await press.service.choose_audience(press.who.user_id, press.draft.id, audience)
+    await press.query.answer()
+    await close_buttons(press.query)
+    await _preview(press.context, press.who, draft)
+    return True
+
+
+# Callback codes of the "bc" namespace that act on the organizer's draft: the argument is the
+# draft id, then as many "-"-separated parts as the number says.
+DRAFT_ACTIONS: Mapping[str, tuple[int, DraftAction]] = {
+    "drop": (0, _discard),  # discard the draft
+    "lang": (1, _write_in),  # locale: write the first version in that language
+    "add": (1, _add_version),  # locale: add a version in that language
+    "att": (0, _ask_attachment),  # ask for a photo or document
+    "unatt": (0, _remove_attachment),  # remove the attachment
+    "menu": (0, _versions),  # back to the versions
+    "next": (0, _audiences),  # on to the audience
+    "back": (0, _audiences),  # back to the audience
+    "aud": (1, _audience_kind),  # audience kind
+    "val": (2, _audience_value),  # audience kind - value (a field or role index/code)
+    "send": (0, _launch),  # send to the audience
+}
+# "stop" (broadcast id) stops a broadcast being sent; it acts on a broadcast, not a draft.
+ACTIONS = frozenset({*DRAFT_ACTIONS, "stop"})
+
+
+async def _stop(query: CallbackQuery, who: Caller, service: BroadcastService, arg: str) -> bool:
+    if not arg.isdigit():
+        return False
+    broadcast = await service.repo.get(int(arg))
+    if broadcast is None or broadcast.state != "sending":
+        return False
+    await service.cancel(who.user_id, broadcast.id)
+    await query.answer(who.tr.label("Stopped."))
+    progress = await service.progress(broadcast.id)
+    await edit_message(query, progress_text(who.tr, broadcast, progress, "cancelled"))
+    return True
+
+
 async def _on_action(
     update: Update, context: BotContext, who: Caller, data: callbacks.Callback
 ) -> bool:
     query = update.callback_query
     assert query is not None
-    services, tr = context.services, who.tr
-    service = services.broadcasts
+    service = context.services.broadcasts
     if data.action == "stop":
-        if not data.arg.isdigit():
-            return False
-        broadcast = await service.repo.get(int(data.arg))
-        if broadcast is None or broadcast.state != "sending":
-            return False
-        await service.cancel(who.user_id, broadcast.id)
-        await query.answer(tr.label("Stopped."))
-        progress = await service.progress(broadcast.id)
-        await edit_message(query, progress_text(tr, broadcast, progress, "cancelled"))
-        return True
-    sizes = {"lang": 2, "add": 2, "aud": 2, "val": 3}
-    pieces = _split(data.arg, sizes.get(data.action, 1))
+        return await _stop(query, who, service, data.arg)
+    size, action = DRAFT_ACTIONS[data.action]
+    pieces = _split(data.arg, size + 1)
     if pieces is None:
         return False
-    draft_id = int(pieces[0])
     draft = await service.draft(who.user_id)
-    if draft is None or draft.id != draft_id:
+    if draft is None or draft.id != int(pieces[0]):
         return False
-    if data.action == "drop":
-        await service.discard(who.user_id)
-        await query.answer()
-        await edit_message(query, tr._("The announcement was discarded."))
-        return True
-    if data.action == "lang":
-        draft = await service.write_in(who.user_id, draft_id, pieces[1])
-        await query.answer()
-        await edit_message(query, *text_prompt(tr, draft))
-        return True
-    if data.action == "add":
-        await service.write_in(who.user_id, draft_id, pieces[1])
-        await query.answer()
-        await close_buttons(query)
-        await send(context, who.chat_id, version_prompt(tr, pieces[1]))
-        return True
-    if data.action == "att":
-        try:
-            draft = await service.ask_attachment(who.user_id, draft_id)
-        except TooLongForCaption as error:
-            await query.answer()
-            await send(context, who.chat_id, caption_refusal(tr, error))
-            return True
-        await query.answer()
-        await close_buttons(query)
-        await send(context, who.chat_id, *attach_prompt(tr, draft))
-        return True
-    if data.action in ("unatt", "menu"):
-        if data.action == "unatt":
-            draft = await service.remove_attachment(who.user_id, draft_id)
-        else:
-            draft = await service.back_to_versions(who.user_id, draft_id)
-        await query.answer()
-        await close_buttons(query)
-        await send(context, who.chat_id, *versions_menu(services, tr, draft))
-        return True
-    if data.action in ("next", "back"):
-        draft = await service.choose_audience(who.user_id, draft_id, None)
-        await query.answer()
-        await close_buttons(query)
-        await send(context, who.chat_id, *audience_menu(tr, draft))
-        return True
-    if data.action == "aud":
-        kind = pieces[1]
-        if kind in ("all", "today"):
-            return await _choose(update, context, who, draft, Audience(kind))
-        if kind not in AUDIENCE_KINDS:
-            return False
-        await query.answer()
-        await edit_message(query, *await value_menu(services, tr, draft, kind))
-        return True
-    if data.action == "val":
-        kind, value = pieces[1], pieces[2]
-        if kind == "field":
-            value = services.matching.taxonomy.fields[int(value)].code
-        elif kind == "role":
-            value = Role(value).value
-        elif not _valid_value(kind, value):
-            return False
-        return await _choose(update, context, who, draft, Audience(kind, value))
-    if data.action == "send":
-        try:
-            launched = await service.launch(who.user_id, draft_id)
-        except NoRecipients:
-            await query.answer(tr.label("Nobody is in this audience."), show_alert=True)
-            return True
-        await query.answer()
-        await close_buttons(query)
-        await _report_launch(context, who, launched)
-        return True
-    return False
-
-
-async def _choose(
-    update: Update, context: BotContext, who: Caller, draft: Broadcast, audience: Audience
-) -> bool:
-    query = update.callback_query
-    assert query is not None
-    draft = await context.services.broadcasts.choose_audience(who.user_id, draft.id, audience)
-    await query.answer()
-    await close_buttons(query)
-    await _preview(context, who, draft)
-    return True
+    return await action(DraftPress(query, context, who, draft, tuple(pieces[1:])))
 
 
 # -- progress --------------------------------------------------------------------------------

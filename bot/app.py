@@ -20,10 +20,8 @@ from bot.services import Services, build_services
 from bot.transport.http import AiohttpRequest
 from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
-    broadcast,
     chat_member,
     claim,
-    control,
     errors,
     fallback,
     matches,
@@ -164,9 +162,6 @@ def build_application(
     offers.register(app)
     matches.register(app)
     organizer.register(app)
-    # The broadcast wizard takes the organizer's texts in an early group, before every other.
-    broadcast.register(app)
-    control.register(app)
     programme.register(app)
     fallback.register(app)
     errors.register(app)

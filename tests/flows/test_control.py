@@ -16,7 +16,7 @@ from bot.domain.meetings import MeetingState
 from bot.domain.scheduling import parse_schedule
 from bot.sandbox.fake_api import FakeBotApi
 from bot.services import day_control as ctl
-from handlers.control import control_of
+from handlers.organizer.control import control_of
 from storage.importer import PROFILE_COLUMNS
 from storage.matches import Mark
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of

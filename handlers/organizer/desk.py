@@ -1,4 +1,6 @@
-"""Organizer commands; every command and button re-checks the role when used."""
+"""The organizers' desk: /stats, /export and a delegates CSV sent as a document (an import).
+
+Every command and button re-checks the role when used."""
 
 from __future__ import annotations
 
@@ -27,7 +29,6 @@ from bot.services.stats import TOP_MATCHES, event_figures
 from handlers import callbacks
 from handlers.common import (
     Caller,
-    caller,
     edit_message,
     organizer,
     organizer_press,
@@ -305,31 +306,8 @@ async def import_document(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def become_organizer(update: Update, context: BotContext) -> None:
-    """/organizer CODE: take the organizer role with a one-time invite code."""
-    who = await caller(update, context)
-    if who is None:
-        return
-    service = context.services.organizers
-    if await service.is_organizer(who.user_id):
-        await send(context, who.chat_id, who.tr._("You are already an organizer."))
-        return
-    code = context.args[0] if context.args and len(context.args) == 1 else ""
-    if code and await service.redeem(code, who.user_id):
-        text = who.tr._(
-            "Welcome to the organizers of {event}. Try /broadcast, /stats or /export.",
-            event=context.services.settings.event_name,
-        )
-    else:
-        text = who.tr._("This invite code is not valid or was already used.")
-    await send(context, who.chat_id, text)
-
-
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Add the organizer handlers."""
-    app.add_handler(
-        CommandHandler("organizer", become_organizer, filters=filters.ChatType.PRIVATE)
-    )
+    """Add /stats, /export, the document import and their buttons."""
     app.add_handler(CommandHandler("stats", stats, filters=filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("export", export, filters=filters.ChatType.PRIVATE))
     # Before the other message handlers: an organizer's CSV is an import, not an answer.

@@ -158,6 +158,8 @@ class FakeBotApi:
         self._allowed_updates: set[str] | None = None
         self._poll: _Poll | None = None
         self._injections: list[_Injection] = []
+        # An outage: while set, every method but getUpdates answers this status (502, 500...).
+        self.outage: int | None = None
         self._sent_times: deque[float] = deque()
         self._chat_sent_times: dict[int, deque[float]] = {}
         self._files: dict[str, _StoredFile] = {}
@@ -519,6 +521,9 @@ class FakeBotApi:
     # -- shared rules -------------------------------------------------------------------------
 
     def _inject(self, method: str) -> None:
+        if self.outage is not None and method != "getUpdates":
+            status = self.outage
+            raise ApiError(status, _STATUS_TEXT.get(status, f"Error {status}"), protocol=False)
         for injection in self._injections:
             if injection.method == method or (
                 injection.method is None and method in self._sending

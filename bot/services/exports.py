@@ -16,6 +16,7 @@ from bot.domain.scheduling import Schedule
 from bot.formats.schedules import HEADER as SCHEDULE_HEADER
 from bot.formats.schedules import schedule_rows
 from storage.db import Database
+from storage.exports import ExportRepository
 from storage.meetings import MeetingRepository, Party
 
 WHAT = ("delegates", "offers", "needs", "meetings", "schedule")
@@ -44,11 +45,7 @@ async def _delegates(db: Database, zone: ZoneInfo) -> Table:
         "id", "external_id", "name", "organization", "country", "role", "language",
         "meeting_languages", "contact", "source", "registered_at", "claimed_at", "reachable",
     )  # fmt: skip
-    rows = await db.fetchall(
-        "SELECT id, external_id, name, organization, country, role, locale, meeting_languages, "
-        "contact, source, registered_at, claimed_at, reachable FROM delegates "
-        "WHERE deleted_at IS NULL ORDER BY id"
-    )
+    rows = await ExportRepository(db).delegates()
     return Table(
         "delegates",
         header,
@@ -64,12 +61,7 @@ async def _items(db: Database, side: str) -> Table:
         "id", "delegate_id", "external_id", "name", "organization", "text", "kind", "trl",
         "ip_status", "fields",
     )  # fmt: skip
-    rows = await db.fetchall(
-        "SELECT i.id, d.id, d.external_id, d.name, d.organization, i.text, i.kind, i.trl, "
-        "i.ip_status, i.fields FROM items AS i JOIN delegates AS d ON d.id = i.delegate_id "
-        "WHERE i.side = ? AND i.complete = 1 AND d.deleted_at IS NULL ORDER BY d.id, i.id",
-        (side,),
-    )
+    rows = await ExportRepository(db).items(side)
     return Table(side + "s", header, [tuple(r) for r in rows])
 
 
@@ -82,12 +74,7 @@ async def _meetings(db: Database, zone: ZoneInfo) -> Table:
         "id", "state", "start", "end", "table", "requester", "requester_organization",
         "invitee", "invitee_organization", "created_at",
     )  # fmt: skip
-    rows = await db.fetchall(
-        "SELECT m.id, m.state, m.slot_start, m.slot_end, m.table_name, a.name, a.organization, "
-        "b.name, b.organization, m.created_at FROM meetings AS m "
-        "JOIN delegates AS a ON a.id = m.requester_id "
-        "JOIN delegates AS b ON b.id = m.invitee_id ORDER BY m.slot_start, m.id"
-    )
+    rows = await ExportRepository(db).meetings()
     return Table(
         "meetings",
         header,

@@ -6,8 +6,8 @@ from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.domain.links import INVITE_PREFIX, hash_code, new_invite_code
 from storage.audit import AuditRepository
-from storage.broadcasts import OrganizerRepository
 from storage.db import Database
+from storage.organizers import OrganizerRepository
 
 
 class OrganizerService:

@@ -17,8 +17,8 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
 from bot.i18n import SUPPORTED_LOCALES
 from bot.services import Services, build_services
+from bot.transport.bot import MatchmakerBot, TolerantUpdater
 from bot.transport.http import AiohttpRequest
-from bot.transport.telegram_bot import MatchmakerBot, TolerantUpdater
 from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
     chat_member,
@@ -134,7 +134,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
-        # Skips updates it cannot parse instead of polling them forever (transport/telegram_bot).
+        # Skips updates it cannot parse instead of polling them forever (transport/bot.py).
         .updater(TolerantUpdater(telegram, asyncio.Queue()))
         .context_types(ContextTypes(context=BotContext))
         .post_init(_post_init_with_signals if own_stop_signals else _post_init)

@@ -2,7 +2,7 @@
 
 PTB's handler answers such an update with 400 and logs its raw content: Telegram then sends it
 again and again and holds back every update behind it. PTB's handler class is private and has
-no hook, so `TolerantUpdater` (telegram_bot.py beside this) serves this small tolerant one in
+no hook, so `TolerantUpdater` (bot.py beside this) serves this small tolerant one in
 its place; the server around it and the secret-token check stay PTB's. Imported only in
 webhook mode: tornado is needed there alone.
 """

@@ -10,7 +10,7 @@ from telegram.ext import Defaults, ExtBot
 
 from bot.app import BotApplication
 from bot.sandbox.fake_api import FakeBotApi
-from bot.transport.telegram_bot import MatchmakerBot
+from bot.transport.bot import MatchmakerBot
 
 KEYS = InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="a")]])
 

@@ -14,7 +14,7 @@ import pytest
 
 from bot.app import BotApplication
 from bot.sandbox.fake_api import FakeBotApi
-from bot.transport.telegram_bot import MatchmakerBot
+from bot.transport.bot import MatchmakerBot
 from tests.flows.processes import bot_environment, run_bot
 from tests.flows.test_delivery import wait_until
 from tests.flows.test_production import log_text, terminate, unused_port, wait_for_line

@@ -10,8 +10,8 @@ from telegram._utils.types import JSONDict
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
-from bot.transport import telegram_bot
-from bot.transport.telegram_bot import POLL_BACKOFF_CAP, MatchmakerBot, update_kind
+from bot.transport import bot as telegram_bot
+from bot.transport.bot import POLL_BACKOFF_CAP, MatchmakerBot, update_kind
 
 
 def test_update_kind_names_the_field_beside_update_id() -> None:

@@ -17,6 +17,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
 from bot.i18n import SUPPORTED_LOCALES
 from bot.services import Services, build_services
+from bot.transport.bot import MatchmakerBot, TolerantUpdater
 from bot.transport.http import AiohttpRequest
 from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
@@ -161,29 +162,31 @@ def build_application(
     run_webhook must then get `stop_signals=()`. Tests that build the bot in-process leave it off.
     """
     services = build_services(settings, clock or SystemClock())
+    telegram = MatchmakerBot(
+        settings.token,
+        base_url=settings.api_base_url,
+        base_file_url=settings.api_base_file_url,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        # Always installed: it holds the budget replies share with the outbox and honours 429s;
+        # with rate_limit off it only stops pacing.
+        rate_limiter=services.delivery.limiter,
+        request=AiohttpRequest(),
+        # One connection for the long poll, as PTB does by default.
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.api_base_url)
-        .base_file_url(settings.api_base_file_url)
+        # Skips updates it cannot parse instead of polling them forever (transport/bot.py).
+        .updater(TolerantUpdater(telegram, asyncio.Queue()))
         .context_types(ContextTypes(context=BotContext))
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
         .post_init(_post_init_with_signals if own_stop_signals else _post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        # Always installed: it holds the budget replies share with the outbox and honours 429s;
-        # with rate_limit off it only stops pacing.
-        .rate_limiter(services.delivery.limiter)
         # One update at a time per user, different users concurrently (transport/update_order.py).
         .concurrent_updates(PerUserUpdateProcessor())
-        .request(AiohttpRequest())
-        # One connection for the long poll, as PTB does by default.
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services

@@ -7,7 +7,14 @@ import logging
 import re
 from dataclasses import dataclass
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.error import BadRequest, Forbidden
 
 from bot.domain.models import Delegate
@@ -178,3 +185,18 @@ async def edit_message(query: CallbackQuery, text: str, rows: Buttons | None = N
     ):
         return
     await query.edit_message_text(text, reply_markup=markup)
+
+
+def text_html(message: Message) -> str:
+    """The message's text as HTML (its bold, links...), like PTB's text_html, URLs escaped.
+
+    PTB writes a text link's URL into href="..." as it is: a quote in it ends the attribute
+    (Telegram then refuses the whole message) and "&amp;" in it loses its "amp;".
+    """
+    if not any(e.type == MessageEntity.TEXT_LINK and e.url for e in message.entities):
+        return message.text_html
+    data = message.to_dict()
+    for entity in data.get("entities", []):
+        if entity.get("type") == MessageEntity.TEXT_LINK and entity.get("url"):
+            entity["url"] = html.escape(entity["url"], quote=True)
+    return Message.de_json(data, None).text_html

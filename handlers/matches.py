@@ -40,8 +40,8 @@ from handlers.views import (
     headline,
     language_note,
     pack,
+    quote,
     reason_lines,
-    shorten,
     their_item,
 )
 
@@ -78,7 +78,7 @@ async def _their_lines(
     if mine_too and isinstance(match.my_item, int):
         mine = await services.items.get(match.my_item)
         if mine is not None:
-            text = shorten(mine.text, MY_ITEM_PREVIEW)
+            text = quote(mine.text, MY_ITEM_PREVIEW)
             if mine.side == "offer":
                 lines.append(tr._("↔ Your offer: {text}", text=text))
             else:

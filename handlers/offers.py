@@ -56,7 +56,7 @@ from handlers.common import (
 )
 from handlers.context import BotContext
 from handlers.menu import ITEMS_NS, main_menu
-from handlers.views import IP_LABELS, SIDE_MARKS, field_names, item_card, shorten
+from handlers.views import IP_LABELS, SIDE_MARKS, field_names, item_card, quote
 
 NS = ITEMS_NS
 
@@ -359,9 +359,9 @@ def _list_text(items: list[StoredItem], tr: Translator) -> tuple[str, Buttons]:
     for n, item in enumerate(items, start=1):
         mark = SIDE_MARKS[item.side]
         unfinished = "" if item.complete else " " + tr._("<i>(not finished)</i>")
-        text = html.escape(shorten(item.text or "…", 150), quote=False)
+        text = html.escape(quote(item.text or "…", 150), quote=False)
         lines.append(f"{n}. {mark} {text}{unfinished}")
-        rows.append([(f"{n}. {mark} {shorten(item.text or '…', 40)}", _card(item))])
+        rows.append([(f"{n}. {mark} {quote(item.text or '…', 40)}", _card(item))])
     lines.append("")
     lines.append(tr._("Tap an item to see, edit or delete it."))
     return "\n".join(lines), [*rows, *main_menu(tr)[:1]]

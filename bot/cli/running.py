@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.cli.common import Commands, database_options, say, settings_of
+from bot.cli.log_repeats import RepeatFilter
 from bot.domain.clock import Clock, SystemClock
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
@@ -44,6 +45,8 @@ def configure_logging(level: str, token: str = "") -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
+        # A fault repeating in a loop logs its line once a minute, not thousands of times.
+        handler.addFilter(RepeatFilter())
     # At DEBUG these log whole updates and API parameters: what delegates type, contacts
     # included. Personal data stays out of the logs at every level.
     for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):

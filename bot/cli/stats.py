@@ -39,7 +39,12 @@ def stats_lines(stats: EventStats, matches: tuple[int, int]) -> list[str]:
         f"{stats.meetings_no_show} no-shows",
         f"broadcasts: {stats.broadcasts}; messages {d.sent} sent, {d.failed} failed, "
         f"{d.unreachable} unreachable, {d.cancelled} stopped, {d.left} left",
-        f"dead letters: {stats.dead_letters}",
+        f"dead letters: {stats.dead_letters}"
+        + (
+            f" ({_pairs(list(stats.dead_by_reason))}; matchmaker retry-dead)"
+            if stats.dead_letters
+            else ""
+        ),
     ]
 
 

@@ -27,6 +27,7 @@ from bot.delivery.sender import (
     UnknownTemplate,
 )
 from bot.domain.clock import Clock
+from bot.domain.outbox import RetryPolicy
 from bot.i18n import I18n
 from bot.transport.limiter import DeliveryLimiter, SendOrder
 from storage.outbox import OutboxRepository
@@ -131,13 +132,21 @@ class Delivery:
             self.limiter = DeliveryLimiter(None, chat_gap=None)
         self.limiter.still_wanted = outbox.still_sending
         self.renderers = Renderers()
-        self.sender = OutboxSender(outbox, clock, i18n, self.renderers, concurrency=concurrency)
+        self.sender = OutboxSender(
+            outbox,
+            clock,
+            i18n,
+            self.renderers,
+            concurrency=concurrency,
+            policy=RetryPolicy(horizons=settings.retry_horizons),
+        )
         outbox.on_enqueue(self.sender.wake)
         self.dispatcher = DueWorkDispatcher(clock)
         self.dispatcher.add_hook("outbox", self._wake_sender)
 
     async def _wake_sender(self, now: dt.datetime) -> int:
-        due = await self.outbox.count_due(now)
+        # While Telegram fails, what waits out a retry delay may serve as the next probe.
+        due = await self.outbox.count_due(now, retrying=self.sender.gate.closed)
         if due:
             self.sender.wake(now)
         return due

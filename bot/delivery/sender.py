@@ -3,6 +3,11 @@
 Delivery is at least once. An item is marked 'sending' before Telegram is called and 'sent' only
 after Telegram accepted it; after a crash the items still 'sending' go back to pending, so at most
 the items that were in flight (never more than `concurrency`) are sent twice.
+
+A transient failure (5xx, timeout, lost connection) is retried with capped backoff until the item
+no longer makes sense (RetryPolicy.deadline); only then, or when Telegram refuses the message
+(400), is it a dead letter. While Telegram fails, the outage gate lets one probe out at a time;
+the first answer reopens it and brings forward whatever failed during the outage.
 """
 
 from __future__ import annotations
@@ -22,7 +27,16 @@ from telegram.ext import ExtBot
 
 from bot.domain.clock import Clock
 from bot.domain.crash import crash_point
-from bot.domain.outbox import Buttons, OutboxItem, Rendered, RetryPolicy, TemplateRef
+from bot.domain.outbox import (
+    Buttons,
+    DeadReason,
+    OutageGate,
+    OutboxItem,
+    Permit,
+    Rendered,
+    RetryPolicy,
+    TemplateRef,
+)
 from bot.i18n import I18n, Translator
 from bot.transport.limiter import SendOrder, Withdrawn
 from storage.outbox import OutboxRepository, Recipient
@@ -77,6 +91,14 @@ class Outcome(enum.StrEnum):
     DEAD = "dead"  # given up on
 
 
+class Telegram(enum.Enum):
+    """What one delivery attempt tells about Telegram, for the outage gate."""
+
+    UP = "up"  # it answered: sent, refused, blocked or asked to slow down (429)
+    FAILING = "failing"  # 5xx, timeout or lost connection
+    UNTRIED = "untried"  # it was not called (unreachable, withdrawn, expired, not written)
+
+
 def inline_keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
     """Build the inline keyboard of stored buttons."""
     if not buttons:
@@ -110,6 +132,7 @@ class OutboxSender:
         self.renderers = renderers
         self.concurrency = concurrency
         self.policy = policy or RetryPolicy()
+        self.gate = OutageGate()
         self.stats: Counter[Outcome] = Counter()
         self._bot: ExtBot[Any] | None = None
         self._workers: list[asyncio.Task[None]] = []
@@ -180,9 +203,16 @@ class OutboxSender:
     async def drain_once(self) -> int:
         """Claim up to `concurrency` due items and deliver them; return how many were handled."""
         self._busy += 1
+        permit = self.gate.permit(self.clock.now())
         try:
-            items = await self.outbox.claim(self._due_time(), self.concurrency)
-            await asyncio.gather(*(self.deliver(item) for item in items))
+            if permit is None:
+                return 0
+            probe = permit is Permit.PROBE
+            limit = 1 if probe else self.concurrency
+            items = await self.outbox.claim(self._due_time(), limit, retrying=probe)
+            if not items:
+                self.gate.withdraw(permit)
+            await asyncio.gather(*(self.deliver(item, permit) for item in items))
             return len(items)
         finally:
             self._busy -= 1
@@ -193,23 +223,40 @@ class OutboxSender:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if self._busy == 0 and await self.outbox.count_due(self._due_time()) == 0:
+            if self._busy == 0 and await self._nothing_to_claim():
                 # Look again after a beat: a worker woken a moment ago may not have claimed yet.
                 await asyncio.sleep(0.01)
-                if self._busy == 0 and await self.outbox.count_due(self._due_time()) == 0:
+                if self._busy == 0 and await self._nothing_to_claim():
                     return
             if loop.time() > deadline:
                 raise TimeoutError(f"the outbox did not drain within {timeout} s")
             await asyncio.sleep(0.02)
 
+    async def _nothing_to_claim(self) -> bool:
+        # While the outage gate waits, what is due cannot be claimed: the sender is idle.
+        if self.gate.waiting(self.clock.now()):
+            return True
+        return await self.count_claimable() == 0
+
+    async def count_claimable(self) -> int:
+        """Items a worker would claim now: the due ones, and while probing the retried ones."""
+        return await self.outbox.count_due(self._due_time(), retrying=self.gate.closed)
+
     async def _work(self) -> None:
         while not self._stopping:
             self._wakeup.clear()
             self._busy += 1
+            permit: Permit | None = None
             try:
-                items = await self.outbox.claim(self._due_time(), 1)
+                permit = self.gate.permit(self.clock.now())
+                probe = permit is Permit.PROBE
+                items = (
+                    await self.outbox.claim(self._due_time(), 1, retrying=probe) if permit else []
+                )
                 if items:
-                    await self.deliver(items[0])
+                    await self.deliver(items[0], permit)
+                else:
+                    self.gate.withdraw(permit)
             except Exception:
                 log.exception("the outbox worker failed; going on in a second")
                 items = []
@@ -219,51 +266,82 @@ class OutboxSender:
             if not items and not self._stopping:
                 await self._wakeup.wait()
 
-    async def deliver(self, item: OutboxItem) -> Outcome:
-        """Send one claimed item and record the outcome."""
-        outcome = await self._deliver(item)
+    async def deliver(self, item: OutboxItem, permit: Permit | None = Permit.SEND) -> Outcome:
+        """Send one claimed item, record the outcome and tell the outage gate."""
+        try:
+            outcome, telegram = await self._deliver(item)
+        except BaseException:
+            self.gate.withdraw(permit)
+            raise
         self.stats[outcome] += 1
+        now = self.clock.now()
+        if telegram is Telegram.FAILING:
+            self.gate.failed(now, permit)
+        elif telegram is Telegram.UNTRIED:
+            self.gate.withdraw(permit)
+            if permit is Permit.PROBE:
+                self.wake()  # the probe found nothing to ask Telegram: another item may
+        else:
+            since = self.gate.answered(permit)
+            if since is not None:
+                moved = await self.outbox.bring_forward(since, now)
+                log.warning("Telegram answers again; %d failed item(s) are due now", moved)
+                self.wake()
         return outcome
 
-    async def _deliver(self, item: OutboxItem) -> Outcome:
+    async def _deliver(self, item: OutboxItem) -> tuple[Outcome, Telegram]:
+        """The outcome, and what the attempt tells about Telegram."""
         if self._bot is None:
             raise RuntimeError("the sender has no bot; call start() or attach() first")
         recipient = await self.outbox.recipient(item)
         if recipient is not None and not recipient.reachable:
             await self.outbox.drop(item.id, "the recipient cannot be reached")
-            return Outcome.DROPPED
+            return Outcome.DROPPED, Telegram.UNTRIED
+        if self.clock.now() >= self.policy.deadline(item):
+            # Owed while the bot was down past the moment it made sense (a reminder for a
+            # meeting that has begun): not sent late; organizers can still retry it.
+            error = "expired before it could be sent"
+            if item.last_error:
+                error = f"expired after {item.attempts} attempt(s); last: {item.last_error}"
+            await self.outbox.dead_letter(item.id, error, DeadReason.EXPIRED, count_attempt=False)
+            log.warning("outbox item %d expired before it could be sent", item.id)
+            return Outcome.DEAD, Telegram.UNTRIED
         try:
             rendered = await self._render(item, recipient)
         except Exception as error:
             log.exception("could not render outbox item %d", item.id)
-            await self.outbox.dead_letter(item.id, f"render failed: {error!r}")
-            return Outcome.DEAD
+            await self.outbox.dead_letter(item.id, f"render failed: {error!r}", DeadReason.RENDER)
+            return Outcome.DEAD, Telegram.UNTRIED
         crash_point("outbox.before_send")
         try:
             message: Message = await self._send(item, rendered)
         except RetryAfter:
             await self.outbox.release(item.id)
-            return Outcome.THROTTLED
+            # A 429 is an answer: Telegram is up, only asking us to slow down.
+            return Outcome.THROTTLED, Telegram.UP
         except Withdrawn:
             # Dropped in the database while it waited for its slot; Telegram was not called.
-            return Outcome.DROPPED
+            return Outcome.DROPPED, Telegram.UNTRIED
         except Forbidden as error:
             dropped = await self.outbox.mark_unreachable(
                 item.chat_id, f"Forbidden: {error.message}", item_id=item.id
             )
             log.info("chat %d blocked the bot; dropped %d item(s)", item.chat_id, dropped)
-            return Outcome.DROPPED
+            return Outcome.DROPPED, Telegram.UP
         except BadRequest as error:
             # Telegram refuses this message as it is; sending it again would not help.
-            await self.outbox.dead_letter(item.id, f"BadRequest: {error.message}")
+            await self.outbox.dead_letter(
+                item.id, f"BadRequest: {error.message}", DeadReason.REFUSED
+            )
             log.warning("outbox item %d refused: %s", item.id, error.message)
-            return Outcome.DEAD
+            return Outcome.DEAD, Telegram.UP
         except (TelegramError, OSError) as error:
-            return await self._failed(item, f"{type(error).__name__}: {error}")
+            # 5xx, timeouts and lost connections: Telegram may be back in a minute.
+            return await self._failed(item, f"{type(error).__name__}: {error}"), Telegram.FAILING
         crash_point("outbox.after_send")
         await self.outbox.mark_sent(item.id, message.message_id)
         crash_point("outbox.after_mark")
-        return Outcome.SENT
+        return Outcome.SENT, Telegram.UP
 
     async def _send(self, item: OutboxItem, rendered: Rendered) -> Message:
         """One Telegram call for one item: a text, or an attachment with the text as caption."""
@@ -293,12 +371,13 @@ class OutboxSender:
 
     async def _failed(self, item: OutboxItem, error: str) -> Outcome:
         failures = item.attempts + 1
-        retry_at = self.policy.after_failure(failures, self.clock.now())
+        retry_at = self.policy.after_failure(item, self.clock.now())
         if retry_at is None:
-            await self.outbox.dead_letter(item.id, error)
+            await self.outbox.dead_letter(item.id, error, DeadReason.EXPIRED)
             log.warning(
-                "outbox item %d failed %d times; dead letter: %s", item.id, failures, error
-            )
+                "outbox item %d failed %d times until it expired; dead letter: %s",
+                item.id, failures, error,
+            )  # fmt: skip
             return Outcome.DEAD
         await self.outbox.retry_later(item.id, retry_at, error)
         log.info("outbox item %d failed (%s); retry at %s", item.id, error, retry_at.isoformat())

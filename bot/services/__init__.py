@@ -73,7 +73,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = Database(settings.database)
     i18n = I18n(settings.default_language)
-    outbox = OutboxRepository(db, clock)
+    outbox = OutboxRepository(db, clock, horizons=settings.retry_horizons)
     matching = MatchingService(db, clock, outbox=outbox)
     meetings = MeetingService(db, clock, settings.schedule, outbox, organizers=settings.organizers)
     broadcasts = BroadcastService(db, clock, settings, outbox, i18n)

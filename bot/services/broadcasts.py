@@ -39,6 +39,9 @@ from storage.db import Database
 from storage.outbox import OutboxRepository
 
 TEMPLATE = "broadcast"
+# The organizer's final report goes through the outbox, so a 5xx at that moment delays it
+# instead of leaving them at "Sending…" for good.
+REPORT_TEMPLATE = "broadcast.report"
 
 
 class BroadcastError(Exception):
@@ -348,11 +351,24 @@ class BroadcastService:
         return await self.repo.progress(broadcast_id)
 
     async def settle(self) -> list[tuple[Broadcast, Progress, bool]]:
-        """Every broadcast being sent with its progress; those with nothing left are finished."""
+        """Every broadcast being sent with its progress; those with nothing left are finished.
+
+        Finishing owes the organizer the final report in the same transaction.
+        """
         found: list[tuple[Broadcast, Progress, bool]] = []
         for broadcast in await self.repo.sending():
             progress = await self.repo.progress(broadcast.id)
-            finished = progress.left == 0 and await self.repo.finish(broadcast.id)
+            finished = False
+            if progress.left == 0:
+                async with self._db.transaction():
+                    finished = await self.repo.finish(broadcast.id)
+                    if finished:
+                        await self._outbox.enqueue(
+                            broadcast.chat_id,
+                            TemplateRef(REPORT_TEMPLATE, {"id": broadcast.id}),
+                            priority=Priority.CONFIRMATION,
+                            dedupe_key=f"bcr:{broadcast.id}",
+                        )
             found.append((broadcast, progress, finished))
         return found
 

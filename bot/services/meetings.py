@@ -431,8 +431,14 @@ class MeetingService:
             for person in meeting.participants:
                 minutes = choices.get(person, self.schedule.reminder_minutes)
                 if reminder_due(meeting.slot_start, minutes, now):
+                    # Retried while Telegram fails, but not once the meeting has begun.
                     owed += await self._notify(
-                        meeting, person, T_REMINDER, Priority.REMINDER, "remind"
+                        meeting,
+                        person,
+                        T_REMINDER,
+                        Priority.REMINDER,
+                        "remind",
+                        expires_at=meeting.slot_start,
                     )
         return owed
 
@@ -525,7 +531,14 @@ class MeetingService:
     # --- messages -----------------------------------------------------------------------------
 
     async def _notify(
-        self, meeting: Meeting, person: int, template: str, priority: Priority, kind: str
+        self,
+        meeting: Meeting,
+        person: int,
+        template: str,
+        priority: Priority,
+        kind: str,
+        *,
+        expires_at: dt.datetime | None = None,
     ) -> int:
         """Owe `person` (or their host, for delegates without Telegram) a message about a meeting.
 
@@ -534,10 +547,19 @@ class MeetingService:
         holds one), so nothing is owed to the chat of someone whose /delete_me committed first.
         """
         async with self.db.transaction():
-            return await self._notify_now(meeting, person, template, priority, kind)
+            return await self._notify_now(
+                meeting, person, template, priority, kind, expires_at=expires_at
+            )
 
     async def _notify_now(
-        self, meeting: Meeting, person: int, template: str, priority: Priority, kind: str
+        self,
+        meeting: Meeting,
+        person: int,
+        template: str,
+        priority: Priority,
+        kind: str,
+        *,
+        expires_at: dt.datetime | None = None,
     ) -> int:
         party = await self.repo.party(person)
         if party is None:
@@ -566,6 +588,7 @@ class MeetingService:
                 priority=priority,
                 dedupe_key=dedupe_key,
                 delegate_id=target,
+                expires_at=expires_at,
             )
             owed += 0 if item is None else 1
         return min(owed, 1)

@@ -290,6 +290,8 @@ class ProgrammeService:
                         priority=Priority.REMINDER,
                         dedupe_key=f"programme:{session.id}:remind:{person.delegate_id}",
                         delegate_id=person.delegate_id,
+                        # Retried while Telegram fails, but not once the session has begun.
+                        expires_at=session.data.starts_at,
                     )
                     owed += 0 if item is None else 1
         if owed:

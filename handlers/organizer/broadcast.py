@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import CallbackQuery, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -22,13 +22,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot.delivery import Renderer
 from bot.domain.countries import country_name, flag
 from bot.domain.models import Role
-from bot.domain.outbox import Attachment
+from bot.domain.outbox import Attachment, Rendered
 from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator, joined
 from bot.services import Services
 from bot.services.broadcasts import (
     AUDIENCE_KINDS,
+    REPORT_TEMPLATE,
     Audience,
     Broadcast,
     BroadcastError,
@@ -53,9 +55,11 @@ from handlers.common import (
     organizer_press,
     refuse_button,
     send,
+    text_html,
 )
 from handlers.context import BotContext
 from handlers.registration import role_label
+from handlers.views import utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +304,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     if draft is None or service.awaited_locale(draft) is None:
         return
     who = await organizer(update, context)
-    if who is not None and len(message.text) > MAX_TEXT:
+    # Counted as Telegram counts (UTF-16): 2,048 emoji are 4,096, not 2,048.
+    if who is not None and utf16_len(message.text) > MAX_TEXT:
         await send(
             context,
             who.chat_id,
@@ -312,7 +317,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     elif who is not None:
         # text_html keeps the organizer's bold, italics and links and escapes everything else.
         try:
-            draft = await service.add_text(draft, message.text_html)
+            draft = await service.add_text(draft, text_html(message))
         except TooLongForCaption as error:
             back = [[(who.tr.label("⬅️ Back"), _b("menu", draft.id))]]
             refusal = caption_refusal(who.tr, error, adding=True)
@@ -614,41 +619,73 @@ async def _on_action(
 
 
 def progress_hook(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
-    """The due-work hook that edits progress messages and reports finished broadcasts."""
+    """The due-work hook that edits progress messages of broadcasts being sent.
+
+    The final report is owed through the outbox when a broadcast finishes; the final edit of
+    the progress message is tried again on later ticks while Telegram fails (5xx, timeouts).
+    """
     services: Services = app.bot_data["services"]
     throttle = ProgressThrottle(PROGRESS_EVERY)
+    unfinished_edits: dict[int, tuple[Broadcast, Progress]] = {}
+
+    async def edit(broadcast: Broadcast, progress: Progress, finished: bool) -> bool:
+        """Edit the progress message; False when Telegram failed and it is worth trying again."""
+        if broadcast.progress_message_id is None:
+            return True
+        tr = services.i18n.translator(broadcast.locale)
+        text = progress_text(tr, broadcast, progress, "done" if finished else "sending")
+        markup = None if finished else keyboard(_stop_button(tr, broadcast.id))
+        try:
+            await app.bot.edit_message_text(
+                text,
+                chat_id=broadcast.chat_id,
+                message_id=broadcast.progress_message_id,
+                reply_markup=markup,
+            )
+        except (BadRequest, Forbidden) as error:
+            log.info("could not edit the progress of broadcast %d: %s", broadcast.id, error)
+        except TelegramError as error:
+            log.info("Telegram failed editing broadcast %d's progress: %s", broadcast.id, error)
+            return False
+        return True
 
     async def report(now: object) -> int:
         edited = 0
+        for broadcast_id, (broadcast, progress) in list(unfinished_edits.items()):
+            if await edit(broadcast, progress, True):
+                del unfinished_edits[broadcast_id]
         for broadcast, progress, finished in await services.broadcasts.settle():
             if not throttle.due(broadcast.id, progress, time.monotonic(), final=finished):
                 continue
-            tr = services.i18n.translator(broadcast.locale)
-            state = "done" if finished else "sending"
-            text = progress_text(tr, broadcast, progress, state)
-            markup = None if finished else keyboard(_stop_button(tr, broadcast.id))
-            try:
-                if broadcast.progress_message_id is not None:
-                    await app.bot.edit_message_text(
-                        text,
-                        chat_id=broadcast.chat_id,
-                        message_id=broadcast.progress_message_id,
-                        reply_markup=markup,
-                    )
-                if finished:
-                    await app.bot.send_message(broadcast.chat_id, text)
+            if await edit(broadcast, progress, finished):
                 edited += 1
-            except (BadRequest, Forbidden) as error:
-                log.info("could not report broadcast %d: %s", broadcast.id, error)
+            elif finished:
+                unfinished_edits[broadcast.id] = (broadcast, progress)
         return edited
 
     return report
+
+
+def report_renderer(services: Services) -> Renderer:
+    """The outbox renderer of a finished broadcast's report, in the organizer's language."""
+
+    async def render(tr: Translator, params: Mapping[str, Any]) -> Rendered:
+        broadcast_id = int(params["id"])
+        broadcast = await services.broadcasts.repo.get(broadcast_id)
+        if broadcast is None:
+            raise LookupError(f"broadcast {broadcast_id} does not exist")
+        progress = await services.broadcasts.progress(broadcast_id)
+        mine = services.i18n.translator(broadcast.locale)
+        return Rendered(progress_text(mine, broadcast, progress, "done"))
+
+    return render
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add /broadcast, its buttons, its text step and the progress hook and renderer."""
     services: Services = app.bot_data["services"]
     services.delivery.renderers.add("broadcast", services.broadcasts.render)
+    services.delivery.renderers.add(REPORT_TEMPLATE, report_renderer(services))
     services.delivery.dispatcher.add_hook("broadcasts", progress_hook(app))
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("broadcast", start, filters=private))

@@ -35,6 +35,7 @@ from handlers.common import (
 )
 from handlers.context import BotContext
 from handlers.meetings.common import slot_label, when_text, who_text
+from handlers.views import quote
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ async def find(update: Update, context: BotContext) -> None:
         return
     found = await control_of(context.services).find(query)
     if not found:
-        await send(context, who.chat_id, who.tr._("Nobody matches {query}.", query=query))
+        await send(context, who.chat_id, who.tr._("Nobody matches {query}.", query=quote(query)))
         return
     rows = [[(_label(f), callbacks.make(NS, "card", f.id))] for f in found]
     text = who.tr.ngettext("{n} delegate found:", "{n} delegates found:", len(found))
@@ -362,7 +363,7 @@ async def merge(update: Update, context: BotContext) -> None:
         return
     tr = who.tr
     args = context.args or []
-    if len(args) != 2 or not all(a.lstrip("#").isdigit() for a in args):
+    if len(args) != 2 or not all(callbacks.is_id(a.lstrip("#")) for a in args):
         text = tr._(
             "Write the two profile numbers (shown on /find cards): /merge IMPORTED CHAT-MADE"
         )

@@ -21,7 +21,8 @@ from telegram.ext import (
 from bot.domain.countries import flag
 from bot.domain.importing import parse_delegate_csv
 from bot.domain.models import Role
-from bot.i18n import LANGUAGE_LABELS
+from bot.domain.outbox import DeadReason
+from bot.i18n import LANGUAGE_LABELS, Translator
 from bot.services import exports as data_exports
 from bot.services.importing import format_report, import_delegates
 from bot.services.stats import TOP_MATCHES, event_figures
@@ -39,7 +40,7 @@ from handlers.registration import role_label
 
 NS = "o"
 IMPORT_GROUP = -5
-ACTIONS = frozenset({"stats", "exp"})
+ACTIONS = frozenset({"stats", "exp", "retry"})
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 REPORT_LIMIT = 3500  # characters of report shown in a message; longer ones go as a file
 
@@ -49,9 +50,38 @@ def _top(pairs: list[tuple[str, int]], name: Callable[[str], str], limit: int = 
     return shown + (" …" if len(pairs) > limit else "") if shown else "—"
 
 
+def _dead_line(tr: Translator, reason: DeadReason, n: int) -> str:
+    if reason is DeadReason.REFUSED:
+        return tr.ngettext(
+            "• {n} refused by Telegram as written",
+            "• {n} refused by Telegram as written",
+            n,
+        )
+    if reason is DeadReason.EXPIRED:
+        return tr.ngettext(
+            "• {n} given up: Telegram kept failing until it was too late",
+            "• {n} given up: Telegram kept failing until it was too late",
+            n,
+        )
+    return tr.ngettext(
+        "• {n} could not be written (see the bot's log)",
+        "• {n} could not be written (see the bot's log)",
+        n,
+    )
+
+
+def _retry_label(tr: Translator, reason: DeadReason, n: int) -> str:
+    if reason is DeadReason.REFUSED:
+        return tr.label("🔁 Retry the refused ({n})", n=n)
+    if reason is DeadReason.EXPIRED:
+        return tr.label("🔁 Retry the given up ({n})", n=n)
+    return tr.label("🔁 Retry the unwritten ({n})", n=n)
+
+
 async def _stats_text(context: BotContext, who: Caller) -> str:
     services, tr = context.services, who.tr
     stats, (pairs, matched) = await event_figures(services)
+    dead = await services.outbox.dead_by_reason()
     taxonomy = services.matching.taxonomy
     delivery = stats.broadcast_delivery
 
@@ -128,19 +158,36 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 left=delivery.left,
             ),
             tr._("Undeliverable messages (dead letters): {n}", n=stats.dead_letters),
+            *(_dead_line(tr, reason, n) for reason, n in dead.items()),
         ]
     )
 
 
-def _refresh_button(who: Caller) -> list[list[tuple[str, str]]]:
-    return [[(who.tr.label("🔄 Refresh"), callbacks.make(NS, "stats"))]]
+async def _stats_buttons(context: BotContext, who: Caller) -> list[list[tuple[str, str]]]:
+    dead = await context.services.outbox.dead_by_reason()
+    rows = [
+        [(_retry_label(who.tr, reason, n), callbacks.make(NS, "retry", str(reason)))]
+        for reason, n in dead.items()
+    ]
+    return [*rows, [(who.tr.label("🔄 Refresh"), callbacks.make(NS, "stats"))]]
 
 
 async def stats(update: Update, context: BotContext) -> None:
     """Show the organizer the registration figures."""
     who = await organizer(update, context)
     if who is not None:
-        await send(context, who.chat_id, await _stats_text(context, who), _refresh_button(who))
+        text = await _stats_text(context, who)
+        await send(context, who.chat_id, text, await _stats_buttons(context, who))
+
+
+async def _retry_dead(context: BotContext, who: Caller, reason: DeadReason) -> int:
+    services = context.services
+    async with services.db.transaction():
+        count = await services.outbox.retry_dead(reason=reason)
+        await services.organizers.audit.record(
+            who.user_id, "retry_dead", str(reason), {"count": count}
+        )
+    return count
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -157,8 +204,22 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await _send_export(context, who, what, fmt)
         return
-    await query.answer()
-    await edit_message(query, await _stats_text(context, who), _refresh_button(who))
+    if data.action == "retry":
+        if data.arg not in set(DeadReason):
+            await refuse_button(query, who.tr)
+            return
+        count = await _retry_dead(context, who, DeadReason(data.arg))
+        await query.answer(
+            who.tr.ngettext(
+                "{n} message is owed again and goes out shortly.",
+                "{n} messages are owed again and go out shortly.",
+                count,
+            )
+        )
+    else:
+        await query.answer()
+    text = await _stats_text(context, who)
+    await edit_message(query, text, await _stats_buttons(context, who))
 
 
 async def _send_export(context: BotContext, who: Caller, what: str, fmt: str) -> None:

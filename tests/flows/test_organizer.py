@@ -17,6 +17,7 @@ from tests.flows.broadcast_kit import ORGANIZER, seed, services_of, write_broadc
 REFUSAL = "only available to the event organizers"
 FORGED = [
     "o1:stats:",
+    "o1:retry:expired",
     "bc1:send:1",
     "bc1:stop:1",
     "bc1:drop:1",

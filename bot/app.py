@@ -17,7 +17,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
 from bot.i18n import SUPPORTED_LOCALES
 from bot.services import Services, build_services
-from bot.transport.bot import MatchmakerBot, TolerantUpdater
+from bot.transport.bot import MatchmakerBot, TolerantUpdater, update_kind
 from bot.transport.http import AiohttpRequest
 from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
@@ -108,10 +108,16 @@ async def start_web(app: BotApplication) -> None:
         path, secret = hook
 
         async def deliver(data: dict[str, Any]) -> None:
+            # As in polling (bot/transport/bot.py): an update PTB cannot read is skipped and
+            # logged by id and type only (its content holds what people typed).
             try:
                 update = Update.de_json(data, app.bot)
             except Exception:
-                log.warning("skipped a webhook update that could not be read", exc_info=True)
+                log.warning(
+                    "skipped webhook update %s (%s): it could not be read",
+                    data.get("update_id"),
+                    update_kind(data),
+                )
                 return
             await app.update_queue.put(update)
 
@@ -123,6 +129,37 @@ async def start_web(app: BotApplication) -> None:
         host, port = settings.webhook_listen, settings.webhook_port
     await server.start(host, port)
     app.bot_data["web"] = server
+
+
+def serve_webhook(app: BotApplication, url: str, secret: str) -> None:
+    """Run the bot on Telegram's webhook, received by our web server, until a stop signal.
+
+    PTB's run_webhook would bring a second server (tornado) on a second port; this runs the
+    same life cycle as run_polling (post_init, start, stop, post_stop, shutdown) on ours.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(app.initialize())
+        if app.post_init is not None:
+            loop.run_until_complete(app.post_init(app))
+        loop.run_until_complete(
+            app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        )
+        loop.run_until_complete(app.start())
+        # Our stop signal handler calls app.stop_running(), which stops this loop.
+        loop.run_forever()
+    finally:
+        try:
+            if app.running:
+                loop.run_until_complete(app.stop())
+                if app.post_stop is not None:
+                    loop.run_until_complete(app.post_stop(app))
+            loop.run_until_complete(app.shutdown())
+            if app.post_shutdown is not None:
+                loop.run_until_complete(app.post_shutdown(app))
+        finally:
+            loop.close()
 
 
 async def _stop_web(app: BotApplication) -> None:

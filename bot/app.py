@@ -35,6 +35,7 @@ from handlers import (
 )
 from handlers.context import BotContext
 from handlers.web import Webhook, WebServer
+from handlers.web.menu import publish_menu_button
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ async def start_web(app: BotApplication) -> None:
         host, port = settings.webhook_listen, settings.webhook_port
     await server.start(host, port)
     app.bot_data["web"] = server
+    await publish_menu_button(app.bot, services)
 
 
 def serve_webhook(app: BotApplication, url: str, secret: str) -> None:

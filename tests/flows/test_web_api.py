@@ -13,6 +13,7 @@ from bot.cli import main
 from bot.domain.clock import ManualClock
 from bot.sandbox.fake_api import FakeBotApi
 from handlers.web import miniapp
+from tests.flows.conftest import flow_settings, start_bot, stop_bot
 from tests.flows.web_kit import base_url, init_data, registered, services_of, web_bot
 
 __all__ = ["web_bot"]  # fixture
@@ -116,3 +117,22 @@ def test_board_link_prints_the_same_url_until_new(
     assert lines == [first, f"A1 {first}/table/A1", f"VIP 2 {first}/table/VIP%202"]
     assert main(["board-link", "--db", database, "--new"]) == 0
     assert capsys.readouterr().out.strip() != first
+
+
+async def test_the_menu_button_opens_the_miniapp_at_the_public_url(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> None:
+    settings = flow_settings(
+        api,
+        tmp_path / "menu.db",
+        MATCHMAKER_WEB_PORT="0",
+        MATCHMAKER_WEB_URL="https://hall.example.org",
+    )
+    app = await start_bot(settings, clock)
+    try:
+        button = api.menu_buttons[None]
+        assert button["type"] == "web_app"
+        assert button["web_app"]["url"] == "https://hall.example.org/app"
+        assert button["text"] == "My day"
+    finally:
+        await stop_bot(app)

@@ -77,7 +77,9 @@
       const item = el("li");
       item.dataset.key = row.key;
       item.dataset.state = row.state;
-      item.append(el("span", "time", row.time), el("bdi", "what", row.text));
+      const time = el("bdi", "time", row.time);
+      time.dir = "ltr";
+      item.append(time, el("bdi", "what", row.text));
       list.append(item);
     });
   }
@@ -98,7 +100,9 @@
     data.rows.forEach((slot) => {
       const row = body.insertRow();
       row.dataset.key = slot.key;
-      row.insertCell().textContent = slot.time;
+      const time = el("bdi", "time", slot.time);
+      time.dir = "ltr"; // 09:30–09:50 reads left to right in every language
+      row.insertCell().append(time);
       const mine = row.insertCell();
       mine.className = slot.mine ? "yes" : "no";
       mine.textContent = slot.mine ? L.free : L.busy;

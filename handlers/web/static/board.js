@@ -30,7 +30,11 @@
     const box = el("div", "slot " + kind);
     const head = el("div");
     head.append(el("span", "label", kind === "now" ? L.now : L.next));
-    if (meeting) head.append(el("span", "time", meeting.time));
+    if (meeting) {
+      const time = el("bdi", "time", meeting.time);
+      time.dir = "ltr"; // 09:30–09:50 reads left to right on an Arabic board too
+      head.append(time);
+    }
     box.append(head);
     if (meeting) meeting.people.forEach((p) => box.append(person(p)));
     else box.append(el("span", kind === "now" ? "free" : "empty", kind === "now" ? L.free : "—"));

@@ -1,0 +1,365 @@
+"""Web benchmark: 200 board screens and 500 Mini App users while the bot serves chat updates.
+
+The bot runs as its own process (`python -m bot run`, its web server on a free port) against the
+fake Bot API, rate limiting off, on a database seeded with registered delegates. Two phases of
+the same length, in one run:
+
+A (baseline): chat only. Chat users (default 100) each send /help, wait for the answer, think,
+   and again: about 20 updates a second. The p99 of update-to-answer is the baseline.
+B (web load): the same chat load, plus 200 screens streaming the venue board (Server-Sent
+   Events), plus 500 Mini App users, each calling the API (their day grid, or two people's
+   slots side by side) about every 5 s (uniform think time), all with signed launch data, plus a
+   booking every second made as another process does (request and accept through the services
+   on the same database file). For each booking and each screen, the time from the accept's
+   commit to the screen's first board event naming the booker is a board update latency.
+
+Targets: board update p99 <= 2 s, Mini App API p99 <= 100 ms, chat p99 in B <= 1.2 x chat p99
+in A, no errors (chat answers missing after 30 s, Mini App calls that failed, streams that
+broke, bookings refused, requests the fake server rejected, ERROR lines in the bot's log).
+Run from the repository root: `python -m benchmarks.web [--seconds S] [--screens N]
+[--miniapp-users N] [--chat-users N]`. Prints one JSON line; exits 1 on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import random
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import bot_environment, percentile_ms, start_process, stop_process
+
+TARGET_BOARD_P99_MS = 2000.0
+TARGET_API_P99_MS = 100.0
+TARGET_CHAT_RATIO = 1.2
+ANSWER_TIMEOUT = 30.0
+TABLES = 40
+ANSWERING_METHODS = ("sendMessage",)
+
+
+@dataclass
+class Figures:
+    """What one phase measured."""
+
+    chat: list[float] = field(default_factory=list)
+    api: list[float] = field(default_factory=list)
+    board: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(path: Path, first_day: dt.date) -> Path:
+    days = [first_day.isoformat(), (first_day + dt.timedelta(days=1)).isoformat()]
+    path.write_text(
+        f'[event]\nname = "Web benchmark"\ntimezone = "UTC"\n\n'
+        f"[schedule]\ndays = {json.dumps(days)}\n"
+        f'sessions = ["09:00-12:00", "13:00-18:00"]\ntables = {TABLES}\nrequest_hours = 12\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _seed(database: Path, count: int) -> None:
+    """Registered delegates with Telegram ids 10000 + n, shown to others."""
+    from storage.db import Database
+
+    db = Database(database)
+    await db.connect()
+    await db.migrate()
+    now = "2026-01-01T00:00:00.000000+00:00"
+    await db.executemany(
+        "INSERT INTO delegates (telegram_user_id, chat_id, locale, name, organization, country, "
+        "role, meeting_languages, contact, contact_kind, consent, step, created_at, updated_at, "
+        "registered_at) VALUES (?, ?, 'en', ?, ?, 'CN', 'company', 'en', ?, 'email', 1, 'done', "
+        "?, ?, ?)",
+        [
+            (10_000 + n, 10_000 + n, f"Booker {n:04d}", f"Org {n}", f"d{n}@example.org", now,
+             now, now)
+            for n in range(count)
+        ],
+    )  # fmt: skip
+    await db.close()
+
+
+class Answers:
+    """Times the first sendMessage to a chat after the harness pushed an update for it."""
+
+    def __init__(self, api: Any) -> None:
+        self._waiting: dict[int, asyncio.Future[float]] = {}
+        for method in ANSWERING_METHODS:
+            api._handlers[method] = self._timed(api._handlers[method])
+
+    def _timed(self, original: Any) -> Any:
+        async def handler(validated: Any) -> Any:
+            result = await original(validated)
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                future = self._waiting.pop(int(validated.params["chat_id"]))
+                if not future.done():
+                    future.set_result(time.perf_counter())
+            return result
+
+        return handler
+
+    def expect(self, chat_id: int) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiting[chat_id] = future
+        return future
+
+
+async def chat_user(api: Any, answers: Answers, user_id: int, until: float, out: Figures) -> None:
+    """A delegate asking /help again and again, about every 5 s."""
+    user = api.user(user_id, f"Chat {user_id}", language_code="en")
+    await asyncio.sleep(random.uniform(0, 5))
+    while time.perf_counter() < until:
+        answered = answers.expect(user.chat_id)
+        pushed = time.perf_counter()
+        await user.send_text("/help")
+        try:
+            out.chat.append(await asyncio.wait_for(answered, ANSWER_TIMEOUT) - pushed)
+        except TimeoutError:
+            out.error("chat_timeout")
+        await asyncio.sleep(random.uniform(2.5, 7.5))
+
+
+async def screen(
+    http: Any, url: str, booked: dict[str, float], until: float, out: Figures, ready: Any
+) -> None:
+    """A board screen: read the stream, time each booking's first appearance."""
+    seen: set[str] = set()
+    try:
+        async with http.get(url, timeout=None) as response:
+            if response.status != 200:
+                out.error("board_status")
+                return
+            ready.release()
+            event = ""
+            async for raw in response.content:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "board":
+                    arrived = time.perf_counter()
+                    data = line[6:]
+                    for name, at in list(booked.items()):
+                        if name not in seen and f'"{name}"' in data:
+                            seen.add(name)
+                            out.board.append(arrived - at)
+                if time.perf_counter() > until:
+                    return
+    except (TimeoutError, OSError):
+        out.error("board_stream")
+
+
+async def miniapp_user(
+    http: Any, base: str, token: str, user_id: int, others: int, until: float, out: Figures
+) -> None:
+    """A delegate in the Mini App: a call every ~5 s, their day or someone's slots beside it."""
+    from bot.domain.webapp import sign_init_data
+
+    data = sign_init_data(token, {"id": user_id, "first_name": "U"}, dt.datetime.now(dt.UTC))
+    headers = {"Authorization": f"tma {data}"}
+    paths = ["/app/api/session"]
+    await asyncio.sleep(random.uniform(0, 5))
+    while time.perf_counter() < until:
+        path = paths.pop() if paths else random.choice(("/app/api/day", "/app/api/pair"))
+        if path == "/app/api/pair":
+            path += f"?with={random.randint(1, others)}"
+        started = time.perf_counter()
+        try:
+            async with http.get(base + path, headers=headers) as response:
+                await response.read()
+                ok = response.status == 200 or (response.status == 403 and "pair" in path)
+        except OSError:
+            ok = False
+        out.api.append(time.perf_counter() - started)
+        if not ok:
+            out.error("miniapp")
+        await asyncio.sleep(random.uniform(2.5, 7.5))
+
+
+async def book(
+    settings: Any, count: int, every: float, booked: dict[str, float], out: Figures
+) -> None:
+    """Bookings as another process makes them: one a second, each at a table still empty."""
+    from bot.services import open_services
+
+    async with open_services(settings) as services:
+        slot = services.settings.schedule.slots[0].start
+        for n in range(count):
+            requester, invitee = 2 * n + 1, 2 * n + 2
+            try:
+                meeting = await services.meetings.request(requester, invitee, slot)
+                await services.meetings.accept(meeting.id, invitee)
+            except Exception as error:  # noqa: BLE001 - every refusal is an error here
+                print(f"booking {n} refused: {error!r}", file=sys.stderr)
+                out.error("booking")
+                continue
+            booked[f"Booker {requester - 1:04d}"] = time.perf_counter()
+            await asyncio.sleep(every)
+
+
+async def measure(
+    seconds: float, screens: int, miniapp_users: int, chat_users: int
+) -> dict[str, Any]:
+    from bot.config import load_settings
+    from bot.sandbox.fake_api import FakeBotApi
+
+    workdir = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    database = workdir / "web.db"
+    config = _config(workdir / "event.toml", dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1))
+    delegates = max(miniapp_users, 2 * TABLES) + 10
+    await _seed(database, delegates)
+    port = _free_port()
+    import aiohttp
+
+    async with FakeBotApi() as api:
+        # The seeded delegates' chats, so the confirmations of bookings reach someone.
+        for n in range(delegates):
+            api.user(10_000 + n, f"Booker {n:04d}")
+        answers = Answers(api)
+        env = bot_environment(
+            api, database, rate_limit=False, MATCHMAKER_CONFIG=str(config),
+            MATCHMAKER_WEB_PORT=str(port), MATCHMAKER_LOG_LEVEL="WARNING",
+        )  # fmt: skip
+        log = workdir / "bot.log"
+        process = await start_process(["-m", "bot", "run"], env, log)
+        settings = load_settings(env, require_token=True)
+        base = f"http://127.0.0.1:{port}"
+        baseline, loaded = Figures(), Figures()
+        try:
+            while not any(call.method == "getUpdates" for call in api.calls):
+                if process.returncode is not None:
+                    raise RuntimeError(f"the bot exited; see {log}")
+                await asyncio.sleep(0.1)
+            await api.settle(timeout=30)
+            from bot.services import open_services
+
+            async with open_services(settings) as services:
+                secret = await services.web.board_secret()
+            for _ in range(100):
+                with contextlib.suppress(OSError):
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.close()
+                    break
+                await asyncio.sleep(0.1)
+
+            print(f"phase A: {chat_users} chat users for {seconds:.0f} s", file=sys.stderr)
+            until = time.perf_counter() + seconds
+            await asyncio.gather(
+                *(chat_user(api, answers, 50_000 + n, until, baseline) for n in range(chat_users))
+            )
+
+            print(
+                f"phase B: the same, with {screens} screens, {miniapp_users} Mini App users "
+                "and a booking a second",
+                file=sys.stderr,
+            )
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                booked: dict[str, float] = {}
+                ready = asyncio.Semaphore(0)
+                until = time.perf_counter() + seconds + 5
+                streams = [
+                    asyncio.create_task(
+                        screen(http, f"{base}/board/{secret}/events", booked, until, loaded, ready)
+                    )
+                    for _ in range(screens)
+                ]
+                for _ in range(screens):
+                    await asyncio.wait_for(ready.acquire(), 30)
+                until = time.perf_counter() + seconds
+                bookings = min(int(seconds), TABLES)
+                await asyncio.gather(
+                    *(
+                        chat_user(api, answers, 60_000 + n, until, loaded)
+                        for n in range(chat_users)
+                    ),
+                    *(
+                        miniapp_user(http, base, api.token, 10_000 + n, delegates, until, loaded)
+                        for n in range(miniapp_users)
+                    ),
+                    book(settings, bookings, seconds / max(bookings, 1), booked, loaded),
+                )
+                # Let the last booking reach every screen, then close the streams.
+                await asyncio.sleep(3)
+                for task in streams:
+                    task.cancel()
+                await asyncio.gather(*streams, return_exceptions=True)
+            missing = len(booked) * screens - len(loaded.board)
+            if missing:
+                loaded.errors["board_missed"] = missing
+        finally:
+            await stop_process(process)
+        logged = log.read_text(encoding="utf-8", errors="replace")
+        errors = {**baseline.errors}
+        for kind, n in loaded.errors.items():
+            errors[kind] = errors.get(kind, 0) + n
+        if api.rejected:
+            errors["rejected"] = len(api.rejected)
+            print(f"first rejected call: {api.rejected[0]}", file=sys.stderr)
+        if logged.count(" ERROR ") or logged.count("Traceback"):
+            errors["logged"] = logged.count(" ERROR ") + logged.count("Traceback")
+    chat_a = percentile_ms(baseline.chat, 99)
+    chat_b = percentile_ms(loaded.chat, 99)
+    return {
+        "board_update_p99_ms": _r(percentile_ms(loaded.board, 99)),
+        "board_update_p50_ms": _r(percentile_ms(loaded.board, 50)),
+        "miniapp_api_p99_ms": _r(percentile_ms(loaded.api, 99)),
+        "miniapp_api_p50_ms": _r(percentile_ms(loaded.api, 50)),
+        "miniapp_calls": len(loaded.api),
+        "chat_p99_ms_baseline": _r(chat_a),
+        "chat_p99_ms_with_web": _r(chat_b),
+        "chat_p99_ratio": round(chat_b / chat_a, 2) if chat_a and chat_b else None,
+        "chat_replies": [len(baseline.chat), len(loaded.chat)],
+        "screens": screens,
+        "board_samples": len(loaded.board),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+    }
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
+    parser.add_argument("--screens", type=int, default=200)
+    parser.add_argument("--miniapp-users", type=int, default=500)
+    parser.add_argument("--chat-users", type=int, default=100)
+    args = parser.parse_args(argv)
+    result = asyncio.run(measure(args.seconds, args.screens, args.miniapp_users, args.chat_users))
+    met = (
+        result["board_update_p99_ms"] is not None
+        and result["board_update_p99_ms"] <= TARGET_BOARD_P99_MS
+        and result["miniapp_api_p99_ms"] is not None
+        and result["miniapp_api_p99_ms"] <= TARGET_API_P99_MS
+        and result["chat_p99_ratio"] is not None
+        and result["chat_p99_ratio"] <= TARGET_CHAT_RATIO
+        and result["errors"] == 0
+    )
+    result["targets_met"] = met
+    print(json.dumps(result))
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

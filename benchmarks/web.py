@@ -10,8 +10,10 @@ B (web load): the same chat load, plus 200 screens streaming the venue board (Se
    Events), plus 500 Mini App users, each calling the API (their day grid, or two people's
    slots side by side) about every 5 s (uniform think time), all with signed launch data, plus a
    booking every second made as another process does (request and accept through the services
-   on the same database file). For each booking and each screen, the time from the accept's
-   commit to the screen's first board event naming the booker is a board update latency.
+   on the same database file). The web load runs in a process of its own, so that it does not
+   slow down the fake Bot API that times the chat. For each booking and each screen, the time
+   from the accept's commit to the screen's first board event naming the booker is a board
+   update latency.
 
 Targets: board update p99 <= 2 s, Mini App API p99 <= 100 ms, chat p99 in B <= 1.2 x chat p99
 in A, no errors (chat answers missing after 30 s, Mini App calls that failed, streams that
@@ -36,7 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import bot_environment, percentile_ms, start_process, stop_process
+from benchmarks.harness import (
+    ROOT,
+    bot_environment,
+    percentile_ms,
+    start_process,
+    stop_process,
+)
 
 TARGET_BOARD_P99_MS = 2000.0
 TARGET_API_P99_MS = 100.0
@@ -215,11 +223,54 @@ async def book(
             await asyncio.sleep(every)
 
 
+async def web_load(args: argparse.Namespace) -> dict[str, Any]:
+    """The web side of phase B, in its own process so it does not slow the fake Bot API."""
+    import aiohttp
+
+    from bot.config import load_settings
+
+    settings = load_settings(require_token=True)
+    figures = Figures()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        booked: dict[str, float] = {}
+        ready = asyncio.Semaphore(0)
+        until = time.perf_counter() + args.seconds + 30
+        url = f"{args.base}/board/{args.secret}/events"
+        streams = [
+            asyncio.create_task(screen(http, url, booked, until, figures, ready))
+            for _ in range(args.screens)
+        ]
+        for _ in range(args.screens):
+            await asyncio.wait_for(ready.acquire(), 30)
+        print("READY", flush=True)
+        until = time.perf_counter() + args.seconds
+        bookings = min(int(args.seconds), TABLES)
+        await asyncio.gather(
+            *(
+                miniapp_user(http, args.base, settings.token, 10_000 + n, args.delegates, until,
+                             figures)
+                for n in range(args.users)
+            ),
+            book(settings, bookings, args.seconds / max(bookings, 1), booked, figures),
+        )  # fmt: skip
+        # Let the last booking reach every screen, then close the streams.
+        await asyncio.sleep(3)
+        for task in streams:
+            task.cancel()
+        await asyncio.gather(*streams, return_exceptions=True)
+    missing = len(booked) * args.screens - len(figures.board)
+    if missing:
+        figures.errors["board_missed"] = missing
+    return {"api": figures.api, "board": figures.board, "errors": figures.errors}
+
+
 async def measure(
     seconds: float, screens: int, miniapp_users: int, chat_users: int
 ) -> dict[str, Any]:
     from bot.config import load_settings
     from bot.sandbox.fake_api import FakeBotApi
+    from bot.services import open_services
 
     workdir = Path(tempfile.mkdtemp(prefix="web-bench-"))
     database = workdir / "web.db"
@@ -227,7 +278,6 @@ async def measure(
     delegates = max(miniapp_users, 2 * TABLES) + 10
     await _seed(database, delegates)
     port = _free_port()
-    import aiohttp
 
     async with FakeBotApi() as api:
         # The seeded delegates' chats, so the confirmations of bookings reach someone.
@@ -243,22 +293,15 @@ async def measure(
         settings = load_settings(env, require_token=True)
         base = f"http://127.0.0.1:{port}"
         baseline, loaded = Figures(), Figures()
+        web: dict[str, Any] = {"api": [], "board": [], "errors": {}}
         try:
             while not any(call.method == "getUpdates" for call in api.calls):
                 if process.returncode is not None:
                     raise RuntimeError(f"the bot exited; see {log}")
                 await asyncio.sleep(0.1)
             await api.settle(timeout=30)
-            from bot.services import open_services
-
             async with open_services(settings) as services:
                 secret = await services.web.board_secret()
-            for _ in range(100):
-                with contextlib.suppress(OSError):
-                    _, writer = await asyncio.open_connection("127.0.0.1", port)
-                    writer.close()
-                    break
-                await asyncio.sleep(0.1)
 
             print(f"phase A: {chat_users} chat users for {seconds:.0f} s", file=sys.stderr)
             until = time.perf_counter() + seconds
@@ -271,45 +314,26 @@ async def measure(
                 "and a booking a second",
                 file=sys.stderr,
             )
-            connector = aiohttp.TCPConnector(limit=0)
-            async with aiohttp.ClientSession(connector=connector) as http:
-                booked: dict[str, float] = {}
-                ready = asyncio.Semaphore(0)
-                until = time.perf_counter() + seconds + 5
-                streams = [
-                    asyncio.create_task(
-                        screen(http, f"{base}/board/{secret}/events", booked, until, loaded, ready)
-                    )
-                    for _ in range(screens)
-                ]
-                for _ in range(screens):
-                    await asyncio.wait_for(ready.acquire(), 30)
-                until = time.perf_counter() + seconds
-                bookings = min(int(seconds), TABLES)
-                await asyncio.gather(
-                    *(
-                        chat_user(api, answers, 60_000 + n, until, loaded)
-                        for n in range(chat_users)
-                    ),
-                    *(
-                        miniapp_user(http, base, api.token, 10_000 + n, delegates, until, loaded)
-                        for n in range(miniapp_users)
-                    ),
-                    book(settings, bookings, seconds / max(bookings, 1), booked, loaded),
-                )
-                # Let the last booking reach every screen, then close the streams.
-                await asyncio.sleep(3)
-                for task in streams:
-                    task.cancel()
-                await asyncio.gather(*streams, return_exceptions=True)
-            missing = len(booked) * screens - len(loaded.board)
-            if missing:
-                loaded.errors["board_missed"] = missing
+            load = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.web", "load", "--base", base,
+                "--secret", secret, "--seconds", str(seconds), "--screens", str(screens),
+                "--users", str(miniapp_users), "--delegates", str(delegates),
+                env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            assert load.stdout is not None
+            if (await asyncio.wait_for(load.stdout.readline(), 60)).strip() != b"READY":
+                raise RuntimeError("the web load did not connect its screens")
+            until = time.perf_counter() + seconds
+            await asyncio.gather(
+                *(chat_user(api, answers, 60_000 + n, until, loaded) for n in range(chat_users))
+            )
+            web = json.loads(await asyncio.wait_for(load.stdout.read(), 120))
+            await load.wait()
         finally:
             await stop_process(process)
         logged = log.read_text(encoding="utf-8", errors="replace")
         errors = {**baseline.errors}
-        for kind, n in loaded.errors.items():
+        for kind, n in [*loaded.errors.items(), *web["errors"].items()]:
             errors[kind] = errors.get(kind, 0) + n
         if api.rejected:
             errors["rejected"] = len(api.rejected)
@@ -319,17 +343,17 @@ async def measure(
     chat_a = percentile_ms(baseline.chat, 99)
     chat_b = percentile_ms(loaded.chat, 99)
     return {
-        "board_update_p99_ms": _r(percentile_ms(loaded.board, 99)),
-        "board_update_p50_ms": _r(percentile_ms(loaded.board, 50)),
-        "miniapp_api_p99_ms": _r(percentile_ms(loaded.api, 99)),
-        "miniapp_api_p50_ms": _r(percentile_ms(loaded.api, 50)),
-        "miniapp_calls": len(loaded.api),
+        "board_update_p99_ms": _r(percentile_ms(web["board"], 99)),
+        "board_update_p50_ms": _r(percentile_ms(web["board"], 50)),
+        "miniapp_api_p99_ms": _r(percentile_ms(web["api"], 99)),
+        "miniapp_api_p50_ms": _r(percentile_ms(web["api"], 50)),
+        "miniapp_calls": len(web["api"]),
         "chat_p99_ms_baseline": _r(chat_a),
         "chat_p99_ms_with_web": _r(chat_b),
         "chat_p99_ratio": round(chat_b / chat_a, 2) if chat_a and chat_b else None,
         "chat_replies": [len(baseline.chat), len(loaded.chat)],
         "screens": screens,
-        "board_samples": len(loaded.board),
+        "board_samples": len(web["board"]),
         "errors": sum(errors.values()),
         "error_kinds": errors,
     }
@@ -339,7 +363,22 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _load_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web load")
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--screens", type=int, required=True)
+    parser.add_argument("--users", type=int, required=True)
+    parser.add_argument("--delegates", type=int, required=True)
+    print(json.dumps(asyncio.run(web_load(parser.parse_args(argv)))), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["load"]:
+        return _load_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
     parser.add_argument("--screens", type=int, default=200)

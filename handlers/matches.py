@@ -44,6 +44,7 @@ from handlers.views import (
     reason_lines,
     their_item,
 )
+from handlers.web.menu import miniapp_url
 
 NS = MATCHES_NS
 ACTIONS = frozenset({"pg", "det", "int", "hide"})
@@ -147,6 +148,9 @@ async def page(
         lines += ["", hidden]
     interested = await services.matches.has_mark(delegate_id, other.id, Mark.INTERESTED)
     rows = _card_buttons(tr, other.id, number, len(matches), interested=interested)
+    grid = miniapp_url(services)
+    if grid is not None:
+        rows = [[(tr.label("📅 Both days side by side"), f"{grid}?with={other.id}")], *rows]
     return fit("\n".join(lines)), rows
 
 

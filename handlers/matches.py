@@ -150,7 +150,7 @@ async def page(
     rows = _card_buttons(tr, other.id, number, len(matches), interested=interested)
     grid = miniapp_url(services)
     if grid is not None:
-        rows = [[(tr.label("📅 Both days side by side"), f"{grid}?with={other.id}")], *rows]
+        rows = [[(tr.label("📅 Our free times side by side"), f"{grid}?with={other.id}")], *rows]
     return fit("\n".join(lines)), rows
 
 

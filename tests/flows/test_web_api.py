@@ -136,3 +136,27 @@ async def test_the_menu_button_opens_the_miniapp_at_the_public_url(
         assert button["text"] == "My day"
     finally:
         await stop_bot(app)
+
+
+async def test_a_match_card_opens_the_miniapp_on_both_peoples_slots(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> None:
+    from tests.flows.items_kit import seen
+    from tests.flows.test_matches import NEW_MATCH, russian_and_chinese
+
+    settings = flow_settings(
+        api, tmp_path / "cards.db", MATCHMAKER_WEB_PORT="0",
+        MATCHMAKER_WEB_URL="https://hall.example.org",
+    )  # fmt: skip
+    app = await start_bot(settings, clock)
+    try:
+        university, plant = await russian_and_chinese(api)
+        plant_id = (await services_of(app).delegates.by_telegram_user(plant.user_id)).id  # type: ignore[union-attr]
+        await university.expect(seen("ru", NEW_MATCH))
+        await university.send_text("/matches")
+        card = await university.expect("王芳")
+        first = card.raw["reply_markup"]["inline_keyboard"][0][0]
+        assert first["web_app"] == {"url": f"https://hall.example.org/app?with={plant_id}"}
+        assert "callback_data" not in first
+    finally:
+        await stop_bot(app)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from bot.domain.board import BoardPerson
 from bot.domain.clock import Clock, to_iso
 from storage.db import Database
 
@@ -40,3 +43,28 @@ class BoardLinkRepository:
             await db.insert(
                 "INSERT INTO board_links (secret, created_at) VALUES (?, ?)", (secret, now)
             )
+
+
+class BoardRepository:
+    """What the venue board shows of delegates, read in one query per refresh."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def people(self, delegate_ids: Iterable[int]) -> dict[int, BoardPerson]:
+        """Name, organization and country of each delegate still here (never a contact)."""
+        ids = sorted(set(delegate_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = await self._db.fetchall(
+            f"SELECT id, name, organization, country FROM delegates "
+            f"WHERE id IN ({marks}) AND deleted_at IS NULL",
+            ids,
+        )
+        return {
+            int(row["id"]): BoardPerson(
+                name=row["name"] or "", organization=row["organization"], country=row["country"]
+            )
+            for row in rows
+        }

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain import meetings as rules
-from bot.domain.board import BoardPerson, TableView, board_view
+from bot.domain.board import TableView, board_view
 from bot.domain.clock import Clock
 from bot.domain.meetings import InvalidCounterpart, Meeting, MeetingState
 from bot.domain.scheduling import Schedule, Slot
 from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService, Party
 from storage.db import Database
-from storage.web import BoardLinkRepository
+from storage.web import BoardLinkRepository, BoardRepository
 
 SECRET_BYTES = 24
 COUNTERPARTS = 10
@@ -73,6 +73,7 @@ class WebService:
         self.meetings = meetings
         self.matching = matching
         self.links = BoardLinkRepository(db, clock)
+        self.people = BoardRepository(db)
 
     # --- the venue board -----------------------------------------------------------------------
 
@@ -95,16 +96,7 @@ class WebService:
         meetings = await self.meetings.repo.accepted_between(
             moment - self.schedule.slot_length, moment + dt.timedelta(days=2)
         )
-        people: dict[int, BoardPerson] = {}
-        for meeting in meetings:
-            for pid in meeting.participants:
-                if pid not in people:
-                    party = await self.meetings.party(pid)
-                    people[pid] = BoardPerson(
-                        name=(party.name if party else None) or "",
-                        organization=party.organization if party else None,
-                        country=party.country if party else None,
-                    )
+        people = await self.people.people(p for m in meetings for p in m.participants)
         return board_view(self.schedule.tables, meetings, people, moment)
 
     # --- the Mini App -------------------------------------------------------------------------

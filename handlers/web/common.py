@@ -6,10 +6,12 @@ import datetime as dt
 import html
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from babel import Locale
 from babel.dates import format_interval, format_skeleton
 
 from bot.i18n import Translator
@@ -28,7 +30,14 @@ def services_of(request: web.Request) -> Services:
 
 def hours(tr: Translator, start: dt.datetime, end: dt.datetime, zone: dt.tzinfo) -> str:
     """09:30–09:50 as the reader's language writes a span of hours."""
-    return str(format_interval(start, end, "Hm", tzinfo=zone, locale=tr.babel_locale))
+    return _hours(tr.locale, start, end, zone)
+
+
+# Slots are few and fixed, and Babel's interval formatting is the costliest step of a grid:
+# each (language, slot) is formatted once.
+@lru_cache(maxsize=8192)
+def _hours(locale: str, start: dt.datetime, end: dt.datetime, zone: dt.tzinfo) -> str:
+    return str(format_interval(start, end, "Hm", tzinfo=zone, locale=Locale.parse(locale)))
 
 
 def day_label(tr: Translator, day: dt.date) -> str:

@@ -152,7 +152,6 @@ async def session(request: web.Request) -> web.Response:
         "failed": tr.label("Something went wrong. Please try again."),
     }
     days = [{"date": d.isoformat(), "label": day_label(tr, d)} for d in services.web.days()]
-    counterparts = [_person(p, tr) for p in await services.web.counterparts(who.delegate.id)]
     return web.json_response(
         {
             "lang": tr.locale,
@@ -162,9 +161,17 @@ async def session(request: web.Request) -> web.Response:
             "labels": labels,
             "days": days,
             "today": _day(request, services).isoformat(),
-            "counterparts": counterparts,
         }
     )
+
+
+async def counterparts(request: web.Request) -> web.Response:
+    """My best matches that I may book (ranking costs as much as /matches: asked only when the
+    Book tab opens without a counterpart)."""
+    who = await authenticated(request)
+    services = services_of(request)
+    found = await services.web.counterparts(who.delegate.id)
+    return web.json_response({"counterparts": [_person(p, who.tr) for p in found]})
 
 
 def _grid_text(row: GridSlot, tr: Translator, services: Services, me: int) -> str:
@@ -268,5 +275,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/app", page)
     app.router.add_get("/app/api/session", session)
     app.router.add_get("/app/api/day", day)
+    app.router.add_get("/app/api/counterparts", counterparts)
     app.router.add_get("/app/api/pair", pair)
     app.router.add_post("/app/api/request", request_meeting)

@@ -83,6 +83,23 @@
       list.append(item);
     });
   }
+  let listed = false;
+  async function listCounterparts() {
+    // Ranking matches costs what /matches costs: asked once, when the Book tab first opens.
+    if (listed) return;
+    listed = true;
+    const data = await api("/app/api/counterparts");
+    const select = $("counterpart");
+    const kept = [...select.options].filter((o) => o.value);
+    select.replaceChildren(el("option", null, data.counterparts.length || kept.length ? "—" : L.none), ...kept);
+    data.counterparts.forEach((p) => {
+      if (kept.some((o) => o.value === String(p.id))) return;
+      const option = el("option", null, (p.flag ? p.flag + " " : "") + p.name + (p.org ? " · " + p.org : ""));
+      option.value = String(p.id);
+      select.append(option);
+    });
+    if (state.withId) select.value = String(state.withId);
+  }
   async function showPair() {
     const body = $("pair").tBodies[0];
     body.replaceChildren();
@@ -140,7 +157,10 @@
     $("view-book").hidden = state.tab !== "book";
     try {
       if (state.tab === "day") await showDay();
-      else await showPair();
+      else {
+        await listCounterparts();
+        await showPair();
+      }
     } catch (error) {
       say("error", error.message);
     }
@@ -165,22 +185,14 @@
     $("choose-label").textContent = L.choose;
     $("col-me").textContent = L.me;
     const select = $("counterpart");
-    select.replaceChildren(el("option", null, session.counterparts.length ? "—" : L.none));
-    session.counterparts.forEach((p) => {
-      const option = el("option", null, (p.flag ? p.flag + " " : "") + p.name + (p.org ? " · " + p.org : ""));
-      option.value = String(p.id);
-      select.append(option);
-    });
     select.onchange = () => { state.withId = select.value ? Number(select.value) : null; show(); };
     const wanted = Number(query.get("with"));
     if (wanted) {
       state.withId = wanted;
       state.tab = "book";
-      if (![...select.options].some((o) => o.value === String(wanted))) {
-        const option = el("option", null, "…");
-        option.value = String(wanted);
-        select.append(option);
-      }
+      const option = el("option", null, "…");
+      option.value = String(wanted);
+      select.replaceChildren(option);
       select.value = String(wanted);
     }
     tabs(session);

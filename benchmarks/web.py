@@ -46,6 +46,7 @@ from benchmarks.harness import (
     start_process,
     stop_process,
 )
+from benchmarks.load import cpu_seconds
 
 TARGET_BOARD_P99_MS = 2000.0
 TARGET_API_P99_MS = 100.0
@@ -311,6 +312,7 @@ async def measure(
         base = f"http://127.0.0.1:{port}"
         baseline, loaded = Figures(), Figures()
         web: dict[str, Any] = {"api": [], "arrivals": {}, "errors": {}}
+        cpu_a = cpu_b = 0.0
         board: list[float] = []
         try:
             while not any(call.method == "getUpdates" for call in api.calls):
@@ -322,11 +324,13 @@ async def measure(
                 secret = await services.web.board_secret()
 
             print(f"phase A: {chat_users} chat users for {seconds:.0f} s", file=sys.stderr)
+            cpu = cpu_seconds(process.pid)
             until = time.perf_counter() + seconds
             await asyncio.gather(
                 *(chat_user(api, answers, 50_000 + n, until, baseline) for n in range(chat_users))
             )
 
+            cpu_a, cpu = cpu_seconds(process.pid) - cpu, cpu_seconds(process.pid)
             print(
                 f"phase B: the same, with {screens} screens, {miniapp_users} Mini App users "
                 "and a booking a second",
@@ -352,6 +356,7 @@ async def measure(
                     ),
                     book(api, http, base, bookings, seconds / max(bookings, 1), booked, loaded),
                 )
+            cpu_b = cpu_seconds(process.pid) - cpu
             web = json.loads(await asyncio.wait_for(load.stdout.read(), 120))
             await load.wait()
             for name, at in booked.items():
@@ -382,6 +387,7 @@ async def measure(
         "chat_p99_ms_with_web": _r(chat_b),
         "chat_p99_ratio": round(chat_b / chat_a, 2) if chat_a and chat_b else None,
         "chat_replies": [len(baseline.chat), len(loaded.chat)],
+        "bot_cpu_share": [round(cpu_a / seconds, 2), round(cpu_b / seconds, 2)],
         "screens": screens,
         "board_samples": len(board),
         "errors": sum(errors.values()),

@@ -17,7 +17,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
 from bot.i18n import SUPPORTED_LOCALES
 from bot.services import Services, build_services
-from bot.transport.bot import MatchmakerBot, TolerantUpdater, update_kind
+from bot.transport.bot import MatchmakerBot, TolerantUpdater
 from bot.transport.http import AiohttpRequest
 from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
@@ -111,16 +111,10 @@ async def start_web(app: BotApplication) -> None:
         async def deliver(data: dict[str, Any]) -> None:
             # As in polling (bot/transport/bot.py): an update PTB cannot read is skipped and
             # logged by id and type only (its content holds what people typed).
-            try:
-                update = Update.de_json(data, app.bot)
-            except Exception:
-                log.warning(
-                    "skipped webhook update %s (%s): it could not be read",
-                    data.get("update_id"),
-                    update_kind(data),
-                )
-                return
-            await app.update_queue.put(update)
+            bot: MatchmakerBot = app.bot
+            update = bot.parse_update(data)
+            if update is not None:
+                await app.update_queue.put(update)
 
         webhook = Webhook(path, secret, deliver)
     server = WebServer(services, webhook=webhook)

@@ -150,9 +150,12 @@ class WebService:
             raise InvalidCounterpart(f"delegate {other_id} cannot be booked from the web")
         return other
 
-    async def side_by_side(self, delegate_id: int, other_id: int, day: dt.date) -> list[PairSlot]:
-        """Two people's day slot by slot: who is free, and where a request can go."""
-        await self.counterpart(delegate_id, other_id)
+    async def side_by_side(
+        self, delegate_id: int, other_id: int, day: dt.date
+    ) -> tuple[Party, list[PairSlot]]:
+        """The counterpart, and two people's day slot by slot: who is free, where a request can
+        go (InvalidCounterpart when the chat would not let them book each other)."""
+        other = await self.counterpart(delegate_id, other_id)
         now = self.clock.now()
         mine = await self.meetings.repo.busy([delegate_id])
         theirs = await self.meetings.repo.busy([other_id])
@@ -164,7 +167,7 @@ class WebService:
             theirs_free = ahead and slot.start not in theirs
             bookable = mine_free and theirs_free and slot.start not in full
             rows.append(PairSlot(slot, mine_free, theirs_free, bookable))
-        return rows
+        return other, rows
 
     async def counterparts(self, delegate_id: int) -> list[Party]:
         """My best matches that I may book, best first."""

@@ -276,6 +276,9 @@ async def events(request: web.Request) -> web.StreamResponse:
             try:
                 version = await asyncio.wait_for(queue.get(), HEARTBEAT)
             except TimeoutError:
+                # A replaced secret (board-link --new) ends the streams opened with the old one.
+                if not await services.web.is_board_secret(request.match_info["secret"]):
+                    break
                 await response.write(_event("clock", _clock(services)))
                 continue
             if version < 0:

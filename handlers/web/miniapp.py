@@ -221,8 +221,8 @@ async def pair(request: web.Request) -> web.Response:
     other_id = _counterpart_id(request)
     tr = who.tr
     try:
-        other = await services.web.counterpart(who.delegate.id, other_id)
-        grid = await services.web.side_by_side(who.delegate.id, other_id, _day(request, services))
+        day = _day(request, services)
+        other, grid = await services.web.side_by_side(who.delegate.id, other_id, day)
     except MeetingError as error:
         return json_error(403, plain(error_text(error, tr, services)))
     zone = services.settings.schedule.zone

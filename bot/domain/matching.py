@@ -44,6 +44,7 @@ from rapidfuzz import fuzz
 
 from bot.domain.classifier import Classifier
 from bot.domain.encoding import Encoder, Vector, VectorIndex, cosine
+from bot.domain.partnering import resources
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.textnorm import han_bigrams, is_stopword, tokenize, transliterate
 
@@ -73,6 +74,8 @@ W_LANGUAGE = 0.05  # share of the final score that rewards a common meeting lang
 W_TEXT_ALONE = 0.5  # weight of wording when one side has no field to compare
 BOTH_BONUS = 0.25  # part of the weaker direction added when both directions match
 MIN_RELEVANCE = 0.10  # below this a pair is noise, not a match
+RESOURCE_BASE = 0.35  # a need for a resource (pilot site, distributor...) met by an offer of it
+RESOURCE_MISS = 0.5  # share of the field evidence kept when the offer lacks the resource sought
 MIN_BOTH = 0.20  # each direction needs this much for a match to count as mutual ("both")
 # Roles that answer needs of a kind without listing it as an offer:
 # kind -> (role, base relevance, weight of overlapping interests).
@@ -173,6 +176,7 @@ class Profile:
     field_mass: float = 0.0  # sum of the field weights
     field_peak: float = 0.0  # largest field weight
     vec: Vector | None = None  # unit vector of the text, when an encoder runs
+    resources: frozenset[str] = frozenset()  # partnering resources named (pilot site, data...)
 
 
 def _normalize(vec: Mapping[str, float]) -> dict[str, float]:
@@ -340,6 +344,7 @@ class Analyzer:
         unit = _normalize(fields)
         return Profile(
             vec=self.vector(item.text),
+            resources=resources(item.text),
             item=item,
             fields=unit,
             broad=_normalize(broad),
@@ -405,6 +410,13 @@ def _field_pair(
     if not need.fields or not offer.fields:
         # Nothing to compare by field (a name, a brand, an unusual topic): wording decides.
         relevance = max(relevance, W_TEXT_ALONE * text + W_KIND * same_kind)
+    if need.resources:
+        # A need for a pilot site, a distributor or data names the seeker's own field; what
+        # answers it is an organization that has the resource, whatever its field.
+        if need.resources & offer.resources:
+            relevance = RESOURCE_BASE + (1.0 - RESOURCE_BASE) * relevance
+        else:
+            relevance *= RESOURCE_MISS
     taxonomy = min(relevance, 1.0)
     cos = 0.0
     if fusion is not None and need.vec is not None and offer.vec is not None:

@@ -167,7 +167,7 @@ def sweep(
     rows: list[tuple[Fusion, list[Metrics]]] = []
     base = Fusion()
     for w_sem, floor, ceil in itertools.product(
-        (0.4, 0.5, 0.55, 0.6, 0.7, 1.0), (0.15, 0.2, 0.25, 0.3), (0.55, 0.6, 0.7)
+        (0.4, 0.5, 0.55, 0.6, 0.7, 1.0), (0.2, 0.25, 0.3, 0.35), (0.5, 0.55, 0.6, 0.7)
     ):
         fusion = replace(base, w_sem=w_sem, floor=floor, ceil=ceil)
         analyzer = Analyzer(classifier, encoder=encoder, fusion=fusion)

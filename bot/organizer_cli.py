@@ -12,6 +12,7 @@ import io
 import json
 import os
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,10 +24,11 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.importing import RowError, parse_delegate_csv
 from bot.domain.matching import Match, Reason
 from bot.domain.taxonomy import Taxonomy
+from bot.encoders import make_encoder
 from bot.i18n import I18n
 from bot.importer import ImportReport, import_delegates
 from bot.match_text import reason_plain
-from bot.matching_service import MatchingService
+from bot.matching_service import MatchingService, Progress
 from storage.db import Database
 from storage.importer import ClaimLink, ImportRepository
 from storage.outbox import OutboxRepository
@@ -167,9 +169,13 @@ async def run_import(
     clock = clock or SystemClock()
     db = await open_database(settings.database)
     try:
-        matching = MatchingService(db, clock, outbox=OutboxRepository(db, clock))
+        matching = MatchingService(
+            db, clock, outbox=OutboxRepository(db, clock), encoder=make_encoder(settings.encoder)
+        )
         repo = ImportRepository(db, clock)
         report = await import_delegates(db, repo, matching.items, matching.classify, parsed)
+        # Vectors are computed here, once, so the running bot only reads them.
+        await matching.embed_all(progress=terminal_progress(sys.stderr))
         announced = 0
         if notify and report.changed_ids:
             # Announcements go through the outbox; the bot sends them (now, or when it starts).
@@ -184,6 +190,23 @@ async def run_import(
     finally:
         await db.close()
     return ImportOutcome(report, announced, written, dead)
+
+
+def terminal_progress(stream: TextIO, label: str = "embedding item texts") -> Progress | None:
+    """A progress bar on a terminal (nothing when the stream is a file or a pipe)."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        stream.write(f"\r{label}: [{bar}] {done}/{total}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
 
 
 def print_import(file: Path, outcome: ImportOutcome, out: TextIO, links: Path | None) -> None:
@@ -283,7 +306,9 @@ async def run_matches(
     """Compute every delegate's top counterparts and render them."""
     db = await open_database(settings.database)
     try:
-        matching = MatchingService(db, clock or SystemClock())
+        matching = MatchingService(
+            db, clock or SystemClock(), encoder=make_encoder(settings.encoder)
+        )
         await matching.load()
         table = await matching.table(limit=top)
         public_ids = await ImportRepository(db, clock or SystemClock()).public_ids()

@@ -34,7 +34,8 @@ CASES = (
      "ar", "AE", "وحدات تقطير بالبخار لإنتاج ماء الورد وزيت الورد العطري",
      "وحدات تقطير بالبخار لإنتاج ماء الورد وزيت الورد العطري"),
     ("ko", "KR", "낚시용 인조 미끼(루어) 제조 기술을 찾습니다",
-     "en", "US", "Soft plastic fishing lures, moulded and hand-painted", "Soft plastic fishing lures"),
+     "en", "US", "Soft plastic fishing lures, moulded and hand-painted",
+     "Soft plastic fishing lures"),
     ("ar", "AE", "نبحث عن شركة لترميم المخطوطات القديمة",
      "en", "GB", "Restoration of old manuscripts and rare books",
      "Restoration of old manuscripts and rare books"),
@@ -72,12 +73,14 @@ async def test_a_topic_without_a_field_finds_its_counterpart_first_in_every_lang
                    languages=(other_lang, "en"), offers=(offer,))  # fmt: skip
         viewer = api.user(500 + n, f"Need {n}", language_code=lang)
         await seed(hybrid_bot, viewer, name=f"Viewer {n}", organization=f"Buyer {n}",
-                   country=country, locale=lang, languages=(lang, "en"), needs=(need,))  # fmt: skip
+                   country=country, locale=lang, languages=(lang, "en"),
+                   needs=(need,))  # fmt: skip
         viewers.append(viewer)
     for n, (lang, country, offer) in enumerate(DISTRACTORS):
         other = api.user(700 + n, f"Other {n}", language_code=lang)
         await seed(hybrid_bot, other, name=f"Distractor {n}", organization=f"Other {n}",
-                   country=country, locale=lang, languages=(lang, "en"), offers=(offer,))  # fmt: skip
+                   country=country, locale=lang, languages=(lang, "en"),
+                   offers=(offer,))  # fmt: skip
 
     for n, (viewer, case) in enumerate(zip(viewers, CASES, strict=True)):
         lang, quote = case[0], case[6]

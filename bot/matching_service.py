@@ -202,9 +202,13 @@ class MatchingService:
         wanted = list(dict.fromkeys(t for t in texts if t))
         todo = self.analyzer.missing(wanted)
         if todo:
-            stored = await self.vectors.load(encoder.version)
+            keys = {text: text_key(text, encoder.version) for text in todo}
+            # At load, one read of the whole table; for a refresh, only the texts asked for.
+            stored = await self.vectors.load(
+                encoder.version, None if len(keys) > 500 else list(keys.values())
+            )
             for text in todo:
-                vec = stored.get(text_key(text, encoder.version))
+                vec = stored.get(keys[text])
                 if vec is not None and vec.shape[0] == encoder.dim:
                     self.analyzer.remember(text, vec)
             todo = self.analyzer.missing(todo)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,11 +20,22 @@ class VectorRepository:
         self._db = db
         self._clock = clock
 
-    async def load(self, encoder: str) -> dict[str, Vector]:
-        """Every stored vector of this encoder version, by key."""
-        rows = await self._db.fetchall(
-            "SELECT key, dim, vector FROM text_vectors WHERE encoder = ?", (encoder,)
-        )
+    async def load(self, encoder: str, keys: Sequence[str] | None = None) -> dict[str, Vector]:
+        """The stored vectors of this encoder version, by key (all, or those of `keys`)."""
+        if keys is None:
+            rows = await self._db.fetchall(
+                "SELECT key, dim, vector FROM text_vectors WHERE encoder = ?", (encoder,)
+            )
+        else:
+            rows = []
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                rows += await self._db.fetchall(
+                    f"SELECT key, dim, vector FROM text_vectors "  # noqa: S608 - only marks
+                    f"WHERE encoder = ? AND key IN ({marks})",
+                    (encoder, *chunk),
+                )
         out: dict[str, Vector] = {}
         for row in rows:
             raw = np.frombuffer(row["vector"], dtype=_DTYPE)

@@ -85,10 +85,26 @@ class HashEncoder:
         return normalize_rows(out)
 
 
-class VectorIndex:
-    """Unit vectors keyed by integer ids in one growing matrix; top-k by cosine."""
+def fit_projection(sample: Matrix, dims: int) -> Matrix:
+    """A (d, dims) orthonormal basis of the sample's main directions (PCA without centring).
 
-    def __init__(self, dim: int) -> None:
+    Searching in this smaller space costs dims/d of a full search; the nearest items it finds
+    are then scored with their full vectors.
+    """
+    _, _, vt = np.linalg.svd(np.asarray(sample, dtype=np.float32), full_matrices=False)
+    return np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
+
+
+class VectorIndex:
+    """Unit vectors keyed by integer ids in one growing matrix; top-k by cosine.
+
+    With a projection (fit_projection) the matrix holds the projected vectors, renormalised,
+    and search is approximate: callers re-score what it finds with the full vectors.
+    """
+
+    def __init__(self, dim: int, projection: Matrix | None = None) -> None:
+        self.projection = projection
+        dim = projection.shape[1] if projection is not None else dim
         self.dim = dim
         self._matrix: Matrix = np.zeros((0, dim), dtype=np.float32)
         self._ids: list[int] = []
@@ -100,9 +116,15 @@ class VectorIndex:
     def __len__(self) -> int:
         return self._size - self._dead
 
+    def _project(self, vectors: Matrix) -> Matrix:
+        if self.projection is None:
+            return vectors
+        return normalize_rows(vectors @ self.projection)
+
     def add(self, uid: int, vector: Vector) -> None:
         """Store a vector under an id (an id already stored is replaced)."""
         self.remove(uid)
+        vector = self._project(vector.reshape(1, -1))[0]
         if self._size == self._matrix.shape[0]:
             grown = max(16, self._size * 2)
             matrix = np.zeros((grown, self.dim), dtype=np.float32)
@@ -122,6 +144,7 @@ class VectorIndex:
             return
         for uid in uids:
             self.remove(uid)
+        vectors = self._project(vectors)
         need = self._size + len(uids)
         if need > self._matrix.shape[0]:
             grown = max(need, self._size * 2)
@@ -166,6 +189,8 @@ class VectorIndex:
         """Return up to k (id, cosine) pairs, most similar first (ties by id)."""
         if self._size == 0 or k <= 0:
             return []
+        if self.projection is not None:
+            query = self._project(query.reshape(1, -1))[0]
         scores = self._matrix[: self._size] @ query
         if self._dead:
             scores = np.where(self._live[: self._size], scores, -2.0)
@@ -174,6 +199,24 @@ class VectorIndex:
         picked = [(self._ids[int(i)], float(scores[i])) for i in top if scores[i] > -2.0]
         picked.sort(key=lambda p: (-p[1], p[0]))
         return picked
+
+    def search_many(self, queries: Matrix, k: int) -> list[list[int]]:
+        """The ids of the k most similar rows for each query row (one matrix product)."""
+        if self._size == 0 or k <= 0 or queries.shape[0] == 0:
+            return [[] for _ in range(queries.shape[0])]
+        if self.projection is not None:
+            queries = self._project(queries)
+        scores = queries @ self._matrix[: self._size].T
+        if self._dead:
+            scores[:, ~self._live[: self._size]] = -2.0
+        k = min(k, len(self))
+        if k < self._size:
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            top = np.tile(np.arange(self._size), (queries.shape[0], 1))
+        return [
+            [self._ids[int(i)] for i in row if scores[r, i] > -2.0] for r, row in enumerate(top)
+        ]
 
 
 def cosine(a: Vector | None, b: Vector | None) -> float:

@@ -43,7 +43,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz
 
 from bot.domain.classifier import Classifier
-from bot.domain.encoding import Encoder, Vector, VectorIndex, cosine
+from bot.domain.encoding import Encoder, Vector, VectorIndex, cosine, fit_projection, stack
 from bot.domain.partnering import resources
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.textnorm import han_bigrams, is_stopword, tokenize, transliterate
@@ -97,6 +97,10 @@ _WEAK_PAIR_MAX = max(
     *(base + 0.1 for _, base, _ in _ROLE_ANSWERS.values()),
 )
 _WEAK_SCORE_MAX = (1 - W_LANGUAGE) * min(_WEAK_PAIR_MAX * (1 + BOTH_BONUS), 1.0) + W_LANGUAGE
+PROJECT_ABOVE = 4096  # items in the first load from which the vector search is projected
+PROJECT_SAMPLE = 8192  # vectors the projection is fitted on
+PROJECT_DIMS = 96  # dimensions of the projected search (of the encoder's 512)
+TABLE_BLOCK = 256  # delegates whose vector searches run as one matrix product
 FIELD_CUTOFF = 0.3  # keep classified fields with at least this share of the top evidence
 MAX_FIELDS = 6
 
@@ -817,8 +821,30 @@ class MatchIndex:
         self._providers_by_field: dict[str, dict[str, dict[str, None]]] = {
             k: {} for k in _ROLE_ANSWERS
         }
+        # Vectors of the first load are added in one go, so the index can choose a projection.
+        self._pending: list[tuple[int, Profile]] | None = [] if encoder is not None else None
         for cand in candidates:
             self.upsert(cand)
+        self._add_pending()
+
+    def _add_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        encoder = self.analyzer.encoder
+        if not pending or encoder is None:
+            return
+        projection = None
+        if len(pending) >= PROJECT_ABOVE:
+            # Every n-th vector, so the sample is the same from run to run.
+            step = max(1, len(pending) // PROJECT_SAMPLE)
+            sample = stack((p.vec for _, p in pending[::step] if p.vec is not None), encoder.dim)
+            projection = fit_projection(sample, PROJECT_DIMS)
+        self._offer_vectors = VectorIndex(encoder.dim, projection)
+        self._need_vectors = VectorIndex(encoder.dim, projection)
+        for side, vectors in (("offer", self._offer_vectors), ("need", self._need_vectors)):
+            rows = [
+                (uid, p.vec) for uid, p in pending if p.item.side == side and p.vec is not None
+            ]
+            vectors.add_many([uid for uid, _ in rows], stack((v for _, v in rows), encoder.dim))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -843,7 +869,9 @@ class MatchIndex:
                 self._items[uid] = (key, p)
                 self._owner[uid] = key
                 postings.add(uid, p)
-                if vectors is not None and p.vec is not None:
+                if self._pending is not None:
+                    self._pending.append((uid, p))
+                elif vectors is not None and p.vec is not None:
                     vectors.add(uid, p.vec)
                 uids.append(uid)
         self._uids[key] = uids
@@ -878,10 +906,39 @@ class MatchIndex:
         for kind in entry.answers:
             _drop(self._providers_by_field[kind], entry.interest, key)
 
+    def _near(self, me: _Entry) -> set[int]:
+        """Items nearest by meaning to my needs (offers) and to my offers (needs)."""
+        near: set[int] = set()
+        fusion = self._fusion
+        if fusion is None or self._offer_vectors is None or self._need_vectors is None:
+            return near
+        k = self._search_depth(fusion)
+        for profiles, vectors in (
+            (me.needs, self._offer_vectors),
+            (me.offers, self._need_vectors),
+        ):
+            for p in profiles:
+                if p.vec is not None:
+                    near.update(uid for uid, _ in vectors.search(p.vec, k))
+        return near
+
+    def _search_depth(self, fusion: Fusion) -> int:
+        # A projected search is approximate: look twice as deep, the full vectors decide.
+        projected = self._offer_vectors is not None and self._offer_vectors.projection is not None
+        return fusion.candidates * (2 if projected else 1)
+
     def top(
-        self, key: str, *, limit: int = 10, directions: Collection[Direction] | None = None
+        self,
+        key: str,
+        *,
+        limit: int = 10,
+        directions: Collection[Direction] | None = None,
+        near: Iterable[int] | None = None,
     ) -> list[Match]:
-        """Return the best counterparts for one delegate, best first (as rank_counterparts)."""
+        """Return the best counterparts for one delegate, best first (as rank_counterparts).
+
+        `near` (for table) gives the items the vector index found for this delegate.
+        """
         me = self._entries.get(key)
         if me is None:
             return []
@@ -919,16 +976,10 @@ class MatchIndex:
         for kind in me.answers:
             for f in me.interest:
                 strong.update(self._seekers_by_field[kind].get(f, {}))
-        if fusion is not None and self._offer_vectors is not None and self._need_vectors:
-            # The nearest texts by meaning, whatever the taxonomy says about them.
-            for n in me.needs:
-                if n.vec is not None:
-                    found = self._offer_vectors.search(n.vec, fusion.candidates)
-                    strong.update((self._owner[uid], None) for uid, _ in found)
-            for o in me.offers:
-                if o.vec is not None:
-                    found = self._need_vectors.search(o.vec, fusion.candidates)
-                    strong.update((self._owner[uid], None) for uid, _ in found)
+        # The nearest texts by meaning, whatever the taxonomy says about them.
+        strong.update(
+            (self._owner[uid], None) for uid in (self._near(me) if near is None else near)
+        )
         evaluate(strong)
         # Anyone else shares at most a broad field or a word, and cannot score above
         # _WEAK_SCORE_MAX; they are looked at only when the strong ones do not fill the list.
@@ -955,7 +1006,35 @@ class MatchIndex:
 
     def table(self, *, limit: int = 10) -> dict[str, list[Match]]:
         """Return every delegate's top matches."""
-        return {key: self.top(key, limit=limit) for key in self._entries}
+        fusion, encoder = self._fusion, self.analyzer.encoder
+        if (
+            fusion is None
+            or encoder is None
+            or self._offer_vectors is None
+            or self._need_vectors is None
+        ):
+            return {key: self.top(key, limit=limit) for key in self._entries}
+        # The vector searches of a block of delegates run as one matrix product each.
+        out: dict[str, list[Match]] = {}
+        keys = list(self._entries)
+        k = self._search_depth(fusion)
+        dim = encoder.dim
+        for start in range(0, len(keys), TABLE_BLOCK):
+            block = keys[start : start + TABLE_BLOCK]
+            near: dict[str, set[int]] = {key: set() for key in block}
+            for side, vectors in (("needs", self._offer_vectors), ("offers", self._need_vectors)):
+                owners = [
+                    (key, p.vec)
+                    for key in block
+                    for p in getattr(self._entries[key], side)
+                    if p.vec is not None
+                ]
+                found = vectors.search_many(stack((v for _, v in owners), dim), k)
+                for (key, _), uids in zip(owners, found, strict=True):
+                    near[key].update(uids)
+            for key in block:
+                out[key] = self.top(key, limit=limit, near=near[key])
+        return out
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ when a delegate changes.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -40,6 +41,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from bot.domain.classifier import Classifier
@@ -100,6 +102,8 @@ _WEAK_SCORE_MAX = (1 - W_LANGUAGE) * min(_WEAK_PAIR_MAX * (1 + BOTH_BONUS), 1.0)
 PROJECT_ABOVE = 4096  # items in the first load from which the vector search is projected
 PROJECT_SAMPLE = 8192  # vectors the projection is fitted on
 PROJECT_DIMS = 96  # dimensions of the projected search (of the encoder's 512)
+FIELD_CANDIDATES = 30  # hybrid: field-sharing counterparts scored exactly, by field weight
+ROLE_CANDIDATES = 20  # hybrid: counterparts related by role (investor, agency) scored exactly
 TABLE_BLOCK = 256  # delegates whose vector searches run as one matrix product
 FIELD_CUTOFF = 0.3  # keep classified fields with at least this share of the top evidence
 MAX_FIELDS = 6
@@ -245,7 +249,7 @@ class Fusion:
     w_sem: float = 0.50  # share of a pair's relevance that comes from the encoder
     floor: float = 0.30  # cosine of unrelated texts: maps to semantic 0
     ceil: float = 0.60  # cosine of the same thing in two languages: maps to semantic 1
-    candidates: int = 30  # nearest items the vector index proposes per need or offer
+    candidates: int = 15  # nearest items the vector index proposes per need or offer
 
     def semantic(self, cos: float) -> float:
         """Rescale a cosine to 0..1."""
@@ -919,8 +923,34 @@ class MatchIndex:
         ):
             for p in profiles:
                 if p.vec is not None:
-                    near.update(uid for uid, _ in vectors.search(p.vec, k))
+                    near.update(self._closest(p.vec, [u for u, _ in vectors.search(p.vec, k)]))
         return near
+
+    def _closest(self, vec: Vector, uids: list[int]) -> list[int]:
+        """Of the items a projected search found, the `candidates` closest by full vectors."""
+        fusion = self._fusion
+        if fusion is None or len(uids) <= fusion.candidates:
+            return uids
+        full = stack((self._items[u][1].vec for u in uids), vec.shape[0])  # type: ignore[misc]
+        order = np.argsort(-(full @ vec), kind="stable")[: fusion.candidates]
+        return [uids[int(i)] for i in order]
+
+    def _field_neighbours(self, me: _Entry) -> list[str]:
+        """Owners of the items sharing most field weight with my needs and offers."""
+        best: dict[str, float] = {}
+        for profiles, postings in ((me.needs, self._offers), (me.offers, self._needs)):
+            for p in profiles:
+                acc: dict[int, float] = {}
+                for k, v in p.fields.items():
+                    for uid, w in postings.fields.get(k, {}).items():
+                        acc[uid] = acc.get(uid, 0.0) + v * w
+                for uid, weight in acc.items():
+                    owner = self._owner[uid]
+                    if weight > best.get(owner, 0.0):
+                        best[owner] = weight
+        if len(best) <= FIELD_CANDIDATES:
+            return list(best)
+        return heapq.nlargest(FIELD_CANDIDATES, best, key=lambda o: (best[o], o))
 
     def _search_depth(self, fusion: Fusion) -> int:
         # A projected search is approximate: look twice as deep, the full vectors decide.
@@ -966,16 +996,28 @@ class MatchIndex:
 
         # Delegates sharing a specific field, or related by role, are scored exactly first.
         strong: dict[str, None] = {}
-        for n in me.needs:
-            strong.update((self._owner[uid], None) for uid in self._offers.sharing_fields(n))
-        for o in me.offers:
-            strong.update((self._owner[uid], None) for uid in self._needs.sharing_fields(o))
+        if fusion is None:
+            for n in me.needs:
+                strong.update((self._owner[uid], None) for uid in self._offers.sharing_fields(n))
+            for o in me.offers:
+                strong.update((self._owner[uid], None) for uid in self._needs.sharing_fields(o))
+        else:
+            # Hybrid: the field-sharing items with the most field weight in common; the vector
+            # index adds the nearest by meaning, so a long field list need not be read whole.
+            strong.update((owner, None) for owner in self._field_neighbours(me))
+        related: dict[str, None] = {}
         for kind in me.role_needs:
             for f in me.wanted[kind]:
-                strong.update(self._providers_by_field[kind].get(f, {}))
+                related.update(self._providers_by_field[kind].get(f, {}))
         for kind in me.answers:
-            for f in me.interest:
-                strong.update(self._seekers_by_field[kind].get(f, {}))
+            # My strongest interests first, so a cap keeps the most related seekers.
+            for f in sorted(me.interest, key=lambda f: (-me.interest[f], f)):
+                related.update(self._seekers_by_field[kind].get(f, {}))
+                if fusion is not None and len(related) >= ROLE_CANDIDATES:
+                    break
+        if fusion is not None and len(related) > ROLE_CANDIDATES:
+            related = dict.fromkeys(list(related)[:ROLE_CANDIDATES])
+        strong.update(related)
         # The nearest texts by meaning, whatever the taxonomy says about them.
         strong.update(
             (self._owner[uid], None) for uid in (self._near(me) if near is None else near)
@@ -1030,8 +1072,8 @@ class MatchIndex:
                     if p.vec is not None
                 ]
                 found = vectors.search_many(stack((v for _, v in owners), dim), k)
-                for (key, _), uids in zip(owners, found, strict=True):
-                    near[key].update(uids)
+                for (key, vec), uids in zip(owners, found, strict=True):
+                    near[key].update(self._closest(vec, uids))
             for key in block:
                 out[key] = self.top(key, limit=limit, near=near[key])
         return out

@@ -91,8 +91,12 @@ def fit_projection(sample: Matrix, dims: int) -> Matrix:
     Searching in this smaller space costs dims/d of a full search; the nearest items it finds
     are then scored with their full vectors.
     """
-    _, _, vt = np.linalg.svd(np.asarray(sample, dtype=np.float32), full_matrices=False)
-    return np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
+    # Eigenvectors of the (d, d) second-moment matrix: the sample's right singular vectors,
+    # without the (n, d) left ones an SVD would allocate.
+    m = np.asarray(sample, dtype=np.float64)
+    values, vectors = np.linalg.eigh(m.T @ m)
+    top = np.argsort(values)[::-1][:dims]
+    return np.ascontiguousarray(vectors[:, top], dtype=np.float32)
 
 
 class VectorIndex:

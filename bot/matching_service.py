@@ -15,7 +15,9 @@ other), never for changes made by a bulk import unless the caller asks.
 
 With an encoder (MATCHMAKER_ENCODER=use, the default of the bot) the index is hybrid: each item
 text's vector is read from the `text_vectors` table, and only texts without one are encoded
-(in batches, off the event loop) and stored, so a restart does not re-embed.
+(in batches, off the event loop) and stored, so a restart does not re-embed. Half of a pair's
+score then comes from the encoder, so a strong match needs the texts to agree as well as the
+field: a same-field pair whose descriptions are far apart no longer reaches 0.5.
 """
 
 from __future__ import annotations

@@ -99,15 +99,16 @@ def test_hash_encoder_carries_a_topic_the_taxonomy_has_no_field_for(
     classifier: Classifier,
 ) -> None:
     hybrid = Analyzer(classifier, encoder=HashEncoder(dim=256))
-    me = person("me", need="varroa mite treatment for beehives")
-    right = person("right", offer="varroa mite treatment strips for beehives")
+    me = person("me", need="violin bow rehairing")
+    right = person("right", offer="violin bow rehairing and repairs")
     wrong = person("wrong", offer="decorative garden ornaments")
+    assert not hybrid.profile(me.items[0]).fields and not hybrid.profile(right.items[0]).fields
     index = MatchIndex([me, right, wrong], analyzer=hybrid)
     found = index.top("me")
     assert [m.key for m in found][:1] == ["right"]
     # No shared field: the reason quotes their offer, it is never empty.
     assert found[0].reasons[0].kind == "close_offer"
-    assert found[0].reasons[0].quote == "varroa mite treatment strips for beehives"
+    assert found[0].reasons[0].quote == "violin bow rehairing and repairs"
     assert all(m.reasons for m in found)
     # The index and the pairwise scorer agree.
     direct = rank_counterparts(me, [right, wrong], analyzer=hybrid)

@@ -269,11 +269,15 @@ class MatchingService:
     async def table(self, *, limit: int) -> dict[int, list[Match]]:
         """Return every delegate's top matches, best first (for the organizer's CLI)."""
         hidden = await self.marks.all_marked(Mark.HIDDEN)
+        # One pass over the index (its vector searches run in blocks), deep enough for the
+        # delegate who hid the most.
+        deepest = max((len(h) for h in hidden.values()), default=0)
+        found = self._index.table(limit=limit + deepest)
         table: dict[int, list[Match]] = {}
         for delegate_id in self._candidates:
             mine = hidden.get(delegate_id, set())
-            found = self._index.top(str(delegate_id), limit=limit + len(mine))
-            table[delegate_id] = [m for m in found if int(m.key) not in mine][:limit]
+            matches = found.get(str(delegate_id), [])
+            table[delegate_id] = [m for m in matches if int(m.key) not in mine][:limit]
         return table
 
     async def match_counts(self, *, limit: int = 10) -> tuple[int, int]:

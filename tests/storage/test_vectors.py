@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.domain.clock import ManualClock
 from bot.domain.encoding import HashEncoder, Matrix, text_key
-from bot.matching_service import MatchingService
+from bot.services.matching import MatchingService
 from storage.db import Database
 from storage.items import ItemRepository
 from storage.vectors import VectorRepository

@@ -101,8 +101,8 @@ _WEAK_PAIR_MAX = max(
 _WEAK_SCORE_MAX = (1 - W_LANGUAGE) * min(_WEAK_PAIR_MAX * (1 + BOTH_BONUS), 1.0) + W_LANGUAGE
 PROJECT_ABOVE = 4096  # items in the first load from which the vector search is projected
 PROJECT_SAMPLE = 8192  # vectors the projection is fitted on
-PROJECT_DIMS = 64  # dimensions of the projected search (of the encoder's 512)
-FIELD_CANDIDATES = 20  # hybrid: field-sharing counterparts scored exactly, by field weight
+PROJECT_DIMS = 96  # dimensions of the projected search (of the encoder's 512)
+FIELD_CANDIDATES = 30  # hybrid: field-sharing counterparts scored exactly, by field weight
 ROLE_CANDIDATES = 20  # hybrid: counterparts related by role (investor, agency) scored exactly
 TABLE_BLOCK = 256  # delegates whose vector searches run as one matrix product
 FIELD_CUTOFF = 0.3  # keep classified fields with at least this share of the top evidence
@@ -249,7 +249,7 @@ class Fusion:
     w_sem: float = 0.50  # share of a pair's relevance that comes from the encoder
     floor: float = 0.30  # cosine of unrelated texts: maps to semantic 0
     ceil: float = 0.60  # cosine of the same thing in two languages: maps to semantic 1
-    candidates: int = 10  # nearest items the vector index proposes per need or offer
+    candidates: int = 15  # nearest items the vector index proposes per need or offer
 
     def semantic(self, cos: float) -> float:
         """Rescale a cosine to 0..1."""

@@ -83,12 +83,17 @@ async def authenticated(request: web.Request) -> WebCaller:
     return WebCaller(user.id, delegate, tr)
 
 
+_REFUSALS: dict[int, type[web.HTTPException]] = {
+    401: web.HTTPUnauthorized,
+    403: web.HTTPForbidden,
+    429: web.HTTPTooManyRequests,
+}
+
+
 def _refusal(status: int, message: str) -> web.HTTPException:
-    error = web.HTTPException(
+    return _REFUSALS[status](
         text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
     )
-    error.set_status(status)
-    return error
 
 
 def _person(party: Party | None, tr: Translator) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from handlers import (
     profile,
     programme,
     registration,
+    wishes,
 )
 from storage.db import Database
 from storage.delegates import DelegateRepository
@@ -190,6 +191,7 @@ def build_application(
     # Answers to offer/need questions are taken in an earlier group, before registration's.
     offers.register(app)
     matches.register(app)
+    wishes.register(app)
     organizer.register(app)
     # The broadcast wizard takes the organizer's texts in an early group, before every other.
     broadcast.register(app)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.autoschedule_cli import add_commands as add_autoschedule_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.clock import Clock, SystemClock
 from bot.i18n import SUPPORTED_LOCALES
@@ -332,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_meeting_commands(commands)
     # The event programme: load-programme.
     add_programme_commands(commands)
+    # Wishes and the auto-scheduler: import-wishes, auto-schedule.
+    add_autoschedule_commands(commands)
     return parser
 
 

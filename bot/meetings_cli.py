@@ -53,7 +53,8 @@ async def _schedule_rows(settings: Settings) -> list[Any]:
         from bot.domain.clock import SystemClock
 
         repo = MeetingRepository(db, SystemClock())
-        meetings = await repo.accepted()
+        # Published proposals hold their table too: they are listed, marked "proposed".
+        meetings = await repo.scheduled()
         parties: dict[int, Party | None] = {}
         for meeting in meetings:
             for person in meeting.participants:

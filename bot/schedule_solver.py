@@ -242,8 +242,12 @@ def _place(
         model.add(sum(cand.musts * var for cand, _, _, var in choices) >= floors[0])
     if floors[1] <= _maybes(by_pair, start):
         model.add(sum(cand.maybes * var for cand, _, _, var in choices) >= floors[1])
+    # Earlier slots break ties (less than one maybe wish in all), so days are not scattered.
+    rank = {slot: n for n, slot in enumerate(instance.slots)}
+    scale = 100 * max(1, len(instance.slots))
     model.maximize(
-        sum(cand.weight * var for cand, _, _, var in choices) + WEIGHT_COVER * sum(covered)
+        sum((cand.weight * scale - rank[slot]) * var for cand, slot, _, var in choices)
+        + WEIGHT_COVER * scale * sum(covered)
     )
     solver = _solver(seconds, workers, seed)
     status = solver.solve(model)

@@ -49,6 +49,14 @@ class WishRepository:
             )
         return "inserted" if old is None else "updated"
 
+    async def clear(self, delegate_id: int, counterpart_id: int) -> bool:
+        """Remove a wish; return whether there was one."""
+        changed = await self._db.execute(
+            "DELETE FROM wishes WHERE delegate_id = ? AND counterpart_id = ?",
+            (delegate_id, counterpart_id),
+        )
+        return changed == 1
+
     async def get(self, delegate_id: int, counterpart_id: int) -> Priority | None:
         """A delegate's wish about one counterpart."""
         value = await self._db.fetchval(

@@ -267,13 +267,11 @@ async def _send_details(
     assert who.delegate is not None
     tr = who.tr
     messages = await details(context.services, who.delegate.id, other, match, tr)
-    wish = await wishes.wishes_of(context.services).get(who.delegate.id, other.id)
     rows = [
         [
             (tr.label("🤝 Request a meeting"), callbacks.make(NS, "int", other.id)),
             (tr.label("🙈 Hide"), callbacks.make(NS, "hide", other.id)),
         ],
-        wishes.wish_row(NS, tr, other.id, None, wish),
     ]
     for n, text in enumerate(messages):
         await send(context, who.chat_id, text, rows if n == len(messages) - 1 else None)

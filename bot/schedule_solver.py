@@ -24,8 +24,10 @@ from bot.domain.autoschedule import (
     Planned,
     capacity,
     coverable,
+    fair_greedy,
     greedy,
     objective,
+    pack,
 )
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,10 @@ def solve(
     warm_value = objective(instance, pool, warm)
     if not pool:
         return Solution((), 0, 0.0, time.monotonic() - started, "OPTIMAL", 0)
-    chosen, bound, status = _choose_pairs(instance, pool, warm, seconds * 0.5, workers, seed)
+    # The hint: the greedy plan, or the fairer greedy plan when it is worth more.
+    fair = fair_greedy(instance, pool)
+    hint = fair if objective(instance, pool, fair) > warm_value else warm
+    chosen, bound, status = _choose_pairs(instance, pool, warm, hint, seconds * 0.6, workers, seed)
     left = max(0.5, seconds - (time.monotonic() - started))
     by_pair = {(c.a, c.b): c for c in pool}
     # The greedy plan's pairs join the chosen ones: the greedy plan stays a feasible placement.
@@ -105,6 +110,7 @@ def _choose_pairs(
     instance: Instance,
     pool: Sequence[Candidate],
     warm: Sequence[Planned],
+    hint: Sequence[Planned],
     seconds: float,
     workers: int,
     seed: int,
@@ -115,6 +121,7 @@ def _choose_pairs(
 
     model = cp_model.CpModel()
     chosen = {(m.a, m.b) for m in warm}
+    hinted = {(m.a, m.b) for m in hint}
     meet: dict[tuple[int, int], cp_model.IntVar] = {}
     per_person: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     by_language: dict[str, list[cp_model.IntVar]] = defaultdict(list)
@@ -123,7 +130,7 @@ def _choose_pairs(
     for cand in pool:
         var = model.new_bool_var(f"z_{cand.a}_{cand.b}")
         meet[(cand.a, cand.b)] = var
-        model.add_hint(var, (cand.a, cand.b) in chosen)
+        model.add_hint(var, (cand.a, cand.b) in hinted)
         for person in (cand.a, cand.b):
             per_person[person].append(var)
             slots_of[person] |= set(cand.slots)
@@ -145,11 +152,11 @@ def _choose_pairs(
     if interpreted:
         model.add(sum(interpreted) <= interpreter_total)
     covered = []
-    warm_people = {p for m in warm for p in (m.a, m.b)}
+    hint_people = {p for m in hint for p in (m.a, m.b)}
     for person in sorted(coverable(instance, pool)):
         var = model.new_bool_var(f"c_{person}")
         model.add(var <= sum(per_person[person]))
-        model.add_hint(var, person in warm_people)
+        model.add_hint(var, person in hint_people)
         covered.append(var)
     # Never fewer must wishes, nor fewer maybes, than the greedy plan meets.
     by_pair = {(c.a, c.b): c for c in pool}
@@ -182,14 +189,14 @@ def _place(
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
-    # The better of the greedy plan and the greedy placement of the chosen pairs is the hint.
+    # The hint: the best of the greedy plan and two placements of the chosen pairs, those that
+    # keep the greedy plan's counts of wishes first.
     by_pair = {(c.a, c.b): c for c in chosen}
-    start = greedy(instance, chosen)
-    if (_musts(by_pair, start), objective(instance, chosen, start)) < (
-        _musts(by_pair, warm),
-        objective(instance, chosen, warm),
-    ):
-        start = list(warm)
+    starts = [greedy(instance, chosen), pack(instance, chosen), list(warm)]
+    start = max(starts, key=lambda plan: (
+        _musts(by_pair, plan) >= floors[0] and _maybes(by_pair, plan) >= floors[1],
+        objective(instance, chosen, plan),
+    ))  # fmt: skip
     hint = {(m.a, m.b, m.slot, m.interpreter) for m in start}
     choices: list[tuple[Candidate, int, str | None, cp_model.IntVar]] = []
     per_pair: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 # Objective weights: one must wish outweighs any number of maybes a delegate could get instead
-# in the same slot; the first meeting of a delegate who has none is worth half a must.
+# in the same slot; the first meeting of a delegate who has none outweighs one more must wish
+# for somebody else (the fair share: nobody gets nothing while another gets many).
 WEIGHT_MUST = 1000
 WEIGHT_MAYBE = 100
-WEIGHT_COVER = 500
+WEIGHT_COVER = 1200
 
 
 class Priority(StrEnum):
@@ -238,6 +239,60 @@ def greedy(
                 interpreters[(slot, mode)] = interpreters.get((slot, mode), 0) + 1
             break
     return sorted(plan)
+
+
+def pack(instance: Instance, chosen: Sequence[Candidate]) -> list[Planned]:
+    """Put already chosen pairs in slots: must wishes first, among them the pairs with the
+    fewest usable slots first, each in the slot with the most tables still free (then the
+    earliest), so that a full room still fits."""
+    taken: set[tuple[int, int]] = set()
+    tables: dict[int, int] = dict(instance.tables_free)
+    interpreters: dict[tuple[int, str], int] = {}
+    rank = {slot: n for n, slot in enumerate(instance.slots)}
+    plan: list[Planned] = []
+    for cand in sorted(chosen, key=lambda c: (-c.musts, len(c.slots), -c.weight, c.a, c.b)):
+        best: tuple[int, int, str | None] | None = None
+        for slot in cand.slots:
+            if (cand.a, slot) in taken or (cand.b, slot) in taken or tables[slot] <= 0:
+                continue
+            fits, mode = _free_mode(instance, cand, slot, interpreters)
+            if fits and (
+                best is None or (-tables[slot], rank[slot]) < (-tables[best[0]], rank[best[0]])
+            ):
+                best = (slot, rank[slot], mode)
+        if best is None:
+            continue
+        slot, _, mode = best
+        plan.append(Planned(slot, cand.a, cand.b, mode))
+        taken |= {(cand.a, slot), (cand.b, slot)}
+        tables[slot] -= 1
+        if mode is not None:
+            interpreters[(slot, mode)] = interpreters.get((slot, mode), 0) + 1
+    return sorted(plan)
+
+
+def fair_greedy(instance: Instance, pool: Sequence[Candidate]) -> list[Planned]:
+    """Must pairs first, then a first meeting for each delegate who has none (those with the
+    fewest options first), then everything else heaviest first: a fairer start for the solver."""
+    plan = greedy(instance, [c for c in pool if c.musts])
+    options: dict[int, list[Candidate]] = defaultdict(list)
+    for cand in pool:
+        options[cand.a].append(cand)
+        options[cand.b].append(cand)
+    met = {p for m in plan for p in (m.a, m.b)}
+    for person in sorted(options, key=lambda p: (len(options[p]), p)):
+        if person in met:
+            continue
+        # Prefer a counterpart who has nothing yet either: one table covers two people.
+        ranked = sorted(options[person], key=lambda c: (
+            (c.b if c.a == person else c.a) in met, -c.weight, len(c.slots)))  # fmt: skip
+        for cand in ranked:
+            longer = greedy(instance, [cand], start=plan)
+            if len(longer) > len(plan):
+                plan = longer
+                met |= {cand.a, cand.b}
+                break
+    return greedy(instance, pool, start=plan)
 
 
 def _free_mode(

@@ -19,8 +19,10 @@ from bot.domain.autoschedule import (
     Priority,
     Wish,
     candidates,
+    fair_greedy,
     greedy,
     objective,
+    pack,
     parse_wish_csv,
     summarize,
     violations,
@@ -241,3 +243,19 @@ def test_wish_file_rows_and_their_errors() -> None:
     assert parse_wish_csv(b"delegate,priority\nA1,must\n").file_error is not None
     assert parse_wish_csv(b"\xff\xfe\x00").file_error is not None
     assert parse_wish_csv(b"  \n").file_error is not None
+
+
+def test_fair_greedy_and_packing_give_valid_plans_that_cover_more_people() -> None:
+    # Delegate 1 gets both tables either way; the fair start ranks those with fewest options.
+    people = [person(n) for n in range(1, 6)]
+    wishes = [(1, 2, MAYBE), (2, 1, MAYBE), (1, 3, MAYBE), (3, 1, MAYBE), (4, 1, MAYBE),
+              (4, 5, MAYBE)]  # fmt: skip
+    inst = instance(people, wishes, slots=2, tables=1)
+    pool = candidates(inst)
+    plain, fair = greedy(inst, pool), fair_greedy(inst, pool)
+    assert violations(inst, pool, fair) == [] and violations(inst, pool, plain) == []
+    covered = {p for m in fair for p in (m.a, m.b)}
+    assert len(covered) >= len({p for m in plain for p in (m.a, m.b)})
+    assert objective(inst, pool, fair) >= objective(inst, pool, plain) - WEIGHT_MAYBE
+    packed = pack(inst, [c for c in pool if (c.a, c.b) in pairs(fair)])
+    assert violations(inst, pool, packed) == [] and pairs(packed) == pairs(fair)

@@ -130,7 +130,7 @@ def _choose_pairs(
     for cand in pool:
         var = model.new_bool_var(f"z_{cand.a}_{cand.b}")
         meet[(cand.a, cand.b)] = var
-        model.add_hint(var, (cand.a, cand.b) in hinted)
+        model.add_hint(var, int((cand.a, cand.b) in hinted))
         for person in (cand.a, cand.b):
             per_person[person].append(var)
             slots_of[person] |= set(cand.slots)
@@ -156,7 +156,7 @@ def _choose_pairs(
     for person in sorted(coverable(instance, pool)):
         var = model.new_bool_var(f"c_{person}")
         model.add(var <= sum(per_person[person]))
-        model.add_hint(var, person in hint_people)
+        model.add_hint(var, int(person in hint_people))
         covered.append(var)
     # Never fewer must wishes, nor fewer maybes, than the greedy plan meets.
     by_pair = {(c.a, c.b): c for c in pool}
@@ -216,7 +216,7 @@ def _place(
                 per_slot[slot].append(var)
                 if mode is not None:
                     per_interpreter[(slot, mode)].append(var)
-                model.add_hint(var, (cand.a, cand.b, slot, mode) in hint)
+                model.add_hint(var, int((cand.a, cand.b, slot, mode) in hint))
     for group in per_pair.values():
         model.add_at_most_one(group)
     for group in per_person_slot.values():
@@ -242,7 +242,7 @@ def _place(
     for person in sorted(coverable(instance, chosen)):
         var = model.new_bool_var(f"c_{person}")
         model.add(var <= sum(per_person[person]))
-        model.add_hint(var, person in start_people)
+        model.add_hint(var, int(person in start_people))
         covered.append(var)
     # The greedy plan's counts of must and maybe wishes, kept whenever the start keeps them.
     if floors[0] <= _musts(by_pair, start):

@@ -28,6 +28,7 @@ from bot.domain.autoschedule import (
     greedy,
     objective,
     pack,
+    share_out,
 )
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,10 @@ def solve(
         or _musts(by_pair, plan) < _musts(by_pair, warm)
         or _maybes(by_pair, plan) < _maybes(by_pair, warm)
     ):
-        plan, value = warm, warm_value
+        plan, value = list(warm), warm_value
+    # Then a first meeting for those still without one, never at the cost of a wish.
+    plan = share_out(instance, pool, plan)
+    value = objective(instance, pool, plan)
     return Solution(
         tuple(sorted(plan)), value, max(bound, float(value)), time.monotonic() - started,
         status, warm_value,

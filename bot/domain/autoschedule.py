@@ -271,6 +271,91 @@ def pack(instance: Instance, chosen: Sequence[Candidate]) -> list[Planned]:
     return sorted(plan)
 
 
+def share_out(
+    instance: Instance, pool: Sequence[Candidate], plan: Sequence[Planned]
+) -> list[Planned]:
+    """Give delegates without a meeting one, never losing a must or maybe wish: each takes a
+    free table, or the table of a meeting that meets no more wishes of either kind and whose
+    two people keep another meeting. Every move adds a delegate with a meeting."""
+    current = sorted(plan)
+    by_pair = {(c.a, c.b): c for c in pool}
+    options: dict[int, list[Candidate]] = defaultdict(list)
+    for cand in pool:
+        options[cand.a].append(cand)
+        options[cand.b].append(cand)
+    count: dict[int, int] = defaultdict(int)
+    busy: set[tuple[int, int]] = set()
+    in_slot: dict[int, list[Planned]] = defaultdict(list)
+    for m in current:
+        count[m.a] += 1
+        count[m.b] += 1
+        busy |= {(m.a, m.slot), (m.b, m.slot)}
+        in_slot[m.slot].append(m)
+    covered = coverable(instance, pool)
+    for person in sorted(covered, key=lambda p: (len(options[p]), p)):
+        if count[person]:
+            continue
+        for cand in sorted(options[person], key=lambda c: (-c.weight, len(c.slots))):
+            other = cand.b if cand.a == person else cand.a
+            if count[other] >= capacity(instance, other) or capacity(instance, person) < 1:
+                continue
+            placed = None
+            for slot in cand.slots:
+                if (cand.a, slot) in busy or (cand.b, slot) in busy:
+                    continue
+                used = sum(1 for m in in_slot[slot])
+                victims: list[Planned | None] = []
+                if used < instance.tables_free.get(slot, 0):
+                    victims.append(None)
+                victims += [
+                    m for m in in_slot[slot]
+                    if by_pair[(m.a, m.b)].musts <= cand.musts
+                    and by_pair[(m.a, m.b)].maybes <= cand.maybes
+                    and count[m.a] > 1 and count[m.b] > 1
+                ]  # fmt: skip
+                for victim in victims:
+                    mode = _mode_after(instance, cand, slot, in_slot[slot], victim)
+                    if mode is not False:
+                        placed = (slot, victim, mode)
+                        break
+                if placed:
+                    break
+            if placed is None:
+                continue
+            slot, victim, mode = placed
+            if victim is not None:
+                current.remove(victim)
+                in_slot[slot].remove(victim)
+                count[victim.a] -= 1
+                count[victim.b] -= 1
+                busy -= {(victim.a, slot), (victim.b, slot)}
+            new = Planned(slot, cand.a, cand.b, None if mode is True else str(mode))
+            current.append(new)
+            in_slot[slot].append(new)
+            count[cand.a] += 1
+            count[cand.b] += 1
+            busy |= {(cand.a, slot), (cand.b, slot)}
+            break
+    return sorted(current)
+
+
+def _mode_after(
+    instance: Instance,
+    cand: Candidate,
+    slot: int,
+    meetings: Sequence[Planned],
+    removed: Planned | None,
+) -> str | bool:
+    """The language mode a pair could use in a slot once `removed` left it; False if none."""
+    for mode in cand.modes:
+        if mode is None:
+            return True
+        used = sum(1 for m in meetings if m.interpreter == mode and m is not removed)
+        if instance.interpreters_free(slot, mode) - used > 0:
+            return mode
+    return False
+
+
 def fair_greedy(instance: Instance, pool: Sequence[Candidate]) -> list[Planned]:
     """Must pairs first, then a first meeting for each delegate who has none (those with the
     fewest options first), then everything else heaviest first: a fairer start for the solver."""

@@ -24,6 +24,7 @@ from bot.domain.autoschedule import (
     objective,
     pack,
     parse_wish_csv,
+    share_out,
     summarize,
     violations,
 )
@@ -259,3 +260,22 @@ def test_fair_greedy_and_packing_give_valid_plans_that_cover_more_people() -> No
     assert objective(inst, pool, fair) >= objective(inst, pool, plain) - WEIGHT_MAYBE
     packed = pack(inst, [c for c in pool if (c.a, c.b) in pairs(fair)])
     assert violations(inst, pool, packed) == [] and pairs(packed) == pairs(fair)
+
+
+def test_share_out_gives_a_first_meeting_without_losing_a_wish() -> None:
+    # One table per slot, three slots, all held by 1, 2 and 5, who each have two meetings:
+    # 3 and 4, who wish to meet, take one of those tables; every wish count stays.
+    people = [person(n) for n in range(1, 6)]
+    wishes = [(1, 2, MAYBE), (2, 5, MAYBE), (1, 5, MAYBE), (3, 4, MAYBE)]
+    inst = instance(people, wishes, slots=3, tables=1)
+    pool = candidates(inst)
+    plan = [Planned(0, 1, 2), Planned(1, 2, 5), Planned(2, 1, 5)]
+    assert violations(inst, pool, plan) == []
+    shared = share_out(inst, pool, plan)
+    assert violations(inst, pool, shared) == []
+    assert (
+        summarize(inst.wishes, shared).maybe_scheduled
+        >= summarize(inst.wishes, plan).maybe_scheduled
+    )
+    assert {p for m in shared for p in (m.a, m.b)} >= {3, 4}
+    assert objective(inst, pool, shared) > objective(inst, pool, plan)

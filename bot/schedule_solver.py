@@ -1,11 +1,13 @@
-"""The auto-scheduler's models for OR-Tools CP-SAT, warm-started from the greedy plan.
+"""The auto-scheduler's models for OR-Tools CP-SAT, warm-started from greedy plans.
 
-One boolean per (candidate pair, slot, language mode). Each pair meets at most once; each person
-holds at most one meeting per slot and at most their remaining maximum; each slot uses at most
-its free tables and, per language, its free interpreters. The objective is the domain's:
-wishes met (must ≫ maybe, mutual ones counting both sides) plus a bonus for each delegate who
-gets a first meeting. The solver runs for a time limit and reports the objective, the bound it
-proved and the gap; without any solution in time the greedy plan is returned as it is.
+Stage one chooses which pairs meet (one boolean per candidate pair) under every rule that names
+no slot: per-person maxima and free slots, tables and interpreters in total, and never fewer
+must or maybe wishes than the greedy plan; its proven bound bounds the whole problem. Stage two
+seats the chosen pairs (one boolean per pair, slot and language mode: one meeting per person
+and slot, each slot's free tables and interpreters). What is left is filled greedily, and
+delegates still without a meeting get one where no wish is lost (domain.share_out). The
+objective is the domain's: wishes met (must ≫ maybe, mutual ones counting both sides) plus a
+bonus for each delegate who gets a first meeting. The greedy plan is kept whenever it is better.
 """
 
 from __future__ import annotations

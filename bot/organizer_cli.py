@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from bot import spreadsheet
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.importing import RowError, parse_delegate_csv
@@ -85,7 +86,7 @@ def write_links(path: Path, links: Sequence[ClaimLink], bot_username: str) -> in
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(LINKS_CSV_HEADER)
-    writer.writerows(rows)
+    writer.writerows(spreadsheet.safe_row(row) for row in rows)
     _write_atomically(path, buffer.getvalue())
     return len(rows)
 
@@ -260,13 +261,15 @@ def render_matches(payload: Sequence[Mapping[str, Any]], fmt: Format) -> str:
     for entry in payload:
         for rank, match in enumerate(entry["matches"], start=1):
             writer.writerow(
-                (
-                    entry["delegate"],
-                    rank,
-                    match["delegate"],
-                    match["direction"],
-                    f"{match['score']:.4f}",
-                    match["reason"],
+                spreadsheet.safe_row(
+                    (
+                        entry["delegate"],
+                        rank,
+                        match["delegate"],
+                        match["direction"],
+                        f"{match['score']:.4f}",
+                        match["reason"],
+                    )
                 )
             )
     return buffer.getvalue()

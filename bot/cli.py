@@ -41,18 +41,31 @@ def _configure_logging(level: str, token: str = "") -> None:
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request URL, and the URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     # PTB logs its API URLs (with the token) at DEBUG; mask it wherever it appears.
     formatter = _Redacting(
         "%(asctime)s %(levelname)s %(name)s: %(message)s", (token, token.partition(":")[2])
     )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
-    # At DEBUG these log whole updates and API parameters: what delegates type, contacts
-    # included. Personal data stays out of the logs at every level.
-    for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+    cap_library_loggers()
+
+
+# At DEBUG these libraries log what passes through them: PTB whole updates and API parameters,
+# aiosqlite every statement with its parameters (claim and booking tokens, names, contacts,
+# meeting notes), httpx/httpcore/aiohttp requests. Personal data stays out of the logs at every
+# level, so they never log below INFO; the bot's own DEBUG lines carry ids and counts only.
+LIBRARY_LOGGERS = (
+    "aiosqlite", "telegram", "httpcore", "aiohttp", "apscheduler", "tornado", "asyncio",
+)  # fmt: skip
+
+
+def cap_library_loggers() -> None:
+    """Keep third-party loggers at INFO or above (httpx at WARNING), whatever the root level."""
+    floor = max(logging.INFO, logging.getLogger().level)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(floor)
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, floor))
 
 
 def _run(args: argparse.Namespace) -> int:

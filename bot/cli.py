@@ -72,9 +72,14 @@ def _run(args: argparse.Namespace) -> int:
     from telegram import Update
 
     from bot.app import build_application
+    from storage.db import DatabaseUnusable, check_usable
 
     settings = load_settings(config_file=args.config, overrides=_db_override(args))
     _configure_logging(settings.log_level, settings.token)
+    try:
+        check_usable(settings.database)
+    except DatabaseUnusable as error:
+        raise ConfigError("MATCHMAKER_DB", str(error)) from None
     clock: Clock = SystemClock()
     if os.environ.get(SANDBOX_CLOCK):
         # Only the sandbox sets this: it moves time forward with /clock.

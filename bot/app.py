@@ -27,6 +27,7 @@ from handlers import (
     broadcast,
     claim,
     control,
+    edits,
     errors,
     fallback,
     matches,
@@ -179,7 +180,8 @@ def build_application(
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services
-    # Order matters: features first, the catch-all fallback last.
+    # Order matters: edits are dropped before anything, features next, the fallback last.
+    edits.register(app)
     delivery.register(app)
     # Before registration: claim links and username recognition take /start first.
     claim.register(app)

@@ -40,6 +40,7 @@ from handlers import (
 )
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.erasure import ErasureRepository
 from storage.importer import ImportRepository
 from storage.outbox import OutboxRepository
 
@@ -69,6 +70,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         marks=matching.marks,
         matching=matching,
         imports=ImportRepository(db, clock),
+        erasure=ErasureRepository(db),
         meetings=MeetingService(
             db, clock, settings.schedule, outbox, organizers=settings.organizers
         ),

@@ -12,6 +12,7 @@ from bot.domain.clock import Clock
 from bot.i18n import I18n
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.erasure import ErasureRepository
 from storage.importer import ImportRepository
 from storage.items import ItemRepository
 from storage.matches import MatchRepository
@@ -40,6 +41,7 @@ class Services:
     marks: MatchRepository
     matching: MatchingService
     imports: ImportRepository
+    erasure: ErasureRepository  # what /delete_me removes beyond the profile
     meetings: MeetingService
     broadcasts: BroadcastService  # also organizer invites and the audit log
     programme: ProgrammeService  # the event programme and session reminders

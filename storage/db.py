@@ -137,6 +137,8 @@ class Database:
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA busy_timeout=30000")
+        # What /delete_me erases is overwritten with zeros, not merely marked free.
+        await self._conn.execute("PRAGMA secure_delete=ON")
 
     async def close(self) -> None:
         """Close the connection if open."""
@@ -168,6 +170,22 @@ class Database:
             log.info("applied migration %s", name)
             current = version
         return current
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it; False if a reader held it.
+
+        After an erasure: the WAL still holds the pages as they were before, personal data
+        included, until a checkpoint moves the new pages into the file and empties it.
+        """
+        async with (
+            self._statement() as conn,
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor,
+        ):
+            row = await cursor.fetchone()
+        busy = row is not None and int(row[0]) != 0
+        if busy:
+            log.warning("WAL checkpoint incomplete: another connection is reading")
+        return not busy
 
     def _in_own_transaction(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()

@@ -1,8 +1,9 @@
 """The organizers' commands: `import-delegates` and `matches` (a contract outside tools use).
 
 Both open the database named by --db (or the settings) themselves and may run while the bot
-runs: SQLite in WAL mode lets the bot read on, an import commits once, and the bot's due-work
-job notices the commit (PRAGMA data_version) and reloads its match index.
+runs: SQLite in WAL mode lets the bot read on, an import commits in short batches (the bot's
+writes wait for a batch with busy_timeout), and the bot's due-work job notices the commits
+(PRAGMA data_version) and reloads its match index once they stop.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from bot.domain.importing import RowError, parse_delegate_csv
 from bot.domain.matching import Match, Reason
 from bot.domain.taxonomy import Taxonomy
 from bot.i18n import I18n
-from bot.importer import ImportReport, import_delegates
+from bot.importer import (
+    MAX_IMPORT_ROWS,
+    ImportReport,
+    ImportRunning,
+    import_delegates,
+    import_lock,
+    row_count,
+)
 from bot.match_text import reason_plain
 from bot.matching_service import MatchingService
 from storage.db import Database
@@ -165,12 +173,31 @@ async def run_import(
     parsed = parse_delegate_csv(data)
     if parsed.file_error is not None:
         raise CommandFailed(f"{file}: {parsed.file_error} Nothing was imported.")
+    rows = row_count(parsed)
+    if rows > MAX_IMPORT_ROWS:
+        raise CommandFailed(
+            f"{file}: {rows} rows; an import takes at most {MAX_IMPORT_ROWS}. "
+            "Split the file and import the parts one after the other. Nothing was imported."
+        )
     clock = clock or SystemClock()
     db = await open_database(settings.database)
     try:
         matching = MatchingService(db, clock, outbox=OutboxRepository(db, clock))
         repo = ImportRepository(db, clock)
-        report = await import_delegates(db, repo, matching.items, matching.classify, parsed)
+        holder = f"matchmaker import-delegates (pid {os.getpid()})"
+        started = f"{clock.now():%Y-%m-%d %H:%M:%S} UTC"
+        try:
+            with import_lock(settings.database, holder, file.name, started):
+                report = await import_delegates(
+                    db, repo, matching.items, matching.classify, parsed
+                )
+        except ImportRunning as error:
+            running = error.running
+            raise CommandFailed(
+                f"{file}: another import is running ({running.file_name}, started "
+                f"{running.started_at} by {running.holder}). "
+                "Nothing was imported; try again when it has finished."
+            ) from None
         announced = 0
         if notify and report.changed_ids:
             # Announcements go through the outbox; the bot sends them (now, or when it starts).

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import io
 from collections.abc import Callable
 
 from telegram import InputFile, Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -18,13 +16,10 @@ from telegram.ext import (
 
 from bot import data_exports
 from bot.domain.countries import flag
-from bot.domain.importing import parse_delegate_csv
 from bot.domain.models import Role
 from bot.i18n import LANGUAGE_LABELS
-from bot.importer import import_delegates
-from bot.organizer_cli import format_report
 from bot.services import BotContext
-from handlers import callbacks
+from handlers import callbacks, importing
 from handlers.common import Caller, caller, edit_message, refuse_button, send
 from handlers.registration import role_label
 from storage.stats import gather_stats
@@ -33,8 +28,6 @@ NS = "o"
 MATCH_TOP = 10  # matches counted per delegate, as /matches and `matchmaker matches` show them
 IMPORT_GROUP = -5
 ACTIONS = frozenset({"stats", "exp"})
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-REPORT_LIMIT = 3500  # characters of report shown in a message; longer ones go as a file
 
 
 async def organizer(update: Update, context: BotContext) -> Caller | None:
@@ -220,44 +213,11 @@ async def import_document(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or message.document is None or user is None:
         return
-    services = context.services
-    if not await services.broadcasts.is_organizer(user.id):
+    if not await context.services.broadcasts.is_organizer(user.id):
         return  # a delegate's file is not an import; other handlers may answer it
     who = await organizer(update, context)
-    if who is None:
-        return
-    document = message.document
-    if document.file_size is not None and document.file_size > MAX_IMPORT_BYTES:
-        await send(context, who.chat_id, who.tr._("This file is too large to import."))
-        raise ApplicationHandlerStop
-    data = bytes(await (await document.get_file()).download_as_bytearray())
-    name = document.file_name or "delegates.csv"
-    parsed = parse_delegate_csv(data)
-    if parsed.file_error is not None:
-        text = who.tr._(
-            "{file}: {error} Nothing was imported.", file=name, error=parsed.file_error
-        )
-        await send(context, who.chat_id, text)
-        raise ApplicationHandlerStop
-    report = await import_delegates(
-        services.db, services.imports, services.matching.items, services.matching.classify, parsed
-    )
-    for delegate_id in report.changed_ids:
-        await services.matching.refresh_delegate(delegate_id, announce=False)
-    await services.broadcasts.audit.record(
-        who.user_id, "import", name, {"inserted": report.inserted, "updated": report.updated}
-    )
-    lines = format_report(name, report)
-    body = "\n".join(lines)
-    if len(body) <= REPORT_LIMIT:
-        await send(context, who.chat_id, f"<pre>{html.escape(body)}</pre>")
-    else:
-        await send(context, who.chat_id, html.escape(lines[-1]))
-        await context.bot.send_document(
-            who.chat_id,
-            InputFile(io.BytesIO(body.encode("utf-8")), filename="import-report.txt"),
-        )
-    raise ApplicationHandlerStop
+    if who is not None:
+        await importing.import_document(update, context, who)
 
 
 async def become_organizer(update: Update, context: BotContext) -> None:

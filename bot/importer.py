@@ -7,7 +7,8 @@ Offer and need texts become the delegate's imported items, classified when their
 
 The bot shares the database while an import runs (in its own process for the CLI, in the bot's
 for a file sent in chat), so the import never holds the write lock for long: rows are written
-in batches of BATCH_ROWS, one short transaction each, and the slow part (classifying texts)
+in batches of at most BATCH_ROWS rows or BATCH_SECONDS, one short transaction each, with a pause
+between them, and the slow part (classifying texts)
 runs in a worker thread before any lock is taken. A kill mid-import leaves whole batches, never
 half a row; since an import is idempotent, running the file again completes it.
 """
@@ -18,10 +19,11 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from bot.domain.crash import crash_point
 from bot.domain.importing import ImportedDelegate, ImportResult, RowError
@@ -42,9 +44,13 @@ Classify = Callable[[str], Sequence[str]]
 # Called after each batch with (rows written, rows to write), e.g. to edit a progress message.
 Progress = Callable[[int, int], Awaitable[None]]
 
-# Rows per transaction: a batch holds SQLite's write lock for tens of milliseconds, so the bot's
-# own writes (busy_timeout) wait that long at most.
+# A batch is at most BATCH_ROWS rows or BATCH_SECONDS of writing, whichever comes first; then
+# the import pauses BATCH_PAUSE before the next. The pause is what lets the bot write while a CLI
+# import runs: a writer waiting on SQLite's lock (busy_timeout) retries at most every 100 ms, so
+# without a gap longer than that the importer's next BEGIN always wins and the bot starves.
 BATCH_ROWS = 200
+BATCH_SECONDS = 0.05
+BATCH_PAUSE = 0.12
 # The largest file an import takes, in data rows (documented in the README): 100,000 rows are
 # about 10 MB of CSV and a few minutes of import; larger events split the file.
 MAX_IMPORT_ROWS = 100_000
@@ -67,9 +73,40 @@ class ImportRunning(Exception):
         self.running = running
 
 
+LOCK_TRIES = 5
+
+
 def lock_path(database: Path) -> Path:
     """The lock file of a database's imports, next to it."""
     return database.with_name(database.name + ".import-lock")
+
+
+def _lock_exclusively(handle: IO[str]) -> None:
+    # A few tries: import_running() holds a shared lock for an instant when it looks.
+    for _ in range(LOCK_TRIES - 1):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            time.sleep(0.02)
+        else:
+            return
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def import_running(database: Path) -> bool:
+    """Tell whether an import (of any process, this one included) holds the database's lock."""
+    path = lock_path(database)
+    try:
+        handle = path.open("r", encoding="utf-8")
+    except OSError:
+        return False  # never imported into, or unreadable: nothing to wait for
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 @contextlib.contextmanager
@@ -84,7 +121,7 @@ def import_lock(database: Path, holder: str, file_name: str, started_at: str) ->
     handle = path.open("a+", encoding="utf-8")
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_exclusively(handle)
         except BlockingIOError:
             handle.seek(0)
             try:
@@ -226,6 +263,7 @@ async def import_delegates(
     *,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    pause: float = BATCH_PAUSE,
 ) -> ImportReport:
     """Write the valid rows of a parsed file in short transactions and report what happened."""
     if parsed.file_error is not None:
@@ -247,20 +285,24 @@ async def import_delegates(
     report.notes = _notes(rows, await repo.known_external_ids(hosts))
 
     written = 0
-    for start in range(0, len(rows), batch_rows):
-        batch = rows[start : start + batch_rows]
+    while written < len(rows):
+        batch = rows[written : written + batch_rows]
+        deadline = time.monotonic() + BATCH_SECONDS
         async with db.transaction():
             # Read again inside the transaction: what is stored now is what the merge must see.
             stored = await repo.stored(d.external_id for d in batch)
             for d in batch:
                 await _write_row(d, stored.get(d.external_id), repo, items, fields, report)
+                written += 1
                 # A kill after some rows must leave none of this batch's: it commits whole.
                 crash_point("import.in_transaction")
-        written += len(batch)
+                if time.monotonic() > deadline:
+                    break
         if progress is not None:
             await progress(written, len(rows))
-        # Between batches, whoever waits for the lock (a reply, the outbox) goes first.
-        await asyncio.sleep(0)
+        if written < len(rows):
+            # Between batches, whoever waits for the lock (a reply, the outbox) goes first.
+            await asyncio.sleep(pause)
     report.skipped.sort(key=lambda e: e.line)
     report.notes.sort(key=lambda e: e.line)
     return report

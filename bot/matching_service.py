@@ -36,6 +36,7 @@ from bot.domain.matching import (
 )
 from bot.domain.outbox import Priority, TemplateRef
 from bot.domain.taxonomy import Taxonomy
+from bot.importer import import_running
 from locales.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.items import ItemRepository
@@ -153,8 +154,11 @@ class MatchingService:
         version = await self._db.fetchval("PRAGMA data_version")
         if self._data_version is not None and version == self._data_version:
             return False
-        # An import commits batch after batch: rebuild at most every SYNC_EVERY seconds while
-        # it runs, not after every batch (each rebuild reads and indexes every delegate).
+        # An import commits batch after batch: rebuild once it has finished, not after every
+        # batch (a rebuild reads and indexes every delegate, which slows the replies of the
+        # moment), and at most every SYNC_EVERY seconds.
+        if import_running(self._db.path):
+            return False
         started = time.monotonic()
         if self._synced_at is not None and started - self._synced_at < SYNC_EVERY:
             return False

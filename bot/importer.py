@@ -8,8 +8,8 @@ Offer and need texts become the delegate's imported items, classified when their
 The bot shares the database while an import runs (in its own process for the CLI, in the bot's
 for a file sent in chat), so the import never holds the write lock for long: rows are written
 in batches of at most BATCH_ROWS rows or BATCH_SECONDS, one short transaction each, with a pause
-between them, and the slow part (classifying texts)
-runs in a worker thread before any lock is taken. A kill mid-import leaves whole batches, never
+between them, and the slow part (classifying texts) runs in a worker thread before any lock is
+taken. A kill mid-import leaves whole batches, never
 half a row; since an import is idempotent, running the file again completes it.
 """
 

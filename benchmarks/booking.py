@@ -33,7 +33,7 @@ async def run(delegates: int, attempts: int, tasks: int, connections: int) -> di
     from bot.domain.clock import ManualClock
     from bot.domain.meetings import MeetingError
     from bot.domain.scheduling import parse_schedule
-    from bot.meetings_service import MeetingService
+    from bot.services.meetings import MeetingService
     from storage.db import Database
     from storage.outbox import OutboxRepository
 

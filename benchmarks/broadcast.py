@@ -236,7 +236,7 @@ async def phase_crash(recipients: int, workdir: Path) -> dict[str, Any]:
 
 async def drive(recipients: int, skip_crash: bool) -> int:
     """Both phases; print the JSON line; 0 when every target is met."""
-    from bot.delivery_sender import DEFAULT_CONCURRENCY as concurrency
+    from bot.delivery.sender import DEFAULT_CONCURRENCY as concurrency
 
     with tempfile.TemporaryDirectory(prefix="broadcast-bench-") as scratch:
         workdir = Path(scratch)

@@ -64,7 +64,7 @@ def child_main() -> int:
     from bot.config import load_settings
     from bot.domain.outbox import Rendered
     from bot.i18n import Translator
-    from bot.services import BotContext
+    from handlers.context import BotContext
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     settings = load_settings()
@@ -297,7 +297,7 @@ async def phase_crash(items: int, workdir: Path) -> dict[str, Any]:
 
 
 async def drive(items: int, pressers: int, skip_crash: bool) -> int:
-    from bot.delivery_sender import DEFAULT_CONCURRENCY as concurrency
+    from bot.delivery.sender import DEFAULT_CONCURRENCY as concurrency
 
     with tempfile.TemporaryDirectory(prefix="outbox-bench-") as scratch:
         workdir = Path(scratch)

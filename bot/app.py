@@ -11,22 +11,18 @@ from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import delivery
-from bot.broadcasts import BroadcastService
 from bot.config import Settings
+from bot.delivery import DUE_WORK_INTERVAL, DUE_WORK_JOB
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
-from bot.i18n import SUPPORTED_LOCALES, I18n
-from bot.matching_service import MatchingService
-from bot.meetings_service import MeetingService
-from bot.programme import ProgrammeService
-from bot.services import BotContext, Services
-from bot.telegram_http import AiohttpRequest
-from bot.update_order import PerUserUpdateProcessor
+from bot.i18n import SUPPORTED_LOCALES
+from bot.services import Services, build_services
+from bot.transport.bot import MatchmakerBot, TolerantUpdater
+from bot.transport.http import AiohttpRequest
+from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
-    broadcast,
+    chat_member,
     claim,
-    control,
     edits,
     errors,
     fallback,
@@ -38,45 +34,11 @@ from handlers import (
     programme,
     registration,
 )
-from storage.db import Database
-from storage.delegates import DelegateRepository
-from storage.erasure import ErasureRepository
-from storage.importer import ImportRepository
-from storage.outbox import OutboxRepository
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
-
-
-def build_services(settings: Settings, clock: Clock) -> Services:
-    """Create the services; the database is opened later, in post_init."""
-    db = Database(settings.database)
-    i18n = I18n(settings.default_language)
-    outbox = OutboxRepository(db, clock)
-    matching = MatchingService(db, clock, outbox=outbox)
-    sending = delivery.Delivery(settings, clock, i18n, outbox)
-    # Picks up what another process (the organizer's import) wrote, without a restart.
-    sending.dispatcher.add_hook("matching", matching.sync)
-    return Services(
-        settings=settings,
-        clock=clock,
-        db=db,
-        i18n=i18n,
-        delegates=DelegateRepository(db, clock),
-        outbox=outbox,
-        delivery=sending,
-        items=matching.items,
-        marks=matching.marks,
-        matching=matching,
-        imports=ImportRepository(db, clock),
-        erasure=ErasureRepository(db),
-        meetings=MeetingService(
-            db, clock, settings.schedule, outbox, organizers=settings.organizers
-        ),
-        broadcasts=BroadcastService(db, clock, settings, outbox, i18n),
-        programme=ProgrammeService(db, clock, outbox),
-    )
 
 
 async def set_command_menus(app: BotApplication) -> None:
@@ -156,35 +118,45 @@ def build_application(
     run_webhook must then get `stop_signals=()`. Tests that build the bot in-process leave it off.
     """
     services = build_services(settings, clock or SystemClock())
+    telegram = MatchmakerBot(
+        settings.token,
+        base_url=settings.api_base_url,
+        base_file_url=settings.api_base_file_url,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        # Always installed: it holds the budget replies share with the outbox and honours 429s;
+        # with rate_limit off it only stops pacing.
+        rate_limiter=services.delivery.limiter,
+        request=AiohttpRequest(),
+        # One connection for the long poll, as PTB does by default.
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.api_base_url)
-        .base_file_url(settings.api_base_file_url)
+        # Skips updates it cannot parse instead of polling them forever (transport/bot.py).
+        .updater(TolerantUpdater(telegram, asyncio.Queue()))
         .context_types(ContextTypes(context=BotContext))
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
         .post_init(_post_init_with_signals if own_stop_signals else _post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        # Always installed: it holds the budget replies share with the outbox and honours 429s;
-        # with rate_limit off it only stops pacing.
-        .rate_limiter(services.delivery.limiter)
-        # One update at a time per user, different users concurrently (bot/update_order.py).
+        # One update at a time per user, different users concurrently (transport/update_order.py).
         .concurrent_updates(PerUserUpdateProcessor())
-        .request(AiohttpRequest())
-        # One connection for the long poll, as PTB does by default.
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services
+    if app.job_queue is None:
+        raise RuntimeError(
+            "the due-work job needs PTB's JobQueue (python-telegram-bot[job-queue])"
+        )
+    # One repeating job asks the database what is due (services.DUE_WORK): a restart loses nothing.
+    app.job_queue.run_repeating(
+        services.delivery.dispatcher.tick, interval=DUE_WORK_INTERVAL, first=0, name=DUE_WORK_JOB
+    )
     # Order matters: edits are dropped before anything, features next, the fallback last.
     edits.register(app)
-    delivery.register(app)
+    chat_member.register(app)
     # Before registration: claim links and username recognition take /start first.
     claim.register(app)
     # Before registration too: booking links (/start b_...) open the booking page.
@@ -195,9 +167,6 @@ def build_application(
     offers.register(app)
     matches.register(app)
     organizer.register(app)
-    # The broadcast wizard takes the organizer's texts in an early group, before every other.
-    broadcast.register(app)
-    control.register(app)
     programme.register(app)
     fallback.register(app)
     errors.register(app)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.outbox import DEFAULT_HORIZONS, Priority, parse_horizons
 from bot.domain.scheduling import Schedule, ScheduleError, parse_schedule
 from bot.i18n import SUPPORTED_LOCALES
 
@@ -67,6 +68,14 @@ SETTINGS: tuple[Setting, ...] = (
         "delivery.chat_interval",
         "`1.0`",
         "Seconds between two messages to the same chat, when rate limiting is on",
+    ),
+    Setting(
+        "MATCHMAKER_RETRY_HORIZONS",
+        "delivery.retry_horizons",
+        "`reminder=1h,confirmation=6h,notice=6h,broadcast=12h`",
+        "How long queued messages are retried while Telegram fails (5xx, timeouts), by kind "
+        "(TOML: also a table); a meeting reminder stops at its meeting's start. Kinds left out "
+        "keep their default",
     ),
     Setting(
         "MATCHMAKER_EVENT_NAME", "event.name", "`Matchmaking day`", "Event name shown to delegates"
@@ -134,6 +143,9 @@ class Settings:
     rate_limit: bool = True
     send_per_second: int = 30
     chat_send_interval: float = 1.0
+    retry_horizons: Mapping[Priority, dt.timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_HORIZONS)
+    )
     event_name: str = "Matchmaking day"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     event_dates: tuple[dt.date, ...] = ()
@@ -297,6 +309,14 @@ def load_settings(
     name, value = raw("MATCHMAKER_CHAT_INTERVAL", "delivery.chat_interval")
     chat_interval = 1.0 if value is None else _parse_number(name, value, low=0, high=60)
 
+    name, value = raw("MATCHMAKER_RETRY_HORIZONS", "delivery.retry_horizons")
+    if isinstance(value, Mapping):  # TOML may give a table: broadcast = "24h"
+        value = ",".join(f"{kind}={duration}" for kind, duration in value.items())
+    try:
+        retry_horizons = parse_horizons(str(value)) if value else dict(DEFAULT_HORIZONS)
+    except ValueError as error:
+        raise ConfigError(name, str(error)) from None
+
     _, value = raw("MATCHMAKER_EVENT_NAME", "event.name")
     event_name = str(value).strip() if value else "Matchmaking day"
 
@@ -359,6 +379,7 @@ def load_settings(
         rate_limit=rate_limit,
         send_per_second=int(per_second),
         chat_send_interval=chat_interval,
+        retry_horizons=retry_horizons,
         event_name=event_name,
         timezone=timezone,
         event_dates=event_dates,

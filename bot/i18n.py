@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from importlib import resources
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from babel.support import NullTranslations, Translations
 
-SUPPORTED_LOCALES: tuple[str, ...] = ("en", "zh", "ru", "ko", "ar")
-LANGUAGE_LABELS: Mapping[str, str] = {
-    "en": "English",
-    "zh": "中文",
-    "ru": "Русский",
-    "ko": "한국어",
-    "ar": "العربية",
-}
-RTL_LOCALES = frozenset({"ar"})
+from bot.domain.languages import ENDONYMS, INTERFACE_LANGUAGES, RIGHT_TO_LEFT
+
+SUPPORTED_LOCALES = INTERFACE_LANGUAGES
+LANGUAGE_LABELS = ENDONYMS
+RTL_LOCALES = RIGHT_TO_LEFT
 
 # Telegram sends IETF tags; Babel knows which script a tag implies, but our catalogs are
 # per language, and a Traditional-Chinese reader is better served by Simplified than English.
@@ -132,3 +129,17 @@ class I18n:
     def for_telegram(self, language_code: str | None) -> Translator:
         """Return the translator for a Telegram language_code."""
         return self.translator(resolve_locale(language_code, self.default_locale))
+
+
+def language_name(code: str, tr: Translator) -> str:
+    """A language's name in the viewer's language, from Babel (the code if Babel has none)."""
+    name = tr.babel_locale.languages.get(code)
+    return str(name) if name else code
+
+
+def joined(names: Iterable[str], tr: Translator) -> str:
+    """Join names the way the viewer's language lists things (CLDR's list pattern)."""
+    listed = [name for name in names if name]
+    if not listed:
+        return ""
+    return str(format_list(listed, locale=tr.babel_locale))

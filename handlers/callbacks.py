@@ -9,6 +9,9 @@ VERSION = "1"
 # Namespaces other features' messages link to (the profile opens the meeting reminder choice).
 MEETINGS = "m"
 _PATTERN = re.compile(r"^([a-z]{1,3})" + VERSION + r":([a-z]{1,8}):([A-Za-z0-9_\-]{0,40})$")
+# Numbers in an argument ("12", "12-3") become SQLite integers, which stop at 2**63 - 1: a
+# forged press with a larger one is refused here like any other unknown data.
+LARGEST_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,15 @@ def parse(data: str | None, namespace: str, actions: frozenset[str]) -> Callback
     match = _PATTERN.match(data)
     if not match or match.group(1) != namespace or match.group(2) not in actions:
         return None
-    return Callback(match.group(1), match.group(2), match.group(3))
+    arg = match.group(3)
+    if any(part.isdigit() and not is_id(part) for part in arg.split("-")):
+        return None
+    return Callback(match.group(1), match.group(2), arg)
+
+
+def is_id(text: str) -> bool:
+    """Whether text is a number the database can hold (decimal digits, at most 2**63 - 1)."""
+    return text.isdecimal() and int(text) <= LARGEST_ID
 
 
 def pattern(namespace: str) -> str:

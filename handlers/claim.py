@@ -20,11 +20,12 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.domain.links import CLAIM_PREFIX, is_claim_token
 from bot.domain.models import Step
-from bot.services import BotContext
+from bot.services.claims import ClaimTarget
 from handlers import callbacks, registration
 from handlers.common import Caller, caller, close_buttons, refuse_button, send
-from storage.importer import CLAIM_PREFIX, ClaimTarget, is_claim_token
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ async def _claim(context: BotContext, who: Caller, target: ClaimTarget) -> bool:
             ),
         )
         return False
-    if not await services.imports.bind(target.delegate_id, who.user_id, who.chat_id):
+    if not await services.claims.bind(target.delegate_id, who.user_id, who.chat_id):
         # Another account was faster, or this one registered meanwhile: nothing was bound.
         await send(
             context,
@@ -125,9 +126,7 @@ async def open_claim_link(update: Update, context: BotContext) -> None:
     if who is None:
         return
     token = context.args[0] if context.args else ""
-    target = (
-        await context.services.imports.by_claim_token(token) if is_claim_token(token) else None
-    )
+    target = await context.services.claims.by_claim_token(token) if is_claim_token(token) else None
     if target is None:
         await _invalid_link(context, who)
         return
@@ -139,12 +138,12 @@ async def _username_match(update: Update, context: BotContext, who: Caller) -> C
     user = update.effective_user
     if user is None or not user.username:
         return None
-    imports = context.services.imports
+    claims = context.services.claims
     if who.delegate is not None and (
-        who.delegate.is_registered or await imports.has_declined(who.delegate.id)
+        who.delegate.is_registered or await claims.has_declined(who.delegate.id)
     ):
         return None
-    targets = await imports.unclaimed_by_username(user.username)
+    targets = await claims.unclaimed_by_username(user.username)
     # Two imported profiles with one username is an organizer's typo: do not guess.
     return targets[0] if len(targets) == 1 else None
 
@@ -196,7 +195,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     await registration.start(update, context)
     draft = await context.services.delegates.by_telegram_user(who.user_id)
     if draft is not None:
-        await context.services.imports.decline(draft.id)
+        await context.services.claims.decline(draft.id)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -7,13 +7,21 @@ import logging
 import re
 from dataclasses import dataclass
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.error import BadRequest, Forbidden
 
 from bot.domain.models import Delegate
 from bot.i18n import Translator, resolve_locale
-from bot.services import BotContext, Services
+from bot.services import Services
 from handlers import callbacks
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +76,48 @@ async def registered_press(
         await refuse_button(query, who.tr)
         return None
     return Press(query, who, delegate, data)
+
+
+async def organizer(update: Update, context: BotContext) -> Caller | None:
+    """Return the caller if they are an organizer right now; otherwise refuse politely."""
+    who = await caller(update, context)
+    if who is None:
+        return None
+    if await context.services.organizers.is_organizer(who.user_id):
+        return who
+    refusal = who.tr.label("Sorry, this is only available to the event organizers.")
+    if update.callback_query is not None:
+        await update.callback_query.answer(refusal, show_alert=True)
+    else:
+        await send(context, who.chat_id, who.tr._(refusal))
+    return None
+
+
+@dataclass(frozen=True)
+class OrganizerPress:
+    """A button press by someone who is an organizer at the moment of pressing."""
+
+    query: CallbackQuery
+    who: Caller
+    data: callbacks.Callback
+
+
+async def organizer_press(
+    update: Update, context: BotContext, namespace: str, actions: frozenset[str]
+) -> OrganizerPress | None:
+    """The organizer twin of `registered_press`: the role is re-checked on every press, and
+    a forged or stale press is refused with an alert."""
+    query = update.callback_query
+    if query is None:
+        return None
+    who = await organizer(update, context)
+    if who is None:
+        return None
+    data = callbacks.parse(query.data, namespace, actions)
+    if data is None:
+        await refuse_button(query, who.tr)
+        return None
+    return OrganizerPress(query, who, data)
 
 
 def translator_for(
@@ -135,3 +185,18 @@ async def edit_message(query: CallbackQuery, text: str, rows: Buttons | None = N
     ):
         return
     await query.edit_message_text(text, reply_markup=markup)
+
+
+def text_html(message: Message) -> str:
+    """The message's text as HTML (its bold, links...), like PTB's text_html, URLs escaped.
+
+    PTB writes a text link's URL into href="..." as it is: a quote in it ends the attribute
+    (Telegram then refuses the whole message) and "&amp;" in it loses its "amp;".
+    """
+    if not any(e.type == MessageEntity.TEXT_LINK and e.url for e in message.entities):
+        return message.text_html
+    data = message.to_dict()
+    for entity in data.get("entities", []):
+        if entity.get("type") == MessageEntity.TEXT_LINK and entity.get("url"):
+            entity["url"] = html.escape(entity["url"], quote=True)
+    return Message.de_json(data, None).text_html

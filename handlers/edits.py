@@ -12,7 +12,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.services import BotContext
+from handlers.context import BotContext
 
 EDITS_GROUP = -100  # before every feature's group (the earliest feature group is -6)
 

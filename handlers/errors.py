@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.services import BotContext
 from handlers.common import caller
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.i18n import N_, Translator
-from bot.services import BotContext
-from handlers.common import caller, refuse_button, send
+from handlers.common import caller, refuse_button, send, translator_for
+from handlers.context import BotContext
 from handlers.registration import on_other
 
 # (command, description) for the menu and /help; descriptions are translated per language.
@@ -49,7 +56,7 @@ async def show_help(update: Update, context: BotContext) -> None:
     """List the commands."""
     who = await caller(update, context)
     if who is not None:
-        is_organizer = await context.services.broadcasts.is_organizer(who.user_id)
+        is_organizer = await context.services.organizers.is_organizer(who.user_id)
         await send(context, who.chat_id, help_text(who.tr, organizer=is_organizer))
 
 
@@ -74,9 +81,25 @@ async def unknown_button(update: Update, context: BotContext) -> None:
         await query.answer()
 
 
+# Before every feature's group: their handlers need the pressed message's chat.
+DETACHED_GROUP = -20
+
+
+async def detached_button(update: Update, context: BotContext) -> None:
+    """Refuse a press that carries no message (only an inline_message_id): no chat to act in."""
+    query = update.callback_query
+    if query is None or query.message is not None:
+        return
+    user = query.from_user
+    delegate = await context.services.delegates.by_telegram_user(user.id)
+    await refuse_button(query, translator_for(context.services, delegate, user.language_code))
+    raise ApplicationHandlerStop
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add the catch-all handlers; must come after every feature's handlers."""
     private = filters.ChatType.PRIVATE
+    app.add_handler(CallbackQueryHandler(detached_button), group=DETACHED_GROUP)
     app.add_handler(CommandHandler("help", show_help, filters=private))
     app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     app.add_handler(CallbackQueryHandler(unknown_button))

@@ -17,9 +17,9 @@ from bot.domain.countries import country_name
 from bot.domain.matching import Match
 from bot.domain.models import Role
 from bot.domain.outbox import Rendered
-from bot.i18n import N_, Html, Translator
-from bot.matching_service import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE
-from bot.services import BotContext, Services
+from bot.i18n import N_, Html, Translator, joined, language_name
+from bot.services import Services
+from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, Mark, MatchProfile
 from handlers import callbacks
 from handlers.common import (
     Buttons,
@@ -30,21 +30,20 @@ from handlers.common import (
     registered_press,
     send,
 )
-from handlers.meetings import offer_slots
+from handlers.context import BotContext
+from handlers.meetings.booking import offer_slots
 from handlers.menu import MATCHES_NS, main_menu
 from handlers.offers import registered
-from handlers.registration import language_name, role_label
+from handlers.registration import role_label
 from handlers.views import (
     fit,
     headline,
-    joined,
     language_note,
     pack,
+    quote,
     reason_lines,
-    shorten,
     their_item,
 )
-from storage.matches import Mark, MatchProfile
 
 NS = MATCHES_NS
 ACTIONS = frozenset({"pg", "det", "int", "hide"})
@@ -79,7 +78,7 @@ async def _their_lines(
     if mine_too and isinstance(match.my_item, int):
         mine = await services.items.get(match.my_item)
         if mine is not None:
-            text = shorten(mine.text, MY_ITEM_PREVIEW)
+            text = quote(mine.text, MY_ITEM_PREVIEW)
             if mine.side == "offer":
                 lines.append(tr._("↔ Your offer: {text}", text=text))
             else:
@@ -146,7 +145,7 @@ async def page(
     if me is not None and not me.consent:
         hidden = tr._("<i>Your profile is hidden, so others do not see you. See /profile.</i>")
         lines += ["", hidden]
-    interested = await services.marks.has_mark(delegate_id, other.id, Mark.INTERESTED)
+    interested = await services.matches.has_mark(delegate_id, other.id, Mark.INTERESTED)
     rows = _card_buttons(tr, other.id, number, len(matches), interested=interested)
     return fit("\n".join(lines)), rows
 
@@ -212,7 +211,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     if (
         match is None
         or other is None
-        or await services.marks.has_mark(delegate.id, other.id, Mark.HIDDEN)
+        or await services.matches.has_mark(delegate.id, other.id, Mark.HIDDEN)
     ):
         await refuse_button(query, who.tr)
         return
@@ -291,7 +290,7 @@ async def _counterpart(
     services: Services, to: int, about: int
 ) -> tuple[MatchProfile, Match | None] | None:
     other = await services.matching.profile(about)
-    if other is None or await services.marks.has_mark(to, about, Mark.HIDDEN):
+    if other is None or await services.matches.has_mark(to, about, Mark.HIDDEN):
         return None
     return other, await services.matching.pair(to, about)
 

@@ -9,6 +9,9 @@ typed text answers it before registration sees the message (see `register`).
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from telegram import CallbackQuery, Update
 from telegram.ext import (
@@ -38,7 +41,7 @@ from bot.domain.items import (
 from bot.domain.models import Step
 from bot.domain.registration import InvalidAnswer
 from bot.i18n import N_, Translator
-from bot.services import BotContext, Services
+from bot.services import Services
 from handlers import callbacks, registration
 from handlers.common import (
     Buttons,
@@ -51,14 +54,11 @@ from handlers.common import (
     registered_press,
     send,
 )
+from handlers.context import BotContext
 from handlers.menu import ITEMS_NS, main_menu
-from handlers.views import IP_LABELS, SIDE_MARKS, field_names, item_card, shorten
+from handlers.views import IP_LABELS, SIDE_MARKS, field_names, item_card, quote
 
 NS = ITEMS_NS
-ACTIONS = frozenset(
-    {"new", "list", "card", "ed", "kind", "trl", "ip", "tog", "view", "save", "cancel", "del",
-     "keep", "delyes"}
-)  # fmt: skip
 
 # What the fields question shows: the proposed and chosen fields, the broad areas, or the
 # fields of one area (its position in the taxonomy).
@@ -359,9 +359,9 @@ def _list_text(items: list[StoredItem], tr: Translator) -> tuple[str, Buttons]:
     for n, item in enumerate(items, start=1):
         mark = SIDE_MARKS[item.side]
         unfinished = "" if item.complete else " " + tr._("<i>(not finished)</i>")
-        text = html.escape(shorten(item.text or "…", 150), quote=False)
+        text = html.escape(quote(item.text or "…", 150), quote=False)
         lines.append(f"{n}. {mark} {text}{unfinished}")
-        rows.append([(f"{n}. {mark} {shorten(item.text or '…', 40)}", _card(item))])
+        rows.append([(f"{n}. {mark} {quote(item.text or '…', 40)}", _card(item))])
     lines.append("")
     lines.append(tr._("Tap an item to see, edit or delete it."))
     return "\n".join(lines), [*rows, *main_menu(tr)[:1]]
@@ -446,7 +446,7 @@ def _split(arg: str) -> tuple[int | None, str]:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle item buttons; each re-checks that the item is the presser's and still asks it."""
-    press = await registered_press(update, context, NS, ACTIONS)
+    press = await registered_press(update, context, NS, frozenset({"new", "list", *ITEM_ACTIONS}))
     if press is None:
         return
     query, who, delegate, data = press.query, press.who, press.delegate, press.data
@@ -470,103 +470,189 @@ async def on_button(update: Update, context: BotContext) -> None:
     if item is None or item.delegate_id != delegate.id:
         await refuse_button(query, tr)
         return
-    if not await _item_button(context, who, query, data.action, item, rest):
+    if not await ITEM_ACTIONS[data.action](ItemPress(context, who, query, item, rest)):
         await refuse_button(query, tr)
 
 
-async def _item_button(
-    context: BotContext,
-    who: Caller,
-    query: CallbackQuery,
-    action: str,
-    item: StoredItem,
-    rest: str,
-) -> bool:
-    """Do what a button asks of one of the presser's items; False if it no longer applies."""
-    services, tr = context.services, who.tr
-    taxonomy = services.matching.taxonomy
-    step = item.step
-    if action == "card":
-        await query.answer()
-        if not item.complete:
-            await ask_item(context, who, item)
-        else:
-            await send(context, who.chat_id, item_card(item, tr, taxonomy), _card_rows(item, tr))
+@dataclass(frozen=True)
+class ItemPress:
+    """A press on a button of one of the presser's own items (checked before it gets here)."""
+
+    context: BotContext
+    who: Caller
+    query: CallbackQuery
+    item: StoredItem
+    rest: str  # what follows the item id in the argument
+
+    @property
+    def tr(self) -> Translator:
+        return self.who.tr
+
+    async def answer_item(self, step: ItemStep, **changes: Any) -> None:
+        """Take the answer to `step` of the item and ask the next question."""
+        await self.query.answer()
+        await close_buttons(self.query)
+        await answer(self.context, self.who, self.item, step, **changes)
+
+
+# An action returns False when the press no longer applies (the item moved on): refused.
+ItemAction = Callable[[ItemPress], Awaitable[bool]]
+
+
+async def _show_item(press: ItemPress) -> bool:
+    item, tr = press.item, press.tr
+    await press.query.answer()
+    if not item.complete:
+        await ask_item(press.context, press.who, item)
+    else:
+        taxonomy = press.context.services.matching.taxonomy
+        await send(
+            press.context, press.who.chat_id, item_card(item, tr, taxonomy), _card_rows(item, tr)
+        )
+    return True
+
+
+async def _edit_item(press: ItemPress) -> bool:
+    item, rest = press.item, press.rest
+    wanted = ItemStep(rest) if rest in {s.value for s in ItemStep} else None
+    maturity = wanted in {ItemStep.TRL, ItemStep.IP}
+    if (
+        wanted is None
+        or not item.complete
+        or (maturity and not asks_maturity(item.side, item.kind))
+    ):
+        return False
+    await press.query.answer()
+    await close_buttons(press.query)
+    asked = await press.context.services.items.ask(item.id, wanted)
+    await ask_item(press.context, press.who, asked)
+    return True
+
+
+async def _kind(press: ItemPress) -> bool:
+    kinds = {k.code for k in press.context.services.matching.taxonomy.kinds}
+    if press.item.step is not ItemStep.KIND or press.rest not in kinds:
+        return False
+    changes: dict[str, object] = {"kind": press.rest}
+    if not asks_maturity(press.item.side, press.rest):
+        changes.update(trl=None, ip_status=None)
+    await press.answer_item(ItemStep.KIND, **changes)
+    return True
+
+
+async def _trl(press: ItemPress) -> bool:
+    trl = parse_trl(press.rest)
+    if press.item.step is not ItemStep.TRL or trl is None:
+        return False
+    await press.answer_item(ItemStep.TRL, trl=trl)
+    return True
+
+
+async def _ip_status(press: ItemPress) -> bool:
+    status = parse_ip_status(press.rest)
+    if press.item.step is not ItemStep.IP or status is None:
+        return False
+    await press.answer_item(ItemStep.IP, ip_status=status.value)
+    return True
+
+
+async def _toggle_field(press: ItemPress) -> bool:
+    if press.item.step is not ItemStep.FIELDS:
+        return False
+    return await _fields_button(
+        press.context, press.who, press.query, "tog", press.item, press.rest
+    )
+
+
+async def _fields_view(press: ItemPress) -> bool:
+    if press.item.step is not ItemStep.FIELDS:
+        return False
+    return await _fields_button(
+        press.context, press.who, press.query, "view", press.item, press.rest
+    )
+
+
+async def _save_fields(press: ItemPress) -> bool:
+    if press.item.step is not ItemStep.FIELDS:
+        return False
+    if not press.item.fields:
+        await press.query.answer(
+            press.tr.label("Please select at least one field."), show_alert=True
+        )
         return True
-    if action == "ed":
-        wanted = ItemStep(rest) if rest in {s.value for s in ItemStep} else None
-        if (
-            wanted is None
-            or not item.complete
-            or (wanted in {ItemStep.TRL, ItemStep.IP} and not asks_maturity(item.side, item.kind))
-        ):
-            return False
-        await query.answer()
-        await close_buttons(query)
-        await ask_item(context, who, await services.items.ask(item.id, wanted))
-        return True
-    if action == "kind" and step is ItemStep.KIND and rest in {k.code for k in taxonomy.kinds}:
-        changes: dict[str, object] = {"kind": rest}
-        if not asks_maturity(item.side, rest):
-            changes.update(trl=None, ip_status=None)
-        await query.answer()
-        await close_buttons(query)
-        await answer(context, who, item, ItemStep.KIND, **changes)
-        return True
-    if action == "trl" and step is ItemStep.TRL and (trl := parse_trl(rest)) is not None:
-        await query.answer()
-        await close_buttons(query)
-        await answer(context, who, item, ItemStep.TRL, trl=trl)
-        return True
-    if action == "ip" and step is ItemStep.IP and (status := parse_ip_status(rest)) is not None:
-        await query.answer()
-        await close_buttons(query)
-        await answer(context, who, item, ItemStep.IP, ip_status=status.value)
-        return True
-    if action in {"tog", "view"} and step is ItemStep.FIELDS:
-        return await _fields_button(context, who, query, action, item, rest)
-    if action == "save" and step is ItemStep.FIELDS:
-        if not item.fields:
-            await query.answer(tr.label("Please select at least one field."), show_alert=True)
-            return True
-        await query.answer()
-        await close_buttons(query)
-        await finish(context, who, item)
-        return True
-    if action == "cancel" and step is not None:
-        await query.answer()
-        await close_buttons(query)
-        if item.complete:
-            await services.items.update(item.id, step=None)
-            await send(context, who.chat_id, tr._("Nothing was changed."), main_menu(tr))
-        else:
-            await services.items.delete(item.id)
-            await send(context, who.chat_id, tr._("Cancelled. Nothing was saved."), main_menu(tr))
-        return True
-    if action == "del":
-        await query.answer()
-        rows = [
-            [
-                (tr.label("Yes, delete it"), callbacks.make(NS, "delyes", item.id)),
-                (tr.label("No, keep it"), callbacks.make(NS, "keep", item.id)),
-            ]
-        ]
-        confirm = tr._("Delete this item? This cannot be undone.")
-        card = item_card(item, tr, taxonomy)
-        await edit_message(query, f"{card}\n\n{confirm}", rows)
-        return True
-    if action == "keep" and item.complete:
-        await query.answer()
-        await edit_message(query, item_card(item, tr, taxonomy), _card_rows(item, tr))
-        return True
-    if action == "delyes":
-        await query.answer()
+    await press.query.answer()
+    await close_buttons(press.query)
+    await finish(press.context, press.who, press.item)
+    return True
+
+
+async def _cancel_item(press: ItemPress) -> bool:
+    item, tr, services = press.item, press.tr, press.context.services
+    if item.step is None:
+        return False
+    await press.query.answer()
+    await close_buttons(press.query)
+    if item.complete:
+        await services.items.update(item.id, step=None)
+        text = tr._("Nothing was changed.")
+    else:
         await services.items.delete(item.id)
-        await services.matching.refresh_delegate(item.delegate_id, announce=False)
-        rows = [[(tr.label("◀ All items"), callbacks.make(NS, "list"))]]
-        await edit_message(query, tr._("The item was deleted."), rows)
-        return True
-    return False
+        text = tr._("Cancelled. Nothing was saved.")
+    await send(press.context, press.who.chat_id, text, main_menu(tr))
+    return True
+
+
+async def _ask_delete(press: ItemPress) -> bool:
+    item, tr = press.item, press.tr
+    await press.query.answer()
+    rows = [
+        [
+            (tr.label("Yes, delete it"), callbacks.make(NS, "delyes", item.id)),
+            (tr.label("No, keep it"), callbacks.make(NS, "keep", item.id)),
+        ]
+    ]
+    confirm = tr._("Delete this item? This cannot be undone.")
+    card = item_card(item, tr, press.context.services.matching.taxonomy)
+    await edit_message(press.query, f"{card}\n\n{confirm}", rows)
+    return True
+
+
+async def _keep(press: ItemPress) -> bool:
+    item, tr = press.item, press.tr
+    if not item.complete:
+        return False
+    await press.query.answer()
+    card = item_card(item, tr, press.context.services.matching.taxonomy)
+    await edit_message(press.query, card, _card_rows(item, tr))
+    return True
+
+
+async def _delete(press: ItemPress) -> bool:
+    item, tr, services = press.item, press.tr, press.context.services
+    await press.query.answer()
+    await services.items.delete(item.id)
+    await services.matching.refresh_delegate(item.delegate_id, announce=False)
+    rows = [[(tr.label("◀ All items"), callbacks.make(NS, "list"))]]
+    await edit_message(press.query, tr._("The item was deleted."), rows)
+    return True
+
+
+# Callback codes of the item namespace that act on one item (argument: item id, then "-" and
+# what the action needs). "new" (side) and "list" (none) are handled before an item is read.
+ITEM_ACTIONS: Mapping[str, ItemAction] = {
+    "card": _show_item,  # show the card, or ask the question it is at
+    "ed": _edit_item,  # - step: ask that question again
+    "kind": _kind,  # - kind code
+    "trl": _trl,  # - technology readiness level 1..9
+    "ip": _ip_status,  # - IP status code
+    "tog": _toggle_field,  # - view - field position: toggle a field
+    "view": _fields_view,  # - view: what the fields question shows
+    "save": _save_fields,  # the fields are chosen
+    "cancel": _cancel_item,  # stop editing (or drop an unfinished item)
+    "del": _ask_delete,  # ask before deleting
+    "keep": _keep,  # do not delete after all
+    "delyes": _delete,  # delete
+}
 
 
 def _view(value: str, services: Services) -> bool:

@@ -7,9 +7,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.domain.models import Step
 from bot.i18n import SUPPORTED_LOCALES
-from bot.services import BotContext
 from handlers import callbacks
 from handlers.common import caller, close_buttons, refuse_button, send
+from handlers.context import BotContext
 from handlers.registration import ask, language_buttons, start, summary
 
 NS = "p"

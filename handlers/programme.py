@@ -20,11 +20,17 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.domain.models import Delegate
 from bot.domain.outbox import Rendered
 from bot.i18n import N_, Translator
-from bot.programme import REMIND_BEFORE, T_REMINDER, ProgrammeService, title_for
-from bot.services import BotContext, Services
+from bot.services import Services
+from bot.services.programme import (
+    REMIND_BEFORE,
+    T_REMINDER,
+    ProgrammeService,
+    ProgrammeSession,
+    title_for,
+)
 from handlers import callbacks
 from handlers.common import Buttons, caller, chunk, edit_message, refuse_button, send
-from storage.programme import ProgrammeSession
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +282,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data["services"]
     for key, renderer in renderers(services).items():
         services.delivery.renderers.add(key, renderer)
-    services.delivery.dispatcher.add_hook("programme.remind", _service(services).remind_due)
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("programme", show_programme, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.domain import languages
 from bot.domain import registration as rules
 from bot.domain.countries import LIKELY_COUNTRIES, country_name, flag, resolve_country
 from bot.domain.crash import crash_point
 from bot.domain.models import Delegate, Role, Step
 from bot.domain.registration import InvalidAnswer, Problem
-from bot.i18n import LANGUAGE_LABELS, N_, SUPPORTED_LOCALES, Html, Translator
-from bot.services import BotContext
+from bot.i18n import (
+    LANGUAGE_LABELS,
+    N_,
+    SUPPORTED_LOCALES,
+    Html,
+    Translator,
+    joined,
+    language_name,
+)
 from handlers import callbacks
 from handlers.common import (
     Buttons,
@@ -24,12 +36,12 @@ from handlers.common import (
     refuse_button,
     send,
 )
+from handlers.context import BotContext
 from handlers.menu import main_menu
 
 NS = "r"
-ACTIONS = frozenset({"lang", "ctry", "role", "ml", "mldone", "skip", "cons", "edit", "notify"})
 
-MEETING_CHOICES = frozenset(rules.MEETING_LANGUAGE_CHOICES)
+MEETING_CHOICES = frozenset(languages.MEETING_LANGUAGE_CHOICES)
 
 ROLE_LABELS: dict[Role, str] = {
     Role.COMPANY: N_("Company"),
@@ -55,12 +67,6 @@ EDIT_LABELS: dict[Step, str] = {
 def role_label(role: Role, tr: Translator) -> str:
     """The role's name in the viewer's language."""
     return tr.label(ROLE_LABELS[role])
-
-
-def language_name(code: str, tr: Translator) -> str:
-    """A language's name in the viewer's language, from Babel."""
-    name = tr.babel_locale.languages.get(code)
-    return str(name) if name else code
 
 
 def language_buttons(namespace: str, current: str) -> Buttons:
@@ -129,7 +135,7 @@ def question(step: Step, delegate: Delegate, tr: Translator) -> tuple[str, Butto
                 ("✅ " if code in chosen else "▫️ ") + language_name(code, tr),
                 callbacks.make(NS, "ml", code),
             )
-            for code in rules.MEETING_LANGUAGE_CHOICES
+            for code in languages.MEETING_LANGUAGE_CHOICES
         ]
         rows = chunk(buttons, 3)
         rows.append([(tr.label("Done"), callbacks.make(NS, "mldone"))])
@@ -173,7 +179,7 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
         tr._("Role: {role}", role=role_label(delegate.role, tr) if delegate.role else not_given),
         tr._(
             "Meeting languages: {languages}",
-            languages=", ".join(language_name(c, tr) for c in delegate.meeting_languages),
+            languages=joined((language_name(c, tr) for c in delegate.meeting_languages), tr),
         ),
         tr._("Contact: {contact}", contact=delegate.contact or Html(not_given)),
         tr._(
@@ -367,73 +373,143 @@ async def on_other(update: Update, context: BotContext) -> None:
     )
 
 
+@dataclass(frozen=True)
+class RegistrationPress:
+    """A press on a registration button, by a delegate with a profile (draft or registered)."""
+
+    query: CallbackQuery
+    context: BotContext
+    who: Caller
+    delegate: Delegate
+    arg: str
+
+    async def advance(self, step: Step, **answer: Any) -> None:
+        """Take the answer to `step` and ask the next question."""
+        await self.query.answer()
+        await close_buttons(self.query)
+        await advance(self.context, self.delegate, step, **answer)
+
+
+# An action returns False when the press does not fit the step being asked (a stale button).
+PressAction = Callable[[RegistrationPress], Awaitable[bool]]
+
+
+async def _language(press: RegistrationPress) -> bool:
+    if press.delegate.step is not Step.LANGUAGE or press.arg not in SUPPORTED_LOCALES:
+        return False
+    await press.query.answer()
+    await close_buttons(press.query)
+    saved = await press.context.services.delegates.update(press.delegate.id, locale=press.arg)
+    await advance(press.context, saved, Step.LANGUAGE)
+    return True
+
+
+async def _country(press: RegistrationPress) -> bool:
+    arg = press.arg
+    if press.delegate.step is not Step.COUNTRY or len(arg) != 2 or not arg.isupper():
+        return False
+    await press.advance(Step.COUNTRY, country=arg)
+    return True
+
+
+async def _role(press: RegistrationPress) -> bool:
+    role = rules.parse_role(press.arg)
+    if press.delegate.step is not Step.ROLE or role is None:
+        return False
+    await press.advance(Step.ROLE, role=role.value)
+    return True
+
+
+async def _toggle_meeting_language(press: RegistrationPress) -> bool:
+    delegate = press.delegate
+    if delegate.step is not Step.MEETING_LANGUAGES or press.arg not in MEETING_CHOICES:
+        return False
+    chosen = set(delegate.meeting_languages) ^ {press.arg}
+    ordered = tuple(c for c in languages.MEETING_LANGUAGE_CHOICES if c in chosen)
+    saved = await press.context.services.delegates.update(delegate.id, meeting_languages=ordered)
+    await press.query.answer()
+    _, rows = question(Step.MEETING_LANGUAGES, saved, press.who.tr)
+    await press.query.edit_message_reply_markup(reply_markup=keyboard(rows))
+    return True
+
+
+async def _meeting_languages_done(press: RegistrationPress) -> bool:
+    if press.delegate.step is not Step.MEETING_LANGUAGES:
+        return False
+    try:
+        chosen = rules.validate_meeting_languages(press.delegate.meeting_languages)
+    except InvalidAnswer as error:
+        await press.query.answer(problem_text(error, press.who.tr), show_alert=True)
+        return True
+    await press.advance(Step.MEETING_LANGUAGES, meeting_languages=chosen)
+    return True
+
+
+async def _skip_contact(press: RegistrationPress) -> bool:
+    if press.delegate.step is not Step.CONTACT:
+        return False
+    await press.advance(Step.CONTACT, contact=None, contact_kind=None)
+    return True
+
+
+async def _consent(press: RegistrationPress) -> bool:
+    if press.delegate.step is not Step.CONSENT or press.arg not in {"0", "1"}:
+        return False
+    await press.advance(Step.CONSENT, consent=press.arg == "1")
+    return True
+
+
+async def _edit(press: RegistrationPress) -> bool:
+    if not press.delegate.is_registered or press.arg not in {s.value for s in EDIT_LABELS}:
+        return False
+    await press.query.answer()
+    await close_buttons(press.query)
+    delegates = press.context.services.delegates
+    editing = await delegates.update(press.delegate.id, step=Step(press.arg), editing=True)
+    await ask(press.context, editing, press.who.tr)
+    return True
+
+
+async def _notify(press: RegistrationPress) -> bool:
+    if not press.delegate.is_registered or press.arg not in {"0", "1"}:
+        return False
+    services = press.context.services
+    await press.query.answer()
+    saved = await services.delegates.update(press.delegate.id, notify_matches=press.arg == "1")
+    text, rows = summary(saved, press.who.tr)
+    await edit_message(press.query, text, rows)
+    if saved.notify_matches:
+        await services.matching.refresh_delegate(saved.id)
+    return True
+
+
+# Callback codes of the "r" namespace and their argument.
+ACTIONS: Mapping[str, PressAction] = {
+    "lang": _language,  # interface language code
+    "ctry": _country,  # ISO 3166 alpha-2 country code
+    "role": _role,  # role code
+    "ml": _toggle_meeting_language,  # meeting language code, toggled
+    "mldone": _meeting_languages_done,  # (none): the meeting languages are chosen
+    "skip": _skip_contact,  # (none): no contact
+    "cons": _consent,  # 1 or 0: shown to matching delegates or not
+    "edit": _edit,  # the step to edit, from the profile
+    "notify": _notify,  # 1 or 0: tell me about new matches
+}
+
+
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle registration buttons; each is checked against the step being asked."""
     query = update.callback_query
     who = await caller(update, context)
     if query is None or who is None:
         return
-    data = callbacks.parse(query.data, NS, ACTIONS)
+    data = callbacks.parse(query.data, NS, frozenset(ACTIONS))
     delegate = who.delegate
     if data is None or delegate is None:
         await refuse_button(query, who.tr)
         return
-    services = context.services
-    step = delegate.step
-    action, arg = data.action, data.arg
-    if action == "lang" and step is Step.LANGUAGE and arg in SUPPORTED_LOCALES:
-        await query.answer()
-        await close_buttons(query)
-        await advance(
-            context, await services.delegates.update(delegate.id, locale=arg), Step.LANGUAGE
-        )
-    elif action == "ctry" and step is Step.COUNTRY and len(arg) == 2 and arg.isupper():
-        await query.answer()
-        await close_buttons(query)
-        await advance(context, delegate, Step.COUNTRY, country=arg)
-    elif action == "role" and step is Step.ROLE and (role := rules.parse_role(arg)):
-        await query.answer()
-        await close_buttons(query)
-        await advance(context, delegate, Step.ROLE, role=role.value)
-    elif action == "ml" and step is Step.MEETING_LANGUAGES and arg in MEETING_CHOICES:
-        chosen = set(delegate.meeting_languages) ^ {arg}
-        ordered = tuple(c for c in rules.MEETING_LANGUAGE_CHOICES if c in chosen)
-        saved = await services.delegates.update(delegate.id, meeting_languages=ordered)
-        await query.answer()
-        _, rows = question(Step.MEETING_LANGUAGES, saved, who.tr)
-        await query.edit_message_reply_markup(reply_markup=keyboard(rows))
-    elif action == "mldone" and step is Step.MEETING_LANGUAGES:
-        try:
-            chosen_languages = rules.validate_meeting_languages(delegate.meeting_languages)
-        except InvalidAnswer as error:
-            await query.answer(problem_text(error, who.tr), show_alert=True)
-            return
-        await query.answer()
-        await close_buttons(query)
-        await advance(
-            context, delegate, Step.MEETING_LANGUAGES, meeting_languages=chosen_languages
-        )
-    elif action == "skip" and step is Step.CONTACT:
-        await query.answer()
-        await close_buttons(query)
-        await advance(context, delegate, Step.CONTACT, contact=None, contact_kind=None)
-    elif action == "cons" and step is Step.CONSENT and arg in {"0", "1"}:
-        await query.answer()
-        await close_buttons(query)
-        await advance(context, delegate, Step.CONSENT, consent=arg == "1")
-    elif action == "edit" and delegate.is_registered and arg in {s.value for s in EDIT_LABELS}:
-        await query.answer()
-        await close_buttons(query)
-        editing = await services.delegates.update(delegate.id, step=Step(arg), editing=True)
-        await ask(context, editing, who.tr)
-    elif action == "notify" and delegate.is_registered and arg in {"0", "1"}:
-        await query.answer()
-        saved = await services.delegates.update(delegate.id, notify_matches=arg == "1")
-        text, rows = summary(saved, who.tr)
-        await edit_message(query, text, rows)
-        if saved.notify_matches:
-            await services.matching.refresh_delegate(saved.id)
-    else:
+    press = RegistrationPress(query, context, who, delegate, data.arg)
+    if not await ACTIONS[data.action](press):
         await refuse_button(query, who.tr)
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 
 from bot.domain.countries import country_name, flag
 from bot.domain.items import StoredItem, asks_maturity
 from bot.domain.matching import Reason
 from bot.domain.taxonomy import Taxonomy
-from bot.i18n import N_, Translator
-from bot.match_text import field_names, joined, language_name, reason_text
+from bot.formats.match_reasons import field_names, reason_text
+from bot.i18n import N_, Translator, joined, language_name
 
 __all__ = ["field_names", "joined", "reason_text"]
 
@@ -31,11 +32,27 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def shorten(text: str, limit: int) -> str:
-    """Cut plain text to at most `limit` characters, ending with an ellipsis when cut."""
-    if len(text) <= limit:
+# What a message may quote of text the user typed (UTF-16 code units, as Telegram counts).
+QUOTE_MAX = 100
+_RUNS_OF_SPACE = re.compile(r"\s+")
+
+
+def quote(text: str, limit: int = QUOTE_MAX) -> str:
+    """User text to quote in a message: on one line, cut to `limit` with an ellipsis.
+
+    Plain text, for a translator placeholder (which escapes and bidi-isolates it); the whole
+    message stays within Telegram's limit however long the user's text was.
+    """
+    text = _RUNS_OF_SPACE.sub(" ", text).strip()
+    if utf16_len(text) <= limit:
         return text
-    return text[: max(limit - 1, 0)].rstrip() + "…"
+    used, end = 1, 0  # the ellipsis
+    for index, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit:
+            end = index
+            break
+    return text[:end].rstrip() + "…"
 
 
 def place(country: str | None, tr: Translator) -> str:

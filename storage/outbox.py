@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import aiosqlite
@@ -11,7 +11,9 @@ import aiosqlite
 from bot.domain.clock import Clock, from_iso, to_iso
 from bot.domain.crash import crash_point
 from bot.domain.outbox import (
+    DEFAULT_HORIZONS,
     Content,
+    DeadReason,
     OutboxItem,
     Outgoing,
     Priority,
@@ -27,17 +29,21 @@ from storage.db import Database
 
 _COLUMNS = (
     "id, chat_id, delegate_id, priority, text, buttons, template, params, not_before, "
-    "created_at, attempts, state, dedupe_key, last_error, sent_at, message_id"
+    "created_at, attempts, state, dedupe_key, last_error, sent_at, message_id, expires_at, "
+    "dead_reason"
 )
 
 _INSERT = (
     "INSERT INTO outbox (chat_id, delegate_id, priority, text, buttons, template, params, "
-    "not_before, created_at, updated_at, dedupe_key) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+    "not_before, created_at, updated_at, dedupe_key, expires_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
 )
 
 # Errors are kept for organizers to read, not whole tracebacks.
 _ERROR_LIMIT = 500
+
+# A dead letter an organizer retries gets this long to go out before it is given up again.
+RETRY_WINDOW = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ def _row_to_item(row: aiosqlite.Row) -> OutboxItem:
         last_error=row["last_error"],
         sent_at=from_iso(row["sent_at"]) if row["sent_at"] else None,
         message_id=row["message_id"],
+        expires_at=from_iso(row["expires_at"]) if row["expires_at"] else None,
+        dead_reason=DeadReason(row["dead_reason"]) if row["dead_reason"] else None,
     )
 
 
@@ -79,9 +87,16 @@ def _error(text: str) -> str:
 class OutboxRepository:
     """Reads and writes the outbox; enqueueing joins the caller's transaction."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        horizons: Mapping[Priority, dt.timedelta] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._horizons = horizons if horizons is not None else DEFAULT_HORIZONS
         self._listeners: list[Callable[[], None]] = []
 
     def on_enqueue(self, listener: Callable[[], None]) -> None:
@@ -104,9 +119,15 @@ class OutboxRepository:
         else:
             key, params = content.key, encode_params(content.params)
         not_before = to_iso(message.not_before) if message.not_before is not None else now
+        expiry = message.expires_at
+        if expiry is None and message.not_before is not None:
+            # A message owed for later makes sense for its horizon from then, not from now;
+            # its retries move not_before, so the expiry is written down now.
+            expiry = message.not_before + self._horizons[message.priority]
+        expires_at = to_iso(expiry) if expiry is not None else None
         return (
             message.chat_id, message.delegate_id, int(message.priority), text, buttons, key,
-            params, not_before, now, now, message.dedupe_key,
+            params, not_before, now, now, message.dedupe_key, expires_at,
         )  # fmt: skip
 
     async def enqueue(
@@ -118,9 +139,16 @@ class OutboxRepository:
         not_before: dt.datetime | None = None,
         dedupe_key: str | None = None,
         delegate_id: int | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> int | None:
-        """Owe a message; return its id, or None when dedupe_key was already used."""
-        message = Outgoing(chat_id, content, priority, not_before, dedupe_key, delegate_id)
+        """Owe a message; return its id, or None when dedupe_key was already used.
+
+        `expires_at` is when it stops making sense (a reminder: its meeting's start); until
+        then transient failures are retried. None: its kind's retry horizon.
+        """
+        message = Outgoing(
+            chat_id, content, priority, not_before, dedupe_key, delegate_id, expires_at
+        )
         values = self._row_values(message, to_iso(self._clock.now()))
         async with self._db.transaction() as db:
             changed = await db.execute(_INSERT, values)
@@ -146,24 +174,27 @@ class OutboxRepository:
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (item_id,))
         return _row_to_item(row) if row else None
 
-    async def claim(self, now: dt.datetime, limit: int = 1) -> list[OutboxItem]:
+    async def claim(
+        self, now: dt.datetime, limit: int = 1, *, retrying: bool = False
+    ) -> list[OutboxItem]:
         """Mark up to `limit` due items 'sending' and return them in sending order.
 
         A chat gets one item at a time, its first in sending order, so messages to one person
         arrive in order and a blocked chat costs one failed call, not one per item.
+        With `retrying`, items waiting out a retry delay count as due too (an outage probe).
         """
         due = to_iso(now)
         rows = await self._db.fetchall(
             "UPDATE outbox SET state = 'sending', updated_at = ? WHERE id IN ("
             " SELECT o.id FROM outbox AS o"
-            " WHERE o.state = 'pending' AND o.not_before <= ?"
+            " WHERE o.state = 'pending' AND (o.not_before <= ? OR (? AND o.attempts > 0))"
             "  AND o.chat_id NOT IN (SELECT chat_id FROM outbox WHERE state = 'sending')"
             "  AND NOT EXISTS (SELECT 1 FROM outbox AS e"
             "   WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.not_before <= ?"
             "   AND (e.priority, e.not_before, e.id) < (o.priority, o.not_before, o.id))"
             " ORDER BY o.priority, o.not_before, o.id LIMIT ?"
             f") RETURNING {_COLUMNS}",
-            (to_iso(self._clock.now()), due, due, limit),
+            (to_iso(self._clock.now()), due, int(retrying), due, limit),
         )
         items = [_row_to_item(row) for row in rows]
         items.sort(key=lambda item: (item.priority, item.not_before, item.id))
@@ -218,12 +249,22 @@ class OutboxRepository:
             (to_iso(not_before), _error(error), to_iso(self._clock.now()), item_id),
         )
 
-    async def dead_letter(self, item_id: int, error: str, *, count_attempt: bool = True) -> None:
-        """Give up on an item; organizers see it among the dead letters."""
+    async def dead_letter(
+        self, item_id: int, error: str, reason: DeadReason, *, count_attempt: bool = True
+    ) -> None:
+        """Give up on an item; organizers see it among the dead letters, by reason."""
         await self._db.execute(
             "UPDATE outbox SET state = 'dead', attempts = attempts + ?, last_error = ?, "
-            "updated_at = ? WHERE id = ? AND state = 'sending'",
-            (int(count_attempt), _error(error), to_iso(self._clock.now()), item_id),
+            "dead_reason = ?, updated_at = ? WHERE id = ? AND state = 'sending'",
+            (int(count_attempt), _error(error), str(reason), to_iso(self._clock.now()), item_id),
+        )
+
+    async def bring_forward(self, since: dt.datetime, now: dt.datetime) -> int:
+        """Make what failed since `since` due at `now` (Telegram is back after an outage)."""
+        return await self._db.execute(
+            "UPDATE outbox SET not_before = ? WHERE state = 'pending' AND attempts > 0 "
+            "AND not_before > ? AND updated_at >= ?",
+            (to_iso(now), to_iso(now), to_iso(since)),
         )
 
     async def drop(self, item_id: int, reason: str) -> None:
@@ -287,11 +328,12 @@ class OutboxRepository:
             (to_iso(self._clock.now()),),
         )
 
-    async def count_due(self, now: dt.datetime) -> int:
-        """How many pending items may be sent at `now`."""
+    async def count_due(self, now: dt.datetime, *, retrying: bool = False) -> int:
+        """How many pending items may be sent at `now` (with `retrying`: or are retried)."""
         value = await self._db.fetchval(
-            "SELECT count(*) FROM outbox WHERE state = 'pending' AND not_before <= ?",
-            (to_iso(now),),
+            "SELECT count(*) FROM outbox WHERE state = 'pending' "
+            "AND (not_before <= ? OR (? AND attempts > 0))",
+            (to_iso(now), int(retrying)),
         )
         return int(value or 0)
 
@@ -308,12 +350,15 @@ class OutboxRepository:
         found = {State(row[0]): int(row[1]) for row in rows}
         return {state: found.get(state, 0) for state in State}
 
-    async def dead_letters(self, *, limit: int = 100) -> list[OutboxItem]:
-        """The items given up on, most recent first, for organizers."""
+    async def dead_letters(
+        self, *, limit: int = 100, reason: DeadReason | None = None
+    ) -> list[OutboxItem]:
+        """The items given up on (all, or those of one reason), most recent first."""
+        where, args = ("AND dead_reason = ? ", (str(reason),)) if reason is not None else ("", ())
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'dead' "
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'dead' {where}"
             "ORDER BY updated_at DESC, id DESC LIMIT ?",
-            (limit,),
+            (*args, limit),
         )
         return [_row_to_item(row) for row in rows]
 
@@ -322,21 +367,43 @@ class OutboxRepository:
         value = await self._db.fetchval("SELECT count(*) FROM outbox WHERE state = 'dead'")
         return int(value or 0)
 
-    async def retry_dead(self, item_ids: Iterable[int] | None = None) -> int:
-        """Give dead letters (all, or the given ones) a fresh set of attempts from now."""
-        now = to_iso(self._clock.now())
+    async def dead_by_reason(self) -> dict[DeadReason, int]:
+        """How many dead letters each reason holds (only reasons that have some)."""
+        rows = await self._db.fetchall(
+            "SELECT coalesce(dead_reason, 'expired'), count(*) FROM outbox "
+            "WHERE state = 'dead' GROUP BY 1"
+        )
+        counts = {DeadReason(row[0]): int(row[1]) for row in rows}
+        return {reason: counts[reason] for reason in DeadReason if counts.get(reason)}
+
+    async def retry_dead(
+        self, item_ids: Iterable[int] | None = None, *, reason: DeadReason | None = None
+    ) -> int:
+        """Owe dead letters again from now (all, the given ones, or one reason's).
+
+        Each gets RETRY_WINDOW of fresh retries: its old expiry has passed or it was refused.
+        """
+        now = self._clock.now()
+        stamp, until = to_iso(now), to_iso(now + RETRY_WINDOW)
+        revive = (
+            "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, updated_at = ?, "
+            "expires_at = ?, dead_reason = NULL WHERE state = 'dead'"
+        )
         if item_ids is None:
-            return await self._db.execute(
-                "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, "
-                "updated_at = ? WHERE state = 'dead'",
-                (now, now),
-            )
-        changed = 0
-        async with self._db.transaction() as db:
-            for item_id in item_ids:
-                changed += await db.execute(
-                    "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, "
-                    "updated_at = ? WHERE id = ? AND state = 'dead'",
-                    (now, now, item_id),
+            if reason is None:
+                changed = await self._db.execute(revive, (stamp, stamp, until))
+            else:
+                changed = await self._db.execute(
+                    revive + " AND coalesce(dead_reason, 'expired') = ?",
+                    (stamp, stamp, until, str(reason)),
                 )
+        else:
+            changed = 0
+            async with self._db.transaction() as db:
+                for item_id in item_ids:
+                    changed += await db.execute(
+                        revive + " AND id = ?", (stamp, stamp, until, item_id)
+                    )
+        if changed:
+            self._notify()
         return changed

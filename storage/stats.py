@@ -34,6 +34,8 @@ class EventStats:
     broadcasts: int
     broadcast_delivery: Progress
     dead_letters: int
+    # Dead letters by reason (refused, expired, render), only reasons that have some.
+    dead_by_reason: tuple[tuple[str, int], ...] = ()
 
 
 async def _grouped(db: Database, column: str) -> list[tuple[str, int]]:
@@ -83,6 +85,10 @@ async def gather_stats(db: Database, broadcasts: BroadcastRepository) -> EventSt
     interests = await db.fetchval("SELECT count(*) FROM match_marks WHERE mark = 'interested'")
     sent = await db.fetchval("SELECT count(*) FROM broadcasts WHERE state <> 'draft'")
     dead = await db.fetchval("SELECT count(*) FROM outbox WHERE state = 'dead'")
+    by_reason = await db.fetchall(
+        "SELECT coalesce(dead_reason, 'expired'), count(*) FROM outbox WHERE state = 'dead' "
+        "GROUP BY 1 ORDER BY 1"
+    )
     return EventStats(
         registered=int(people[0]),
         drafts=int(people[1]),
@@ -106,4 +112,5 @@ async def gather_stats(db: Database, broadcasts: BroadcastRepository) -> EventSt
         broadcasts=int(sent or 0),
         broadcast_delivery=await broadcasts.delivery_totals(),
         dead_letters=int(dead or 0),
+        dead_by_reason=tuple((str(row[0]), int(row[1])) for row in by_reason),
     )

@@ -10,6 +10,8 @@ from typing import cast
 from babel import Locale
 from rapidfuzz import fuzz, process
 
+from bot.domain.languages import INTERFACE_LANGUAGES
+
 # Countries whose delegations the organizers expect most; shown as buttons.
 LIKELY_COUNTRIES: tuple[str, ...] = ("CN", "RU", "KR", "IL", "NL", "KZ", "AE", "SA")
 
@@ -66,7 +68,7 @@ def country_codes() -> frozenset[str]:
 
 
 def resolve_country(
-    text: str, locales: Iterable[str] = ("en", "zh", "ru", "ko", "ar"), *, limit: int = 4
+    text: str, locales: Iterable[str] = INTERFACE_LANGUAGES, *, limit: int = 4
 ) -> list[str]:
     """Return the likeliest country codes for typed text, best first; empty when none fits.
 

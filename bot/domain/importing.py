@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.countries import country_codes
+from bot.domain.languages import INTERFACE_LANGUAGES
 from bot.domain.models import ContactKind, Role
 from bot.domain.registration import (
     InvalidAnswer,
@@ -22,7 +23,6 @@ from bot.domain.registration import (
     validate_organization,
 )
 
-SUPPORTED_LANGUAGES = ("en", "zh", "ru", "ko", "ar")
 REQUIRED_COLUMNS = ("external_id", "name", "organization", "country", "language", "role")
 OPTIONAL_COLUMNS = (
     "offer",
@@ -183,7 +183,7 @@ def _validate(row: _Row, seen_ids: dict[str, int]) -> ImportedDelegate | None:
         language = tag.split("-")[0] if tag else ""
         if tag is None:
             row.fail("language", f"malformed language tag {language_tag!r}")
-        elif language not in SUPPORTED_LANGUAGES:
+        elif language not in INTERFACE_LANGUAGES:
             row.fail(
                 "language", f"unsupported language {language_tag!r} (use en, zh, ru, ko or ar)"
             )

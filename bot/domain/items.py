@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from bot.domain.registration import InvalidAnswer, Problem, clean_text
+from bot.domain.registration import BLANKS, InvalidAnswer, Problem, clean_text, is_blank
 
 Side = Literal["offer", "need"]
 SIDES: tuple[Side, ...] = ("offer", "need")
@@ -79,11 +79,11 @@ def asks_maturity(side: str, kind: str | None) -> bool:
 def validate_item_text(text: str) -> str:
     """Accept a description: non-empty, with a letter or digit, within TEXT_MAX."""
     cleaned = clean_text(text)
-    if not cleaned:
+    if is_blank(cleaned):
         raise InvalidAnswer(Problem.EMPTY)
     if len(cleaned) > TEXT_MAX:
         raise InvalidAnswer(Problem.TOO_LONG, TEXT_MAX)
-    if not any(ch.isalnum() for ch in cleaned):
+    if not any(ch.isalnum() and ch not in BLANKS for ch in cleaned):
         raise InvalidAnswer(Problem.NO_LETTERS)
     return cleaned
 

@@ -8,7 +8,6 @@ changes state only when the new time is accepted (an accepted meeting keeps its 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,11 +55,6 @@ _ALLOWED: dict[Action, tuple[frozenset[MeetingState], bool]] = {
     Action.RESCHEDULE: (frozenset({MeetingState.ACCEPTED}), False),
     Action.FEEDBACK: (frozenset({MeetingState.ACCEPTED}), False),
 }
-
-BOOKING_PREFIX = "b_"
-# 16 random bytes: 22 URL-safe characters, within Telegram's 64-character /start payload.
-BOOKING_TOKEN_BYTES = 16
-BOOKING_TOKEN_LENGTH = 22
 
 
 class MeetingError(Exception):
@@ -158,21 +152,6 @@ def shared_languages(mine: Sequence[str], theirs: Sequence[str]) -> tuple[str, .
     """The meeting languages both speak, in my order; empty means an interpreter is needed."""
     other = set(theirs)
     return tuple(code for code in mine if code in other)
-
-
-def new_booking_token() -> str:
-    """An unguessable booking token: "b_" and 22 random URL-safe characters."""
-    return BOOKING_PREFIX + secrets.token_urlsafe(BOOKING_TOKEN_BYTES)
-
-
-def is_booking_token(text: str) -> bool:
-    """Whether text has the shape of a booking token (claim tokens start with "c_")."""
-    body = text[len(BOOKING_PREFIX) :]
-    return (
-        text.startswith(BOOKING_PREFIX)
-        and len(body) == BOOKING_TOKEN_LENGTH
-        and all(c.isascii() and (c.isalnum() or c in "-_") for c in body)
-    )
 
 
 def overlapping_requests(accepted: Meeting, pending: Sequence[Meeting]) -> list[Meeting]:

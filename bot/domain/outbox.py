@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
@@ -43,6 +43,14 @@ class State(StrEnum):
     SENT = "sent"
     DROPPED = "dropped"  # the recipient blocked the bot or is gone; not retried
     DEAD = "dead"  # failed for good; organizers can see and retry it
+
+
+class DeadReason(StrEnum):
+    """Why an item was given up on; organizers see dead letters grouped by it."""
+
+    REFUSED = "refused"  # Telegram refused the message as it is (400)
+    EXPIRED = "expired"  # Telegram kept failing until the message no longer made sense
+    RENDER = "render"  # the message could not be written (a bug, or its subject is gone)
 
 
 # A button is (label, callback data); rows of them make an inline keyboard.
@@ -107,12 +115,17 @@ class Outgoing:
     not_before: dt.datetime | None = None
     dedupe_key: str | None = None
     delegate_id: int | None = None
+    # When the message stops making sense (a reminder: its meeting's start); None: its
+    # kind's retry horizon after it was owed.
+    expires_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         if self.priority is Priority.REPLY:
             raise ValueError("direct replies are sent at once, not through the outbox")
         if self.not_before is not None and self.not_before.tzinfo is None:
             raise ValueError("not_before must be an aware datetime")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at must be an aware datetime")
         if isinstance(self.content, Rendered) and self.content.attachment is not None:
             # The outbox stores a Rendered as text and buttons only: an attachment would be lost.
             raise ValueError("an attachment is sent through a template, not stored in the outbox")
@@ -135,6 +148,8 @@ class OutboxItem:
     last_error: str | None
     sent_at: dt.datetime | None
     message_id: int | None
+    expires_at: dt.datetime | None = None
+    dead_reason: DeadReason | None = None
 
 
 def encode_buttons(buttons: Buttons) -> str | None:
@@ -170,13 +185,60 @@ def sending_order(items: Iterable[OutboxItem]) -> list[OutboxItem]:
     return sorted(items, key=lambda item: (item.priority, item.not_before, item.id))
 
 
+# How long a message still makes sense after it was owed, when it names no expiry of its own
+# (a meeting reminder expires when its meeting starts). Transient failures are retried until
+# then; README: MATCHMAKER_RETRY_HORIZONS.
+DEFAULT_HORIZONS: Mapping[Priority, dt.timedelta] = {
+    Priority.REMINDER: dt.timedelta(hours=1),
+    Priority.CONFIRMATION: dt.timedelta(hours=6),
+    Priority.NOTICE: dt.timedelta(hours=6),
+    Priority.BROADCAST: dt.timedelta(hours=12),
+}
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """A duration such as `90s`, `15m`, `6h` or `2d`; raises ValueError otherwise."""
+    value = text.strip().lower()
+    if len(value) < 2 or value[-1] not in _UNITS or not value[:-1].isdigit():
+        raise ValueError(f"{text!r} is not a duration such as 90s, 15m, 6h or 2d")
+    seconds = int(value[:-1]) * _UNITS[value[-1]]
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a positive duration")
+    return dt.timedelta(seconds=seconds)
+
+
+def parse_horizons(text: str) -> dict[Priority, dt.timedelta]:
+    """Horizons such as `broadcast=24h,notice=3h`; kinds not named keep their default."""
+    horizons = dict(DEFAULT_HORIZONS)
+    names = {p.name.lower(): p for p in DEFAULT_HORIZONS}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, duration = part.partition("=")
+        kind = names.get(name.strip().lower())
+        if not sep or kind is None:
+            raise ValueError(
+                f"{part.strip()!r} is not KIND=DURATION with KIND one of {', '.join(names)}"
+            )
+        horizons[kind] = parse_duration(duration)
+    return horizons
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how far apart a transient failure (5xx, network) is tried again."""
+    """How a transient failure (5xx, timeout, lost connection) is tried again.
 
-    max_attempts: int = 5
+    Doubling delays, capped, for as long as the message still makes sense: until its own
+    expiry, else its kind's horizon after it was owed. Only then is it a dead letter.
+    """
+
     first_delay: dt.timedelta = dt.timedelta(seconds=2)
     max_delay: dt.timedelta = dt.timedelta(minutes=5)
+    horizons: Mapping[Priority, dt.timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_HORIZONS)
+    )
 
     def delay(self, failures: int) -> dt.timedelta:
         """The wait after the given number of failures: doubling, capped."""
@@ -184,11 +246,89 @@ class RetryPolicy:
             return dt.timedelta()
         return min(self.first_delay * (1 << min(failures - 1, 30)), self.max_delay)
 
-    def after_failure(self, failures: int, now: dt.datetime) -> dt.datetime | None:
-        """When to try again after `failures` failures so far, or None to give up."""
-        if failures >= self.max_attempts:
+    def deadline(self, item: OutboxItem) -> dt.datetime:
+        """The moment after which the item no longer makes sense."""
+        if item.expires_at is not None:
+            return item.expires_at
+        return item.created_at + self.horizons.get(item.priority, DEFAULT_HORIZONS[item.priority])
+
+    def after_failure(self, item: OutboxItem, now: dt.datetime) -> dt.datetime | None:
+        """When to try a failed item again (never past its deadline), or None to give up."""
+        # The last try comes a moment before the deadline, so it is still sent when due.
+        last_chance = self.deadline(item) - dt.timedelta(seconds=1)
+        if now >= last_chance:
             return None
-        return now + self.delay(failures)
+        return min(now + self.delay(item.attempts + 1), last_chance)
+
+
+class Permit(StrEnum):
+    """What the outage gate allows a worker to do now."""
+
+    SEND = "send"  # Telegram answers: claim as usual
+    PROBE = "probe"  # Telegram was failing: this one send finds out whether it is back
+
+
+@dataclass
+class OutageGate:
+    """Holds the outbox back while Telegram fails, so an outage costs a probe, not a storm.
+
+    A transient failure while sending freely closes the gate; from then on one probe at a time
+    goes out, doubling the wait after each failed probe (capped). Any answer from Telegram
+    (sent, refused, blocked) opens it again and says when the outage began, so what failed
+    meanwhile can be brought forward instead of waiting out its own backoff.
+    """
+
+    first_delay: dt.timedelta = dt.timedelta(seconds=2)
+    max_delay: dt.timedelta = dt.timedelta(seconds=15)
+    level: int = 0
+    reopens_at: dt.datetime | None = None
+    since: dt.datetime | None = None
+    probing: bool = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether Telegram is failing as far as the sender knows."""
+        return self.level > 0
+
+    def waiting(self, now: dt.datetime) -> bool:
+        """Whether nothing may be claimed now: a probe is out or the next one is not due."""
+        if self.level == 0:
+            return False
+        return self.probing or (self.reopens_at is not None and now < self.reopens_at)
+
+    def permit(self, now: dt.datetime) -> Permit | None:
+        """May a worker claim now, and as what; None while the gate waits or a probe is out."""
+        if self.level == 0:
+            return Permit.SEND
+        if self.waiting(now):
+            return None
+        self.probing = True
+        return Permit.PROBE
+
+    def withdraw(self, permit: Permit | None) -> None:
+        """A permit was not used (nothing was due, or Telegram asked to slow down)."""
+        if permit is Permit.PROBE:
+            self.probing = False
+
+    def failed(self, now: dt.datetime, permit: Permit | None) -> None:
+        """A send failed transiently; concurrent failures of one outage count once."""
+        if permit is Permit.PROBE:
+            self.probing = False
+        elif self.level > 0:
+            return
+        if self.level == 0:
+            self.since = now
+        self.level += 1
+        wait = min(self.first_delay * (1 << min(self.level - 1, 30)), self.max_delay)
+        self.reopens_at = now + wait
+
+    def answered(self, permit: Permit | None) -> dt.datetime | None:
+        """Telegram answered; return when the outage that just ended began (None if none)."""
+        if permit is Permit.PROBE:
+            self.probing = False
+        since = self.since if self.level > 0 else None
+        self.level, self.reopens_at, self.since = 0, None, None
+        return since
 
 
 class SendBudget:
@@ -272,9 +412,3 @@ class SendBudget:
         stale = [chat for chat, free_at in self._chat_free_at.items() if free_at <= now]
         for chat in stale:
             del self._chat_free_at[chat]
-
-
-def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    """Split a sequence into consecutive slices of at most `size`."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

@@ -7,17 +7,12 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.languages import MEETING_LANGUAGE_CHOICES
 from bot.domain.models import ContactKind, Delegate, Role, Step
 
 NAME_MAX = 80
 ORGANIZATION_MAX = 120
 CONTACT_MAX = 80
-
-# Languages a delegate can pick for meetings: the five interface languages first, then those
-# the event's delegations commonly bring.
-MEETING_LANGUAGE_CHOICES: tuple[str, ...] = (
-    "en", "zh", "ru", "ko", "ar", "ja", "de", "fr", "es", "he", "nl", "kk",
-)  # fmt: skip
 
 
 class Problem(StrEnum):
@@ -51,14 +46,26 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Letters by Unicode's account (the Hangul fillers) or symbols that show nothing at all: a name
+# made of them looks blank in every list it appears in.
+BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Format characters, lone combining marks and spaces show nothing by themselves either.
+_UNSEEN = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
+
+
+def is_blank(text: str) -> bool:
+    """Whether text shows nothing: fillers, format characters, lone marks and spaces only."""
+    return all(ch in BLANKS or unicodedata.category(ch) in _UNSEEN for ch in text)
+
+
 def _has_letter_or_digit(text: str) -> bool:
-    return any(unicodedata.category(ch)[0] in {"L", "N"} for ch in text)
+    return any(ch not in BLANKS and unicodedata.category(ch)[0] in {"L", "N"} for ch in text)
 
 
 def validate_free_text(text: str, *, limit: int) -> str:
     """Accept a name or organization: non-empty, with a letter or digit, within the limit."""
     cleaned = clean_text(text)
-    if not cleaned:
+    if is_blank(cleaned):
         raise InvalidAnswer(Problem.EMPTY)
     if len(cleaned) > limit:
         raise InvalidAnswer(Problem.TOO_LONG, limit)

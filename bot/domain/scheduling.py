@@ -66,9 +66,14 @@ def slot_key(start: dt.datetime) -> int:
     return int((start - _EPOCH).total_seconds() // 60)
 
 
+# Keys come back from button presses, which can be forged: one past what a datetime holds
+# stands for a moment no schedule has a slot at, instead of overflowing.
+_LAST_KEY = slot_key(dt.datetime(9999, 1, 1, tzinfo=dt.UTC))
+
+
 def slot_start_from_key(key: int) -> dt.datetime:
-    """The slot start a compact id stands for."""
-    return _EPOCH + dt.timedelta(minutes=key)
+    """The slot start a compact id stands for (a forged, out-of-range id: no slot's start)."""
+    return _EPOCH + dt.timedelta(minutes=min(max(key, 0), _LAST_KEY))
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,8 @@ class FakeBotApi:
         self._allowed_updates: set[str] | None = None
         self._poll: _Poll | None = None
         self._injections: list[_Injection] = []
+        # An outage: while set, every method but getUpdates answers this status (502, 500...).
+        self.outage: int | None = None
         self._sent_times: deque[float] = deque()
         self._chat_sent_times: dict[int, deque[float]] = {}
         self._files: dict[str, _StoredFile] = {}
@@ -370,6 +372,26 @@ class FakeBotApi:
         )
         return query_id
 
+    def push_inline_callback_query(
+        self, user: FakeUser, data: str, inline_message_id: str = "AgAAAFakeInlineMessage"
+    ) -> str:
+        """A press on a button of a message sent in inline mode: it carries no message at all."""
+        query_id = str(next(self._callback_counter))
+        self._callbacks[query_id] = _Callback(user)
+        user.transcript.append(f"user: callback {data!r} on inline message {inline_message_id}")
+        self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user.user_dict(),
+                    "inline_message_id": inline_message_id,
+                    "chat_instance": str(abs(hash((self.bot_id, inline_message_id)))),
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
     def store_file(self, content: bytes, filename: str, folder: str) -> tuple[str, str]:
         number = next(self._file_counter)
         suffix = ""
@@ -499,6 +521,9 @@ class FakeBotApi:
     # -- shared rules -------------------------------------------------------------------------
 
     def _inject(self, method: str) -> None:
+        if self.outage is not None and method != "getUpdates":
+            status = self.outage
+            raise ApiError(status, _STATUS_TEXT.get(status, f"Error {status}"), protocol=False)
         for injection in self._injections:
             if injection.method == method or (
                 injection.method is None and method in self._sending

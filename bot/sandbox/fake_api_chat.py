@@ -13,12 +13,23 @@ import mimetypes
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.sandbox.fake_api import FakeBotApi
+from typing import Any, Protocol
 
 JsonDict = dict[str, Any]
+
+
+class ChatServer(Protocol):
+    """What a fake user needs of its server (FakeBotApi): the one seam between the two modules."""
+
+    def is_blocked(self, user_id: int) -> bool: ...
+
+    def store_file(self, content: bytes, filename: str, folder: str) -> tuple[str, str]: ...
+
+    def push_user_message(self, user: FakeUser, content: JsonDict) -> JsonDict: ...
+
+    def push_callback_query(self, user: FakeUser, message: BotMessage, data: str) -> str: ...
+
+    def push_update(self, update: JsonDict) -> int: ...
 
 
 @dataclass
@@ -93,7 +104,7 @@ class FakeUser:
 
     def __init__(
         self,
-        api: FakeBotApi,
+        api: ChatServer,
         user_id: int,
         first_name: str,
         *,

@@ -156,12 +156,8 @@ class BotApiSpec:
                 unused_files[part] = upload
         decoded: JsonDict = {}
         for name in list(raw):
-            if name == "parse_mode" and "parse_mode" not in params_spec:
-                # PTB sends every message-like method through one helper that adds the default
-                # parse_mode even where the method has none (editMessageReplyMarkup, sendDice...);
-                # Telegram ignores it, and rejecting it would fail every bot that sets Defaults.
-                del raw[name]
-                continue
+            # parse_mode too: PTB adds its default one even to methods that take none
+            # (editMessageReplyMarkup, sendSticker...); the bot must not send it there.
             if name not in params_spec:
                 raise bad_request(
                     f'unknown parameter "{name}": {method} has no such parameter '

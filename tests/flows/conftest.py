@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.app import BotApplication, build_application
-from bot.cli import LIBRARY_LOGGERS, cap_library_loggers
+from bot.cli.running import LIBRARY_LOGGERS, cap_library_loggers
 from bot.config import Settings, load_settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.fake_api import FakeBotApi

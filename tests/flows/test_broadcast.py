@@ -352,3 +352,65 @@ async def test_overlong_text_with_an_attachment_is_refused(
     await finish(bot)
     assert [m.kind for m in delegate.messages] == ["photo"]
     assert delegate.messages[0].text.endswith("y" * room)
+
+
+async def test_a_report_that_meets_an_outage_still_reaches_the_organizer(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    users = [await seed(api, bot, 340 + n, locale="en") for n in range(3)]
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    audience = await write_broadcast(api, organizer, {"en": "Buses leave at six"})
+    await organizer.press("Everyone", audience)
+    await organizer.press("Send now", await organizer.expect("Send the announcement to 3"))
+    progress = await organizer.expect("Announcement #")
+    services = services_of(bot)
+    await services.delivery.sender.wait_idle(timeout=10)
+    assert all(len(u.messages) == 1 for u in users)
+    # Every copy went out; Telegram fails just when the final edit and report are due.
+    api.outage = 502
+    await services.delivery.dispatcher.run_due(clock.now())
+    await services.delivery.sender.wait_idle(timeout=10)
+    await api.settle()
+    assert "Sending" in shown(organizer, progress.message_id).text
+    assert not [m for m in organizer.messages if "Finished" in m.text]
+    # Telegram is back: the report is owed, not lost, and the progress message is finished.
+    api.outage = None
+    for _ in range(2):
+        clock.advance(dt.timedelta(seconds=30))
+        await services.delivery.dispatcher.run_due(clock.now())
+        await services.delivery.sender.wait_idle(timeout=10)
+    await api.settle()
+    reports = [m for m in organizer.messages if m.message_id != progress.message_id]
+    finished = [m for m in reports if "Finished" in m.text]
+    assert len(finished) == 1 and "Sent: 3" in finished[0].text, organizer.dump()
+    assert "Finished" in shown(organizer, progress.message_id).text
+    assert (await services.outbox.counts())[State.DEAD] == 0
+
+
+def shown(user: FakeUser, message_id: int) -> BotMessage:
+    """A message as the user sees it now, edits included."""
+    return next(m for m in user.messages if m.message_id == message_id)
+
+
+async def test_a_report_and_final_edit_that_meet_a_429_are_sent_after_the_pause(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    users = [await seed(api, bot, 360 + n, locale="en") for n in range(2)]
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    audience = await write_broadcast(api, organizer, {"en": "Dinner at eight"})
+    await organizer.press("Everyone", audience)
+    await organizer.press("Send now", await organizer.expect("Send the announcement to 2"))
+    progress = await organizer.expect("Announcement #")
+    services = services_of(bot)
+    await services.delivery.sender.wait_idle(timeout=10)
+    assert all(len(u.messages) == 1 for u in users)
+    api.fail_next("editMessageText", status=429, retry_after=1)
+    api.fail_next("sendMessage", status=429, retry_after=1)
+    await services.delivery.dispatcher.run_due(clock.now())
+    report = await organizer.expect("Finished", timeout=10)
+    assert report.message_id != progress.message_id and "Sent: 2" in report.text
+    assert "Sending" in shown(organizer, progress.message_id).text
+    await services.delivery.dispatcher.run_due(clock.now())
+    await api.settle()
+    assert "Finished" in shown(organizer, progress.message_id).text
+    assert [c.status for c in api.calls if c.method == "editMessageText"][-2:] == [429, 200]

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from bot.app import BotApplication
-from bot.importer import import_lock
 from bot.sandbox.fake_api import FakeBotApi
-from handlers import importing
+from bot.services.importing import import_lock
+from handlers.organizer import importing
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of
 
 HEADER = "external_id,name,organization,country,language,role,offer,need,consent\n"

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from bot.app import BotApplication
+from bot.cli.organizers import run_import
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.models import Delegate
 from bot.i18n import I18n
-from bot.organizer_cli import run_import
 from bot.sandbox.fake_api import FakeBotApi
 from bot.services import Services
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
@@ -240,7 +240,7 @@ async def test_no_goes_on_to_normal_registration_and_is_not_asked_again(
     )
     assert said("ru", "Yes, that is me") not in again.button_texts()
     # The imported profile is still there for its owner.
-    target = await services_of(bot).imports.unclaimed_by_username("ivan_petrov")
+    target = await services_of(bot).claims.unclaimed_by_username("ivan_petrov")
     assert [t.external_id for t in target] == ["A1"]
 
 
@@ -248,7 +248,7 @@ async def test_a_forged_or_stale_yes_binds_nothing(api: FakeBotApi, bot: BotAppl
     someone = api.user(271, "Someone", language_code="en", username="not_anna")
     await someone.send_text("/start")
     await someone.expect(EVENT)
-    anna_id = (await services_of(bot).imports.unclaimed_by_username("anna_h2"))[0].delegate_id
+    anna_id = (await services_of(bot).claims.unclaimed_by_username("anna_h2"))[0].delegate_id
     await someone.press_data(f"cl1:yes:{anna_id}")
     await api.settle()
     assert someone.callback_answers[-1].get("show_alert") is True
@@ -267,7 +267,7 @@ async def test_invalid_payloads_claim_nothing(api: FakeBotApi, bot: BotApplicati
     await guest.expect(EVENT)
     assert await bound(bot, 281) is not None  # a draft, nothing claimed
     assert [
-        t.external_id for t in await services_of(bot).imports.unclaimed_by_username("anna_h2")
+        t.external_id for t in await services_of(bot).claims.unclaimed_by_username("anna_h2")
     ] == ["A4"]
 
 

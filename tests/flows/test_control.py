@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import control as ctl
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
 from bot.domain.meetings import MeetingState
 from bot.domain.scheduling import parse_schedule
 from bot.sandbox.fake_api import FakeBotApi
-from handlers.control import control_of
+from bot.services import day_control as ctl
+from handlers.organizer.control import control_of
 from storage.importer import PROFILE_COLUMNS
 from storage.matches import Mark
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of
@@ -101,7 +101,7 @@ async def test_organizer_moves_and_cancels_a_meeting(api: FakeBotApi, bot: BotAp
     for user, month in ((ivan, "нояб"), (li, "11月")):
         assert len(user.messages) == 2 and "Delegate 50" in user.messages[-1].text
         assert month in user.messages[-1].text
-    actions = [e.action for e in await services.broadcasts.audit.recent()]
+    actions = [e.action for e in await services.organizers.audit.recent()]
     assert actions[:2] == ["cancel_meeting", "move_meeting"]
 
 
@@ -127,7 +127,7 @@ async def test_reachability_and_booking_link(api: FakeBotApi, bot: BotApplicatio
     await organizer.expect("Reachable in Telegram: yes")
     await services.delivery.sender.wait_idle(timeout=10)
     assert "can reach you here again" in anna.messages[-1].text
-    actions = [e.action for e in await services.broadcasts.audit.recent()]
+    actions = [e.action for e in await services.organizers.audit.recent()]
     assert actions[:3] == ["mark_reachable", "mark_unreachable", "revoke_booking_link"]
     stranger = await seed(api, bot, 511, locale="en")
     await stranger.send_text("/find Delegate")
@@ -191,7 +191,7 @@ async def test_organizer_swaps_a_table(api: FakeBotApi, bot: BotApplication) -> 
     for user, month in ((ivan, "нояб"), (li, "11月")):
         [told] = [m for m in user.messages if "A2" in m.text]
         assert month in told.text and "Delegate 54" in told.text
-    [entry] = await services.broadcasts.audit.recent(1)
+    [entry] = await services.organizers.audit.recent(1)
     assert (entry.action, entry.subject) == ("swap_table", f"meeting:{meeting_id}")
     assert entry.detail == {"from": "A1", "to": "A2"}
     # Another pair takes A1 in the same slot: no table is left, and a stale choice is refused.
@@ -215,7 +215,7 @@ async def test_organizer_undoes_a_wrong_claim(api: FakeBotApi, bot: BotApplicati
         "SELECT claim_token FROM delegates WHERE id = ?", (profile_id,)
     )
     wrong = api.user(520, "Wrong", language_code="en")
-    assert await services.imports.bind(profile_id, 520, 520)
+    assert await services.claims.bind(profile_id, 520, 520)
     organizer = api.user(ORGANIZER, "Olga", language_code="en")
     await organizer.send_text("/find EXT-1")
     await organizer.press(0, await organizer.expect("1 delegate found"))
@@ -224,21 +224,21 @@ async def test_organizer_undoes_a_wrong_claim(api: FakeBotApi, bot: BotApplicati
     confirm = await organizer.expect("Unbind the Telegram account")
     await organizer.press(0, confirm)
     done = await organizer.expect("claim was undone")
-    target = await services.imports.target(profile_id)
+    target = await services.claims.target(profile_id)
     assert target is not None and not target.claimed and target.name == "Wang Fang"
     token = done.text.rsplit("?start=", 1)[1].strip()
     assert token != old_token and token.startswith("c_")
-    assert await services.imports.by_claim_token(token) == target
+    assert await services.claims.by_claim_token(token) == target
     assert await services.delegates.by_telegram_user(520) is None
     await services.delivery.sender.wait_idle(timeout=10)
     assert "linked by mistake" in wrong.messages[-1].text
-    [entry] = await services.broadcasts.audit.recent(1)
+    [entry] = await services.organizers.audit.recent(1)
     assert (entry.action, entry.subject) == ("undo_claim", f"delegate:{profile_id}")
     assert entry.detail == {"telegram_user_id": 520}
     # Pressed again (or on an unclaimed profile): refused, nothing changes.
     await organizer.press(0, confirm)
     await api.settle()
-    assert await services.imports.by_claim_token(token) == target
+    assert await services.claims.by_claim_token(token) == target
     with pytest.raises(ctl.NotClaimed):
         await control_of(services).undo_claim(ORGANIZER, profile_id)
     # The right person opens the new link and gets the profile.
@@ -256,8 +256,8 @@ async def test_organizer_merges_two_profiles(api: FakeBotApi, bot: BotApplicatio
     other = await seed(api, bot, 531, locale="en")
     other_id = await delegate_id(bot, 531)
     item = await services.matching.items.add(chat, "offer", "Catalyst for green hydrogen")
-    await services.matching.marks.add_mark(chat, other_id, Mark.INTERESTED)
-    await services.matching.marks.add_mark(other_id, chat, Mark.HIDDEN)
+    await services.matching.matches.add_mark(chat, other_id, Mark.INTERESTED)
+    await services.matching.matches.add_mark(other_id, chat, Mark.HIDDEN)
     meeting_id = await book_at(bot, other_id, chat, "A1")
     organizer = api.user(ORGANIZER, "Olga", language_code="en")
     await organizer.send_text(f"/merge {chat} {into}")  # either order
@@ -272,8 +272,8 @@ async def test_organizer_merges_two_profiles(api: FakeBotApi, bot: BotApplicatio
     assert gone is None  # erased as /delete_me does
     assert [i.id for i in await services.matching.items.for_delegate(into)] == [item.id]
     assert await services.matching.items.for_delegate(chat) == []
-    assert await services.matching.marks.marked(into, Mark.INTERESTED) == {other_id}
-    assert await services.matching.marks.marked(other_id, Mark.HIDDEN) == {into}
+    assert await services.matching.matches.marked(into, Mark.INTERESTED) == {other_id}
+    assert await services.matching.matches.marked(other_id, Mark.HIDDEN) == {into}
     meeting = await services.meetings.get(meeting_id)
     assert meeting is not None and meeting.participants == (other_id, into)
     assert meeting.state is MeetingState.ACCEPTED
@@ -282,7 +282,7 @@ async def test_organizer_merges_two_profiles(api: FakeBotApi, bot: BotApplicatio
     await services.delivery.sender.wait_idle(timeout=10)
     assert len(fang.messages) == 1 and "/profile" in fang.messages[-1].text
     assert other.messages == []
-    entries = await services.broadcasts.audit.recent(2)
+    entries = await services.organizers.audit.recent(2)
     assert [(e.action, e.subject) for e in entries] == [
         ("merged_into", f"delegate:{chat}"),
         ("merge_profiles", f"delegate:{into}"),
@@ -301,21 +301,21 @@ async def test_merge_rolls_back_on_a_conflict(api: FakeBotApi, bot: BotApplicati
     for user_id in (536, 537):
         await seed(api, bot, user_id, locale="en")
     await services.matching.items.add(chat, "need", "Pilot plant partner")
-    await services.matching.marks.add_mark(chat, await delegate_id(bot, 536), Mark.INTERESTED)
+    await services.matching.matches.add_mark(chat, await delegate_id(bot, 536), Mark.INTERESTED)
     theirs = await book_at(bot, await delegate_id(bot, 536), into, "A1")
     clash = await book_at(bot, chat, await delegate_id(bot, 537), "A2")
-    before = len(await services.broadcasts.audit.recent())
+    before = len(await services.organizers.audit.recent())
     with pytest.raises(ctl.MergeConflict):
         await control_of(services).merge(ORGANIZER, into, chat)
     # Nothing moved: the chat profile is whole, the imported one still unclaimed.
     assert await delegate_id(bot, 535) == chat
-    target = await services.imports.target(into)
+    target = await services.claims.target(into)
     assert target is not None and not target.claimed
     assert len(await services.matching.items.for_delegate(chat)) == 1
-    assert await services.matching.marks.marked(chat, Mark.INTERESTED) != set()
+    assert await services.matching.matches.marked(chat, Mark.INTERESTED) != set()
     assert (await services.meetings.get(clash)).participants[0] == chat  # type: ignore[union-attr]
     assert (await services.meetings.get(theirs)).participants[1] == into  # type: ignore[union-attr]
-    assert len(await services.broadcasts.audit.recent()) == before
+    assert len(await services.organizers.audit.recent()) == before
     # Through the bot the organizer is told why.
     organizer = api.user(ORGANIZER, "Olga", language_code="en")
     await organizer.send_text(f"/merge {into} {chat}")

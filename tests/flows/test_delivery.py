@@ -17,7 +17,7 @@ import pytest
 from bot.app import BotApplication
 from bot.domain.clock import Clock, ManualClock, SystemClock
 from bot.domain.crash import EXIT_CODE
-from bot.domain.outbox import Outgoing, Priority, Rendered, State, TemplateRef
+from bot.domain.outbox import DeadReason, Outgoing, Priority, Rendered, State, TemplateRef
 from bot.i18n import Translator
 from bot.sandbox.fake_api import FakeBotApi, FakeUser
 from bot.services import Services
@@ -27,6 +27,7 @@ from tests.flows.conftest import flow_settings, start_bot, stop_bot
 from tests.flows.processes import FaultProxy, bot_environment, run_bot
 
 SECOND = dt.timedelta(seconds=1)
+HOUR = dt.timedelta(hours=1)
 
 
 def services_of(app: BotApplication) -> Services:
@@ -234,12 +235,13 @@ async def test_403_and_kicked_mark_the_delegate_unreachable_and_drop_what_is_owe
     assert (await services.outbox.counts())[State.DROPPED] == 4
 
 
-async def test_5xx_is_retried_with_backoff_then_dead_lettered(
+async def test_5xx_is_retried_with_backoff_until_the_message_expires(
     api: FakeBotApi, app: BotApplication, clock: ManualClock
 ) -> None:
     services = services_of(app)
     sender, dispatcher = services.delivery.sender, services.delivery.dispatcher
-    patient, doomed = api.user(401, "Patient"), api.user(402, "Doomed")
+    patient, stubborn = api.user(401, "Patient"), api.user(402, "Stubborn")
+    doomed, refused = api.user(403, "Doomed"), api.user(404, "Refused")
 
     api.fail_next("sendMessage", status=502, count=1)
     item_id = await services.outbox.enqueue(patient.chat_id, Rendered("after a hiccup"))
@@ -254,19 +256,47 @@ async def test_5xx_is_retried_with_backoff_then_dead_lettered(
     await sender.wait_idle(timeout=10)
     assert [m.text for m in patient.messages] == ["after a hiccup"]
 
-    api.fail_next("sendMessage", status=500, count=sender.policy.max_attempts)
-    item_id = await services.outbox.enqueue(doomed.chat_id, Rendered("never"))
+    # The audit's defect: the fifth failure made a dead letter. Eight failures in a row (about
+    # ten minutes of backoff) are still retried, and the ninth attempt gets through.
+    api.fail_next("sendMessage", status=500, count=8)
+    item_id = await services.outbox.enqueue(stubborn.chat_id, Rendered("still there"))
     assert item_id is not None
-    for _ in range(sender.policy.max_attempts):
+    for _ in range(8):
         await sender.wait_idle(timeout=10)
         clock.advance(dt.timedelta(minutes=10))
         await dispatcher.run_due(clock.now())
     await sender.wait_idle(timeout=10)
-    assert await services.outbox.count_dead() == 1
+    assert [m.text for m in stubborn.messages] == ["still there"]
+    assert await services.outbox.count_dead() == 0
+
+    # A notice that keeps failing is given up once its 6-hour horizon has passed, not before.
+    api.outage = 500
+    item_id = await services.outbox.enqueue(doomed.chat_id, Rendered("never"))
+    assert item_id is not None
+    owed_at = clock.now()
+    while clock.now() < owed_at + dt.timedelta(hours=6, minutes=10):
+        await sender.wait_idle(timeout=10)
+        assert await services.outbox.count_dead() == 0 or clock.now() >= owed_at + 6 * HOUR
+        clock.advance(dt.timedelta(minutes=5))
+        await dispatcher.run_due(clock.now())
+    await sender.wait_idle(timeout=10)
     (letter,) = await services.outbox.dead_letters()
-    assert letter.id == item_id and letter.attempts == sender.policy.max_attempts
-    assert "Internal Server Error" in (letter.last_error or "")
+    assert letter.id == item_id and letter.dead_reason is DeadReason.EXPIRED
+    assert letter.attempts > 5 and "Internal Server Error" in (letter.last_error or "")
     assert doomed.messages == []
+    api.outage = None
+
+    # A 400 is Telegram refusing the message itself: dead at once, with that reason.
+    api.fail_next("sendMessage", status=400, count=1)
+    item_id = await services.outbox.enqueue(refused.chat_id, Rendered("refused"))
+    await sender.wait_idle(timeout=10)
+    refusal = await services.outbox.get(item_id or 0)
+    assert refusal is not None and refusal.state is State.DEAD
+    assert refusal.dead_reason is DeadReason.REFUSED and refusal.attempts == 1
+    assert await services.outbox.dead_by_reason() == {
+        DeadReason.REFUSED: 1,
+        DeadReason.EXPIRED: 1,
+    }
 
 
 async def test_dropped_connections_are_retried(

@@ -17,8 +17,8 @@ from bot.config import load_settings
 from bot.domain.clock import ManualClock, SystemClock, to_iso
 from bot.domain.crash import EXIT_CODE
 from bot.domain.scheduling import parse_schedule
-from bot.meetings_service import MeetingService
 from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
+from bot.services.meetings import MeetingService
 from storage.db import Database, migration_files
 from storage.outbox import OutboxRepository
 from tests.flows.conftest import flow_settings, start_bot, stop_bot

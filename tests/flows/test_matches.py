@@ -104,8 +104,8 @@ async def test_russian_university_and_chinese_dyeing_plant_find_each_other(
     services = services_of(bot)
     plant_id = (await services.delegates.by_telegram_user(401)).id  # type: ignore[union-attr]
     uni_id = (await services.delegates.by_telegram_user(402)).id  # type: ignore[union-attr]
-    assert await services.marks.has_mark(plant_id, uni_id, Mark.INTERESTED)
-    assert await services.marks.has_mark(uni_id, plant_id, Mark.ANNOUNCED)
+    assert await services.matches.has_mark(plant_id, uni_id, Mark.INTERESTED)
+    assert await services.matches.has_mark(uni_id, plant_id, Mark.ANNOUNCED)
 
 
 async def test_a_match_is_announced_once_and_opt_out_is_respected(
@@ -248,7 +248,7 @@ async def test_no_consent_own_organization_and_self_are_never_shown(
     theirs = await shy.expect("Match 1 of")
     assert "Your profile is hidden" in theirs.text
     services = services_of(bot)
-    assert not await services.marks.marked(me, Mark.INTERESTED)
+    assert not await services.matches.marked(me, Mark.INTERESTED)
 
 
 async def test_deleting_my_data_removes_my_items_and_marks(

@@ -10,13 +10,14 @@ from openpyxl import load_workbook
 
 from bot.app import BotApplication
 from bot.cli import main
-from bot.exports import HEADER as SCHEDULE_HEADER
+from bot.formats.schedules import HEADER as SCHEDULE_HEADER
 from bot.sandbox.fake_api import FakeBotApi
 from tests.flows.broadcast_kit import ORGANIZER, seed, services_of, write_broadcast
 
 REFUSAL = "only available to the event organizers"
 FORGED = [
     "o1:stats:",
+    "o1:retry:expired",
     "bc1:send:1",
     "bc1:stop:1",
     "bc1:drop:1",
@@ -66,7 +67,7 @@ async def test_forged_buttons_do_nothing(api: FakeBotApi, bot: BotApplication) -
 
 async def test_invite_code_works_once(api: FakeBotApi, bot: BotApplication) -> None:
     services = services_of(bot)
-    code = await services.broadcasts.create_invite(ORGANIZER)
+    code = await services.organizers.create_invite(ORGANIZER)
     olga = api.user(410, "Olga", language_code="en")
     await olga.send_text("/stats")
     await olga.expect(REFUSAL)
@@ -83,7 +84,7 @@ async def test_invite_code_works_once(api: FakeBotApi, bot: BotApplication) -> N
     await eve.expect("not valid or was already used")
     await eve.send_text("/broadcast")
     await eve.expect(REFUSAL)
-    entries = await services.broadcasts.audit.recent()
+    entries = await services.organizers.audit.recent()
     assert [e.action for e in entries][:2] == ["became_organizer", "invite_organizer"]
     row = await services.db.fetchval("SELECT code_hash FROM organizer_invites")
     assert code not in str(row)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_interval, format_skeleton
 
 from bot.app import BotApplication
-from bot.domain.clock import ManualClock
-from bot.programme import parse_toml
+from bot.domain.clock import ManualClock, from_iso
 from bot.sandbox.fake_api import FakeBotApi
+from bot.services.programme import parse_toml
 from handlers import callbacks
 from tests.flows.items_kit import seen, services_of, t
 from tests.flows.test_meetings import registered, run_due
@@ -148,6 +148,11 @@ async def test_programme_by_day_in_two_languages_and_a_reminder(
     sent = [c for c in api.calls if c.method == "sendMessage" and "⏰" in c.params["text"]]
     assert len(sent) == 1
     assert sent[0].params["chat_id"] == ivan.chat_id
+    # Had Telegram failed, it would have been retried until the forum begins, not after.
+    expiry = await services_of(bot).db.fetchval(
+        "SELECT expires_at FROM outbox WHERE dedupe_key LIKE 'programme:%:remind:%'"
+    )
+    assert expiry is not None and from_iso(expiry) == FORUM
 
     # Once the forum has begun its buttons are refused.
     clock.set(FORUM + MINUTE)

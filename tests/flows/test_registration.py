@@ -97,7 +97,7 @@ async def test_english_registration_end_to_end(api: FakeBotApi, bot: BotApplicat
     assert "Thank you, Anna <b>Smith</b> & Co!" in done.text
     assert "&lt;b&gt;" in (done.html or "")
     assert "Country: 🇷🇺 Russia" in done.text
-    assert "Meeting languages: English, Russian" in done.text
+    assert "Meeting languages: English and Russian" in done.text  # CLDR list pattern
     assert "Contact: anna@tpu.ru" in done.text
     assert "Shown to matching delegates: yes" in done.text
     assert "✏️ Name" in done.button_texts()

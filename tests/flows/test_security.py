@@ -18,7 +18,7 @@ async def test_contacts_stay_out_of_the_logs_at_info(
     api: FakeBotApi, bot: BotApplication, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    # As `matchmaker run` configures it (bot/cli.py): httpx would log URLs with the token.
+    # As `matchmaker run` configures it (bot/cli/__init__.py): httpx would log URLs with the token.
     caplog.set_level(logging.WARNING, logger="httpx")
     user = api.user(1101, "Anna", language_code="en")
     await user.send_text("/start")

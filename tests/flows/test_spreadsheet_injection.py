@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 
 from bot.app import BotApplication
 from bot.cli import main
+from bot.formats.spreadsheet import neutralise
 from bot.sandbox.fake_api import FakeBotApi
-from bot.spreadsheet import neutralise
 from tests.flows.broadcast_kit import ORGANIZER
 from tests.flows.test_registration import register
 from tests.storage.test_meetings_exports import config  # noqa: F401  (the fixture)

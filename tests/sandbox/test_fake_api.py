@@ -175,6 +175,12 @@ async def test_button_without_action_is_rejected(api: FakeBotApi, http: httpx.As
     ("method", "data", "status", "description"),
     [
         ("sendMessage", {"chat_id": "1", "text": "x", "colour": "red"}, 400, "unknown parameter"),
+        (
+            "editMessageReplyMarkup",
+            {"chat_id": "1", "message_id": "1", "parse_mode": "HTML"},
+            400,
+            'unknown parameter "parse_mode"',
+        ),
         ("sendMessage", {"chat_id": "1"}, 400, "message text is empty"),
         ("sendMessage", {"text": "x"}, 400, "chat_id is empty"),
         (

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.broadcasts import BroadcastService, NoRecipients, NotADraft
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.models import Role, Step
 from bot.domain.outbox import State
+from bot.services.broadcasts import BroadcastService, NoRecipients, NotADraft
+from bot.services.organizers import OrganizerService
 from storage.broadcasts import Audience, dedupe_key
 from storage.db import Database
 from storage.delegates import DelegateRepository
@@ -18,14 +19,17 @@ from storage.stats import gather_stats
 ORGANIZER = 900
 
 
-@pytest.fixture
-def service(db: Database, clock: ManualClock) -> BroadcastService:
-    settings = load_settings(
+def event_settings() -> Settings:
+    return load_settings(
         {},
         overrides={"MATCHMAKER_ORGANIZERS": "900", "MATCHMAKER_TIMEZONE": "Asia/Shanghai"},
         require_token=False,
     )
-    return BroadcastService(db, clock, settings, OutboxRepository(db, clock))
+
+
+@pytest.fixture
+def service(db: Database, clock: ManualClock) -> BroadcastService:
+    return BroadcastService(db, clock, event_settings(), OutboxRepository(db, clock))
 
 
 async def add(
@@ -135,7 +139,8 @@ async def test_finished_broadcasts_settle_and_the_draft_survives_a_reopen(
     assert counts[State.SENT] == 1
 
 
-async def test_invites_are_hashed_and_single_use(db: Database, service: BroadcastService) -> None:
+async def test_invites_are_hashed_and_single_use(db: Database, clock: ManualClock) -> None:
+    service = OrganizerService(db, clock, event_settings())
     code = await service.create_invite()
     assert (
         await db.fetchval("SELECT count(*) FROM organizer_invites WHERE code_hash = ?", (code,))

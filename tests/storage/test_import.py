@@ -10,10 +10,12 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.importing import parse_delegate_csv
-from bot.importer import ImportReport, import_delegates
+from bot.domain.links import is_claim_token, new_claim_token
+from bot.services.importing import ImportReport, import_delegates
+from storage.claims import ClaimRepository
 from storage.db import Database
 from storage.delegates import DelegateRepository
-from storage.importer import ImportRepository, is_claim_token, new_claim_token
+from storage.importer import ImportRepository
 from storage.items import ItemRepository
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "delegates_small.csv"
@@ -108,9 +110,8 @@ async def test_a_reimport_keeps_what_the_delegate_changed_in_chat(
     db: Database, clock: ManualClock
 ) -> None:
     await run(db, clock, HEADER + "X1,Li Na,Old Org,CN,zh,company,PEM hydrogen stacks,,\n")
-    repo = ImportRepository(db, clock)
-    delegate_id = next(iter(await repo.public_ids()))
-    assert await repo.bind(delegate_id, 501, 501)
+    delegate_id = next(iter(await ImportRepository(db, clock).public_ids()))
+    assert await ClaimRepository(db, clock).bind(delegate_id, 501, 501)
     delegates = DelegateRepository(db, clock)
     await delegates.update(delegate_id, consent=True, locale="en")
     items = ItemRepository(db, clock)
@@ -197,7 +198,7 @@ async def test_notes_flag_unknown_hosts_and_shared_usernames(
 
 async def test_a_claim_token_binds_once(db: Database, clock: ManualClock) -> None:
     await run(db, clock, FIXTURE.read_bytes())
-    repo = ImportRepository(db, clock)
+    repo = ClaimRepository(db, clock)
     token = await db.fetchval("SELECT claim_token FROM delegates WHERE external_id = 'A4'")
     target = await repo.by_claim_token(token)
     assert target is not None and not target.claimed and target.name == "Anna Smith"
@@ -214,9 +215,9 @@ async def test_binding_replaces_a_draft_but_never_a_registered_profile(
     db: Database, clock: ManualClock
 ) -> None:
     await run(db, clock, FIXTURE.read_bytes())
-    repo = ImportRepository(db, clock)
+    repo = ClaimRepository(db, clock)
     delegates = DelegateRepository(db, clock)
-    ids = {v: k for k, v in (await repo.public_ids()).items()}
+    ids = {v: k for k, v in (await ImportRepository(db, clock).public_ids()).items()}
     draft = await delegates.start_draft(801, 801)
     assert await repo.bind(ids["A1"], 801, 801)
     assert (await delegates.by_telegram_user(801)).id == ids["A1"]  # type: ignore[union-attr]
@@ -234,7 +235,7 @@ async def test_username_lookup_ignores_case_and_claimed_profiles(
     db: Database, clock: ManualClock
 ) -> None:
     await run(db, clock, FIXTURE.read_bytes())
-    repo = ImportRepository(db, clock)
+    repo = ClaimRepository(db, clock)
     (anna,) = await repo.unclaimed_by_username("anna_h2")
     assert anna.external_id == "A4"
     assert [t.external_id for t in await repo.unclaimed_by_username("@IVAN_PETROV")] == ["A1"]

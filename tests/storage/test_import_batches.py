@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.importing import parse_delegate_csv
-from bot.importer import ImportRunning, import_delegates, import_lock
+from bot.services.importing import ImportRunning, import_delegates, import_lock
 from storage.db import Database
 from storage.importer import ImportRepository
 from storage.items import ItemRepository

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.domain.clock import ManualClock
 from bot.domain.outbox import TemplateRef
-from bot.matching_service import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, MatchingService
+from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, MatchingService
 from storage.db import Database
 from storage.delegates import DelegateRepository
 from storage.items import ItemRepository
@@ -134,10 +134,10 @@ async def test_hidden_counterparts_are_left_out_and_not_told(
     assert await service.record_interest(c, a)
     assert not await service.record_interest(c, a)
     assert await owed(db) == [(21, INTEREST_TEMPLATE, f"interest:{c}:{a}")]
-    assert await service.marks.marked(c, Mark.INTERESTED) == {a}
+    assert await service.matches.marked(c, Mark.INTERESTED) == {a}
     async with db.transaction():
         await service.forget(a)
-    assert await service.marks.marked(c, Mark.INTERESTED) == set()
+    assert await service.matches.marked(c, Mark.INTERESTED) == set()
     assert await items.for_delegate(a) == []
 
 

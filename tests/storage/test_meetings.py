@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.delivery import DueWorkDispatcher
-from bot.domain.clock import ManualClock, to_iso
+from bot.domain.clock import ManualClock, from_iso, to_iso
 from bot.domain.meetings import (
     InvalidCounterpart,
     MeetingBlocked,
@@ -23,7 +23,7 @@ from bot.domain.meetings import (
     UnknownBookingLink,
 )
 from bot.domain.scheduling import Schedule, parse_schedule
-from bot.meetings_service import T_CONFIRMED, T_REMINDER, AlreadyRequested, MeetingService
+from bot.services.meetings import T_CONFIRMED, T_REMINDER, AlreadyRequested, MeetingService
 from storage.db import Database
 from storage.outbox import OutboxRepository
 
@@ -442,3 +442,20 @@ async def test_follow_up_and_outcomes(
     stats = await meetings.repo.stats()
     assert (stats.accepted, stats.held, stats.no_show) == (1, 1, 1)
     assert to_iso(end)  # slot times are stored as UTC text
+
+
+async def test_a_reminder_expires_when_its_meeting_starts(
+    db: Database, meetings: MeetingService
+) -> None:
+    a, b = await add_delegate(db, 1), await add_delegate(db, 2)
+    request = await meetings.request(a, b, SLOT_3)
+    await meetings.accept(request.id, b)
+    await meetings.remind_due(SLOT_3 - 10 * MINUTE)
+    rows = await db.fetchall(
+        "SELECT template, expires_at FROM outbox WHERE dedupe_key LIKE 'meeting:%' ORDER BY id"
+    )
+    expiries = {row[0]: row[1] for row in rows}
+    # Retried while Telegram fails, but not once the meeting has begun; a confirmation has
+    # no expiry of its own (its kind's horizon applies).
+    assert from_iso(expiries[T_REMINDER]) == SLOT_3
+    assert expiries["meeting.confirmed"] is None

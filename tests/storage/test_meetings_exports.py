@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from bot.cli import main
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
-from bot.meetings_service import MeetingService
+from bot.services.meetings import MeetingService
 from storage.db import Database
 from storage.outbox import OutboxRepository
 from tests.storage.test_meetings import SLOT_1, SLOT_2, add_delegate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import subprocess
@@ -11,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.clock import ManualClock
+from bot.domain.clock import ManualClock, from_iso
 from bot.domain.crash import EXIT_CODE
-from bot.domain.outbox import Outgoing, Priority, Rendered, State, TemplateRef
-from storage.db import Database
+from bot.domain.outbox import DeadReason, Outgoing, Priority, Rendered, State, TemplateRef
+from storage.db import Database, migration_files
 from storage.delegates import DelegateRepository
-from storage.outbox import OutboxRepository
+from storage.outbox import RETRY_WINDOW, OutboxRepository
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -89,7 +91,7 @@ async def test_outcomes_and_crash_recovery(clock: ManualClock, outbox: OutboxRep
     assert len(claimed) == 5
     await outbox.mark_sent(claimed[0].id, 101)
     await outbox.retry_later(claimed[1].id, clock.now() + MINUTE, "NetworkError: 502")
-    await outbox.dead_letter(claimed[2].id, "BadRequest: chat not found")
+    await outbox.dead_letter(claimed[2].id, "BadRequest: chat not found", DeadReason.REFUSED)
     await outbox.release(claimed[3].id)
     counts = await outbox.counts()
     assert counts[State.SENT] == 1 and counts[State.DEAD] == 1 and counts[State.SENDING] == 1
@@ -114,14 +116,34 @@ async def test_dead_letters_are_listed_counted_and_retried(
     for chat in (1, 2):
         await outbox.enqueue(chat, Rendered("x"))
     for item in await outbox.claim(clock.now(), limit=2):
-        await outbox.dead_letter(item.id, f"gave up on {item.chat_id}")
+        await outbox.dead_letter(item.id, f"gave up on {item.chat_id}", DeadReason.EXPIRED)
     assert await outbox.count_dead() == 2
     letters = await outbox.dead_letters()
     assert {item.last_error for item in letters} == {"gave up on 1", "gave up on 2"}
+    assert {item.dead_reason for item in letters} == {DeadReason.EXPIRED}
+    assert await outbox.dead_by_reason() == {DeadReason.EXPIRED: 2}
     assert await outbox.retry_dead([letters[0].id]) == 1
     assert await outbox.retry_dead() == 1
     assert await outbox.count_dead() == 0
-    assert all(item.attempts == 0 for item in await outbox.claim(clock.now(), limit=2))
+    retried = await outbox.claim(clock.now(), limit=2)
+    assert all(item.attempts == 0 and item.dead_reason is None for item in retried)
+    # A retried letter has a fresh window: its old expiry had passed.
+    assert all(item.expires_at == clock.now() + RETRY_WINDOW for item in retried)
+
+
+async def test_dead_letters_are_retried_by_reason(
+    clock: ManualClock, outbox: OutboxRepository
+) -> None:
+    for chat in (1, 2, 3):
+        await outbox.enqueue(chat, Rendered("x"))
+    reasons = [DeadReason.REFUSED, DeadReason.EXPIRED, DeadReason.EXPIRED]
+    for item, reason in zip(await outbox.claim(clock.now(), limit=3), reasons, strict=True):
+        await outbox.dead_letter(item.id, "x", reason)
+    assert await outbox.dead_by_reason() == {DeadReason.REFUSED: 1, DeadReason.EXPIRED: 2}
+    assert len(await outbox.dead_letters(reason=DeadReason.REFUSED)) == 1
+    assert await outbox.retry_dead(reason=DeadReason.EXPIRED) == 2
+    assert await outbox.dead_by_reason() == {DeadReason.REFUSED: 1}
+    assert await outbox.count_due(clock.now()) == 2
 
 
 async def test_blocking_marks_the_delegate_and_drops_what_is_owed(
@@ -231,3 +253,49 @@ def test_a_crash_inside_the_transaction_keeps_neither_change_nor_message(tmp_pat
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM delegates").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+async def test_a_message_owed_for_later_expires_a_horizon_after_it_is_due(
+    clock: ManualClock, outbox: OutboxRepository
+) -> None:
+    later = clock.now() + dt.timedelta(hours=3)
+    delayed = await outbox.enqueue(1, Rendered("x"), priority=Priority.NOTICE, not_before=later)
+    now = await outbox.enqueue(2, Rendered("y"), priority=Priority.NOTICE)
+    reminder = await outbox.enqueue(
+        3, Rendered("z"), priority=Priority.REMINDER, not_before=later, expires_at=later
+    )
+    items = {i: await outbox.get(i or 0) for i in (delayed, now, reminder)}
+    assert items[delayed] is not None and items[delayed].expires_at == later + 6 * HOUR
+    assert items[now] is not None and items[now].expires_at is None
+    assert items[reminder] is not None and items[reminder].expires_at == later
+
+
+async def test_migration_9_gives_old_dead_letters_their_reason(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for version, _, sql in migration_files():
+            if version >= 9:
+                break
+            conn.executescript(f"BEGIN;\n{sql}\n;PRAGMA user_version = {version};\nCOMMIT;")
+        stamp = "2026-11-24T01:00:00.000000+00:00"
+        for n, error in enumerate(
+            ("BadRequest: chat not found", "render failed: KeyError('x')", "NetworkError: 502")
+        ):
+            conn.execute(
+                "INSERT INTO outbox (chat_id, priority, text, not_before, created_at, updated_at, "
+                "attempts, state, last_error) VALUES (?, 30, 'x', ?, ?, ?, 5, 'dead', ?)",
+                (n, stamp, stamp, stamp, error),
+            )
+        conn.commit()
+    db = Database(path)
+    await db.connect()
+    try:
+        await db.migrate()
+        outbox = OutboxRepository(db, ManualClock(from_iso(stamp)))
+        assert await outbox.dead_by_reason() == {
+            DeadReason.REFUSED: 1,
+            DeadReason.EXPIRED: 1,
+            DeadReason.RENDER: 1,
+        }
+    finally:
+        await db.close()

@@ -7,14 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcasts import (
+from bot.domain.links import hash_code, new_invite_code
+from bot.services.broadcasts import (
     NoText,
     ProgressThrottle,
     choose_version,
     day_bounds,
-    hash_code,
     missing_versions,
-    new_invite_code,
 )
 from storage.broadcasts import Audience, Progress
 

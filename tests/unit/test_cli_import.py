@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.cli.organizers import run_import
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
-from bot.organizer_cli import run_import
 from bot.sandbox.fake_api import FakeBotApi
+from storage.claims import ClaimRepository
 from storage.db import Database
 from storage.importer import ImportRepository
 
@@ -183,7 +184,8 @@ async def test_new_matches_are_announced_only_when_asked(
     try:
         repo = ImportRepository(db, clock)
         korean = {v: k for k, v in (await repo.public_ids()).items()}["A3"]
-        assert await repo.bind(korean, 601, 601)  # the one who needs an electrolyzer is here
+        claims = ClaimRepository(db, clock)
+        assert await claims.bind(korean, 601, 601)  # the one who needs an electrolyzer is here
     finally:
         await db.close()
 

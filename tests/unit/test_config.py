@@ -101,3 +101,28 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert f"`{setting.env}`" in readme, setting.env
+
+
+def test_retry_horizons_by_kind_and_one_line_for_a_bad_value() -> None:
+    from bot.domain.outbox import DEFAULT_HORIZONS, Priority
+
+    assert load_settings({"MATCHMAKER_TOKEN": TOKEN}).retry_horizons == DEFAULT_HORIZONS
+    settings = load_settings(
+        {"MATCHMAKER_TOKEN": TOKEN, "MATCHMAKER_RETRY_HORIZONS": "broadcast=24h,notice=90m"}
+    )
+    assert settings.retry_horizons[Priority.BROADCAST] == dt.timedelta(hours=24)
+    assert settings.retry_horizons[Priority.NOTICE] == dt.timedelta(minutes=90)
+    assert settings.retry_horizons[Priority.REMINDER] == DEFAULT_HORIZONS[Priority.REMINDER]
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"MATCHMAKER_TOKEN": TOKEN, "MATCHMAKER_RETRY_HORIZONS": "broadcast=soon"})
+    assert raised.value.setting == "MATCHMAKER_RETRY_HORIZONS"
+    assert "not a duration" in raised.value.problem
+
+
+def test_retry_horizons_from_a_toml_table(tmp_path: Path) -> None:
+    from bot.domain.outbox import Priority
+
+    config = tmp_path / "event.toml"
+    config.write_text('[delivery.retry_horizons]\nbroadcast = "2d"\n', encoding="utf-8")
+    settings = load_settings({"MATCHMAKER_TOKEN": TOKEN, "MATCHMAKER_CONFIG": str(config)})
+    assert settings.retry_horizons[Priority.BROADCAST] == dt.timedelta(days=2)

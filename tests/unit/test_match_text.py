@@ -15,8 +15,8 @@ from bot.domain.items import (
 )
 from bot.domain.matching import Reason
 from bot.domain.registration import InvalidAnswer, Problem
+from bot.formats.match_reasons import field_names, reason_plain, reason_text
 from bot.i18n import I18n
-from bot.match_text import field_names, reason_plain, reason_text
 from handlers.views import fit, pack, utf16_len
 from locales.taxonomy import load_taxonomy
 from tests.conftest import EVENT_START
@@ -106,8 +106,9 @@ def test_questions_follow_the_side_and_the_kind() -> None:
 
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [("   ", Problem.EMPTY), ("x" * 1001, Problem.TOO_LONG), ("🚀 🚀", Problem.NO_LETTERS)],
-)
+    [("   ", Problem.EMPTY), ("x" * 1001, Problem.TOO_LONG), ("🚀 🚀", Problem.NO_LETTERS),
+     ("\u3164\u3164", Problem.EMPTY), ("🚀\u3164", Problem.NO_LETTERS)],
+)  # fmt: skip
 def test_item_text_is_validated(text: str, problem: Problem) -> None:
     with pytest.raises(InvalidAnswer) as refused:
         validate_item_text(text)

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from bot.domain.links import is_booking_token, new_booking_token
 from bot.domain.meetings import (
     Action,
     InvalidCounterpart,
@@ -16,8 +17,6 @@ from bot.domain.meetings import (
     NotYourMeeting,
     check_action,
     check_counterpart,
-    is_booking_token,
-    new_booking_token,
     overlapping_requests,
     shared_languages,
 )

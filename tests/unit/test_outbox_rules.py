@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
 import pytest
 
 from bot.domain.outbox import (
+    DEFAULT_HORIZONS,
+    OutageGate,
     OutboxItem,
     Outgoing,
+    Permit,
     Priority,
     Rendered,
     RetryPolicy,
@@ -20,6 +24,7 @@ from bot.domain.outbox import (
     decode_params,
     encode_buttons,
     encode_params,
+    parse_horizons,
     sending_order,
 )
 
@@ -59,19 +64,85 @@ def test_sending_order_is_priority_then_longest_due_then_first_written() -> None
     [(0, 0), (1, 2), (2, 4), (3, 8), (8, 256), (9, 300), (40, 300)],
 )
 def test_retry_delay_doubles_and_is_capped(failures: int, delay_seconds: int) -> None:
-    policy = RetryPolicy(max_attempts=50)
+    policy = RetryPolicy()
     assert policy.delay(failures) == dt.timedelta(seconds=delay_seconds)
 
 
+def _failed(
+    priority: Priority, attempts: int, *, expires_at: dt.datetime | None = None
+) -> OutboxItem:
+    return dataclasses.replace(
+        _item(1, priority, 0), attempts=attempts, created_at=NOW, expires_at=expires_at
+    )
+
+
 @pytest.mark.parametrize(
-    ("failures", "retry_in"),
-    [(1, dt.timedelta(seconds=2)), (4, dt.timedelta(seconds=16)), (5, None), (6, None)],
+    ("priority", "attempts", "minutes_later", "retry_in"),
+    [
+        # The audit's defect: the fifth failure was the last; now a broadcast keeps going.
+        (Priority.BROADCAST, 4, 1, dt.timedelta(seconds=32)),
+        (Priority.BROADCAST, 50, 60, dt.timedelta(minutes=5)),
+        (Priority.BROADCAST, 50, 11 * 60 + 58, dt.timedelta(seconds=119)),  # not past 12 h
+        (Priority.BROADCAST, 50, 12 * 60, None),
+        (Priority.CONFIRMATION, 20, 5 * 60, dt.timedelta(minutes=5)),
+        (Priority.NOTICE, 20, 6 * 60, None),
+    ],
 )
-def test_after_the_last_attempt_the_item_is_given_up(
-    failures: int, retry_in: dt.timedelta | None
+def test_transient_failures_are_retried_until_the_kinds_horizon(
+    priority: Priority, attempts: int, minutes_later: int, retry_in: dt.timedelta | None
 ) -> None:
-    expected = None if retry_in is None else NOW + retry_in
-    assert RetryPolicy(max_attempts=5).after_failure(failures, NOW) == expected
+    now = NOW + dt.timedelta(minutes=minutes_later)
+    expected = None if retry_in is None else now + retry_in
+    assert RetryPolicy().after_failure(_failed(priority, attempts), now) == expected
+
+
+def test_a_reminder_is_retried_until_its_meeting_starts_and_not_after() -> None:
+    starts = NOW + dt.timedelta(minutes=10)
+    reminder = _failed(Priority.REMINDER, 30, expires_at=starts)
+    policy = RetryPolicy()
+    assert policy.deadline(reminder) == starts
+    assert policy.after_failure(reminder, NOW) == NOW + dt.timedelta(minutes=5)
+    last_chance = starts - dt.timedelta(seconds=1)
+    assert policy.after_failure(reminder, starts - dt.timedelta(seconds=30)) == last_chance
+    assert policy.after_failure(reminder, last_chance) is None
+    assert policy.after_failure(reminder, starts) is None
+
+
+def test_horizons_are_configurable_by_kind() -> None:
+    horizons = parse_horizons("broadcast=2d, notice=90m")
+    assert horizons[Priority.BROADCAST] == dt.timedelta(days=2)
+    assert horizons[Priority.NOTICE] == dt.timedelta(minutes=90)
+    assert horizons[Priority.CONFIRMATION] == DEFAULT_HORIZONS[Priority.CONFIRMATION]
+    policy = RetryPolicy(horizons=horizons)
+    assert policy.deadline(_failed(Priority.BROADCAST, 1)) == NOW + dt.timedelta(days=2)
+    for bad in ("broadcast", "reply=1h", "notice=0h", "notice=1w", "notice=-3m"):
+        with pytest.raises(ValueError):
+            parse_horizons(bad)
+
+
+def test_the_outage_gate_lets_one_probe_out_and_opens_on_the_first_answer() -> None:
+    gate = OutageGate()
+    assert gate.permit(NOW) is Permit.SEND
+    gate.failed(NOW, Permit.SEND)
+    # Other sends of the same moment fail too: the outage is counted once.
+    gate.failed(NOW, Permit.SEND)
+    assert gate.level == 1 and gate.waiting(NOW)
+    assert gate.permit(NOW + dt.timedelta(seconds=1)) is None
+    later = NOW + dt.timedelta(seconds=2)
+    assert gate.permit(later) is Permit.PROBE
+    assert gate.permit(later) is None, "one probe at a time"
+    gate.failed(later, Permit.PROBE)
+    assert gate.reopens_at == later + dt.timedelta(seconds=4)
+    for _ in range(10):
+        gate.failed(later, Permit.PROBE)
+    assert gate.reopens_at == later + dt.timedelta(seconds=15), "the wait is capped"
+    probe_at = later + dt.timedelta(seconds=15)
+    assert gate.permit(probe_at) is Permit.PROBE
+    gate.withdraw(Permit.PROBE)  # nothing was due
+    assert gate.permit(probe_at) is Permit.PROBE
+    assert gate.answered(Permit.PROBE) == NOW, "the outage began at the first failure"
+    assert not gate.closed and gate.permit(probe_at) is Permit.SEND
+    assert gate.answered(Permit.SEND) is None
 
 
 def test_buttons_and_params_survive_storage() -> None:

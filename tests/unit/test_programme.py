@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.domain.clock import ManualClock
-from bot.programme import ProgrammeFileError, parse_csv, parse_file, parse_toml, title_for
+from bot.services.programme import ProgrammeFileError, parse_csv, parse_file, parse_toml, title_for
 from storage.db import Database
 from storage.programme import ProgrammeRepository
 

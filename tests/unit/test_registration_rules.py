@@ -34,6 +34,8 @@ def _delegate(**changes: object) -> Delegate:
         ("محمد علي", "محمد علي"),
         ("Ann 🚀", "Ann 🚀"),
         ("Eve\u202eevil\u200b", "Eveevil"),
+        ("김민준", "김민준"),
+        ("José\u0301", "José\u0301"),
     ],
 )
 def test_names_are_cleaned_not_mangled(typed: str, kept: str) -> None:
@@ -43,7 +45,11 @@ def test_names_are_cleaned_not_mangled(typed: str, kept: str) -> None:
 @pytest.mark.parametrize(
     ("typed", "problem"),
     [("", Problem.EMPTY), ("   ", Problem.EMPTY), ("\u200b", Problem.EMPTY),
-     ("🚀🚀", Problem.NO_LETTERS), ("x" * 4096, Problem.TOO_LONG)],
+     ("🚀🚀", Problem.NO_LETTERS), ("x" * 4096, Problem.TOO_LONG),
+     # Invisible fillers: Unicode counts the Hangul ones as letters, yet they show nothing.
+     ("\u3164", Problem.EMPTY), ("\u3164 \u3164\u3164", Problem.EMPTY), ("\uffa0", Problem.EMPTY),
+     ("\u115f\u1160", Problem.EMPTY), ("\u2800\u2800", Problem.EMPTY), ("\u2060", Problem.EMPTY),
+     ("\u034f\u3164\u00ad", Problem.EMPTY), ("\U000e0041\u3164", Problem.EMPTY)],
 )  # fmt: skip
 def test_bad_names_are_refused_with_a_reason(typed: str, problem: Problem) -> None:
     with pytest.raises(InvalidAnswer) as error:

@@ -208,3 +208,9 @@ def test_slot_keys_round_trip() -> None:
     start = utc(2026, 11, 24, 1, 30)
     assert slot_start_from_key(slot_key(start)) == start
     assert len(str(slot_key(start))) <= 9
+
+
+@pytest.mark.parametrize("key", [10**18, 2**63 - 1, -5])
+def test_a_forged_slot_key_stands_for_no_slot_instead_of_overflowing(key: int) -> None:
+    start = slot_start_from_key(key)
+    assert start.year in (1970, 9999)

@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
 from bot.sandbox.fake_api import FakeBotApi
-from bot.telegram_http import AiohttpRequest
+from bot.transport.http import AiohttpRequest
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import datetime as dt
 
 from telegram import Chat, Message, Update, User
 
-from bot.update_order import PerUserUpdateProcessor, owner_of
+from bot.transport.update_order import PerUserUpdateProcessor, owner_of
 
 
 def update_from(user_id: int, update_id: int) -> Update:

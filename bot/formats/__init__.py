@@ -1,0 +1,1 @@
+"""Output formats: calendar (.ics), badges, schedules, tables, match reasons."""

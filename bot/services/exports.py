@@ -1,0 +1,154 @@
+"""Exports for organizers: delegates, offers, needs, meetings or the schedule, as CSV or XLSX.
+
+The same tables feed `/export` in chat and `matchmaker export`. CSV is UTF-8 with a byte-order
+mark so spreadsheet programs read names in every script correctly; XLSX is written by openpyxl.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import astuple, dataclass
+from zoneinfo import ZoneInfo
+
+from bot.domain.clock import Clock, from_iso
+from bot.domain.scheduling import Schedule
+from bot.formats import spreadsheet
+from bot.formats.schedules import HEADER as SCHEDULE_HEADER
+from bot.formats.schedules import schedule_rows
+from storage.db import Database
+from storage.exports import ExportRepository
+from storage.meetings import MeetingRepository, Party
+
+WHAT = ("delegates", "offers", "needs", "meetings", "schedule")
+FORMATS = ("csv", "xlsx")
+
+Cell = str | int | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A header and rows, ready to write."""
+
+    name: str
+    header: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+
+
+def _local(text: str | None, zone: ZoneInfo) -> str:
+    if not text:
+        return ""
+    return from_iso(text).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def _delegates(db: Database, zone: ZoneInfo) -> Table:
+    header = (
+        "id", "external_id", "name", "organization", "country", "role", "language",
+        "meeting_languages", "contact", "source", "registered_at", "claimed_at", "reachable",
+    )  # fmt: skip
+    rows = await ExportRepository(db).delegates()
+    return Table(
+        "delegates",
+        header,
+        [
+            (*tuple(r)[:10], _local(r[10], zone), _local(r[11], zone), "yes" if r[12] else "no")
+            for r in rows
+        ],
+    )
+
+
+async def _items(db: Database, side: str) -> Table:
+    header = (
+        "id", "delegate_id", "external_id", "name", "organization", "text", "kind", "trl",
+        "ip_status", "fields",
+    )  # fmt: skip
+    rows = await ExportRepository(db).items(side)
+    return Table(side + "s", header, [tuple(r) for r in rows])
+
+
+def _text(cell: Cell) -> str | None:
+    return None if cell is None else str(cell)
+
+
+async def _meetings(db: Database, zone: ZoneInfo) -> Table:
+    header = (
+        "id", "state", "start", "end", "table", "requester", "requester_organization",
+        "invitee", "invitee_organization", "created_at",
+    )  # fmt: skip
+    rows = await ExportRepository(db).meetings()
+    return Table(
+        "meetings",
+        header,
+        [
+            (
+                r[0],
+                r[1],
+                _local(r[2], zone),
+                _local(r[3], zone),
+                *tuple(r)[4:9],
+                _local(r[9], zone),
+            )
+            for r in rows
+        ],
+    )
+
+
+async def _schedule(db: Database, clock: Clock, schedule: Schedule) -> Table:
+    repo = MeetingRepository(db, clock)
+    meetings = await repo.accepted()
+    parties: dict[int, Party | None] = {}
+    for meeting in meetings:
+        for person in meeting.participants:
+            if person not in parties:
+                parties[person] = await repo.party(person)
+    rows = schedule_rows(meetings, parties, schedule)
+    return Table("schedule", SCHEDULE_HEADER, [astuple(row) for row in rows])
+
+
+async def export_table(
+    db: Database, clock: Clock, schedule: Schedule, zone: ZoneInfo, what: str
+) -> Table:
+    """Read one of the exportable tables."""
+    if what == "delegates":
+        return await _delegates(db, zone)
+    if what in ("offers", "needs"):
+        return await _items(db, what[:-1])
+    if what == "meetings":
+        return await _meetings(db, zone)
+    if what == "schedule":
+        return await _schedule(db, clock, schedule)
+    raise ValueError(f"cannot export {what!r}")
+
+
+def table_csv(table: Table) -> bytes:
+    """The table as UTF-8 CSV with a byte-order mark."""
+    text = spreadsheet.csv_text(table.header, table.rows, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
+
+
+def table_xlsx(table: Table) -> bytes:
+    """The table as an XLSX workbook with a bold, frozen header row."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = table.name
+    spreadsheet.append_row(sheet, table.header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in table.rows:
+        spreadsheet.append_row(sheet, row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def render(table: Table, fmt: str) -> tuple[bytes, str]:
+    """The file's bytes and name for a format."""
+    if fmt == "csv":
+        return table_csv(table), f"{table.name}.csv"
+    if fmt == "xlsx":
+        return table_xlsx(table), f"{table.name}.xlsx"
+    raise ValueError(f"unknown format {fmt!r}")

@@ -1,0 +1,212 @@
+"""Booking: from a badge's link, a match card or a profile, a slot and a note, then the request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from telegram import CallbackQuery, Update
+from telegram.ext import (
+    ApplicationHandlerStop,
+)
+
+from bot.domain import links
+from bot.domain.meetings import (
+    Meeting,
+    UnknownBookingLink,
+)
+from bot.domain.scheduling import slot_start_from_key
+from bot.services import meetings as ms
+from handlers import callbacks, registration
+from handlers.common import (
+    Caller,
+    caller,
+    close_buttons,
+    send,
+)
+from handlers.context import BotContext
+from handlers.meetings.common import (
+    DRAFT,
+    DRAFT_MINUTES,
+    NS,
+    SLOTS_SHOWN,
+    error_text,
+    languages_line,
+    meetings_of,
+    slot_buttons,
+    when_text,
+    who_text,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def registered_caller(update: Update, context: BotContext) -> Caller | None:
+    """The caller if registered; otherwise tell them to finish registration first."""
+    who = await caller(update, context)
+    if who is None:
+        return None
+    if who.delegate is None or not who.delegate.is_registered:
+        text = who.tr._("Please finish your registration first: send /start.")
+        if update.callback_query is not None:
+            await update.callback_query.answer(who.tr.label("Please register first."))
+        await send(context, who.chat_id, text)
+        return None
+    return who
+
+
+async def offer_slots(
+    context: BotContext,
+    who: Caller,
+    counterpart_id: int,
+    *,
+    token: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Send "Book a meeting with <name>" with the earliest times free for both.
+
+    /matches calls this for its "Request a meeting" button (token None): the counterpart must
+    be shown to matching delegates. The `reason` (why they match, in plain words) is kept for
+    the request and shown to the counterpart.
+    """
+    assert who.delegate is not None
+    service = meetings_of(context.services)
+    tr = who.tr
+    other = await service.party(counterpart_id)
+    if other is None or not other.registered or counterpart_id == who.delegate.id:
+        await send(context, who.chat_id, tr._("You cannot book a meeting with this delegate."))
+        return
+    reasons: dict[int, str] = context.user_data.setdefault("meeting_reasons", {})  # type: ignore[union-attr]
+    if reason:
+        reasons[counterpart_id] = reason
+    me = await service.party(who.delegate.id)
+    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=SLOTS_SHOWN)
+    lines = [
+        tr._("<b>Book a meeting with {name}</b>", name=who_text(other, tr)),
+        languages_line(me, other, tr),
+    ]
+    if not slots:
+        lines.append(tr._("There is no time left that is free for both of you."))
+        await send(context, who.chat_id, "\n".join(lines))
+        return
+    lines.append(tr._("Pick a time (earliest first):"))
+    if token is not None:
+        rows = slot_buttons(tr, context.services, slots, "bk", token[len(links.BOOKING_PREFIX) :])
+    else:
+        rows = slot_buttons(tr, context.services, slots, "pk", f"{counterpart_id}_")
+    await send(context, who.chat_id, "\n".join(lines), rows)
+
+
+async def open_booking_link(update: Update, context: BotContext) -> None:
+    """`/start b_<token>`: "Book a meeting with <name>" with the earliest common free times."""
+    who = await caller(update, context)
+    if who is None:
+        return
+    if who.delegate is None or not who.delegate.is_registered:
+        # Someone who scanned a badge before registering: registration comes first.
+        await registration.start(update, context)
+        return
+    token = (context.args or [""])[0]
+    try:
+        target = await meetings_of(context.services).booking_target(token)
+    except UnknownBookingLink as error:
+        await send(context, who.chat_id, error_text(error, who.tr, context.services))
+        return
+    if target.id == who.delegate.id:
+        text = who.tr._("This is your own booking link: others scan it to book you.")
+        await send(context, who.chat_id, text)
+        return
+    await offer_slots(context, who, target.id, token=token)
+
+
+async def ask_note(context: BotContext, who: Caller, draft: Mapping[str, Any]) -> None:
+    """Show the request about to be sent, with Send; a typed message becomes the note."""
+    service = meetings_of(context.services)
+    tr = who.tr
+    other = await service.party(int(draft["invitee"]))
+    slot = context.services.settings.schedule.slot_at(slot_start_from_key(int(draft["slot"])))
+    if other is None or slot is None:
+        return
+    lines = [
+        tr._(
+            "Request a meeting with {name} on {when}?",
+            name=who_text(other, tr),
+            when=when_text(tr, slot.start, slot.end, context.services),
+        )
+    ]
+    if draft.get("note"):
+        lines.append(tr._("Your note: {note}", note=draft["note"]))
+    else:
+        lines.append(tr._("You may type a short note for them first (optional)."))
+    rows = [[(tr.label("📨 Send request"), callbacks.make(NS, "send", int(draft["slot"])))]]
+    await send(context, who.chat_id, "\n".join(lines), rows)
+
+
+async def on_note(update: Update, context: BotContext) -> None:
+    """Text typed while a request waits to be sent is its note."""
+    draft = current_draft(context)
+    message = update.effective_message
+    if draft is None or message is None or not message.text:
+        return
+    who = await caller(update, context)
+    if who is None or who.delegate is None:
+        return
+    draft["note"] = message.text[: ms.NOTE_MAX]
+    await ask_note(context, who, draft)
+    raise ApplicationHandlerStop
+
+
+async def forget_draft(update: Update, context: BotContext) -> None:
+    """Any command abandons a request that was not sent, so later text is not taken as its note."""
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+
+
+def current_draft(context: BotContext) -> dict[str, Any] | None:
+    data = context.user_data
+    if data is None:
+        return None
+    draft: dict[str, Any] | None = data.get(DRAFT)
+    if draft is None:
+        return None
+    made = dt.datetime.fromisoformat(draft["made"])
+    if context.services.clock.now() - made > dt.timedelta(minutes=DRAFT_MINUTES):
+        data.pop(DRAFT, None)
+        return None
+    return draft
+
+
+def start_draft(context: BotContext, invitee: int, key: int, token: str | None) -> dict[str, Any]:
+    reasons: dict[int, str] = (context.user_data or {}).get("meeting_reasons", {})
+    draft: dict[str, Any] = {
+        "invitee": invitee,
+        "slot": key,
+        "token": token,
+        "reason": reasons.get(invitee),
+        "note": None,
+        "made": context.services.clock.now().isoformat(),
+    }
+    if context.user_data is not None:
+        context.user_data[DRAFT] = draft
+    return draft
+
+
+async def confirm_sent(
+    context: BotContext, query: CallbackQuery, who: Caller, meeting: Meeting, message: str
+) -> None:
+    """Close the pressed buttons and tell the sender what now waits for the counterpart."""
+    await query.answer()
+    await close_buttons(query)
+    services = context.services
+    other = await meetings_of(context.services).party(meeting.invitee_id)
+    await send(
+        context,
+        who.chat_id,
+        who.tr._(
+            message,
+            name=who_text(other, who.tr),
+            when=when_text(who.tr, meeting.slot_start, meeting.slot_end, services),
+        ),
+    )

@@ -1,0 +1,184 @@
+"""What every part of the meetings chat shares: its callback namespace, the service, and how
+times, people, tables and problems read in the viewer's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from babel.dates import format_datetime, format_interval, format_skeleton
+
+from bot.domain import links
+from bot.domain import meetings as rules
+from bot.domain.meetings import (
+    InvalidCounterpart,
+    MeetingBlocked,
+    MeetingClosed,
+    MeetingError,
+    MeetingState,
+    Outcome,
+    SlotTaken,
+    SlotUnavailable,
+    UnknownBookingLink,
+)
+from bot.domain.scheduling import Slot
+from bot.domain.zones import differs_at, home_zone
+from bot.i18n import Html, Translator, joined, language_name
+from bot.services import Services
+from bot.services.meetings import AlreadyRequested, MeetingService, Party
+from handlers import callbacks
+from handlers.common import (
+    Buttons,
+    chunk,
+)
+
+log = logging.getLogger(__name__)
+
+
+NS = callbacks.MEETINGS
+
+
+SLOTS_SHOWN = 6
+
+
+DRAFT = "meeting_draft"
+
+
+DRAFT_MINUTES = 15
+
+
+# Before the offers questions (group -1): a note typed for a request about to be sent.
+NOTE_GROUP = -2
+
+
+TOKEN_BODY = links.BOOKING_TOKEN_LENGTH
+
+
+OUTCOME_CODES = {"h": Outcome.HELD, "n": Outcome.NO_SHOW, "l": Outcome.LATE_CANCEL}
+
+
+def meetings_of(services: Services) -> MeetingService:
+    """The meeting service the factory stored in bot_data."""
+    service: MeetingService = services.meetings
+    return service
+
+
+def when_text(tr: Translator, start: dt.datetime, end: dt.datetime, services: Services) -> str:
+    """A slot as the reader's language writes it, in the event's time zone."""
+    zone = services.settings.schedule.zone
+    day = format_skeleton("MMMEd", start, tzinfo=zone, locale=tr.babel_locale)
+    hours = format_interval(start, end, "Hm", tzinfo=zone, locale=tr.babel_locale)
+    return f"{day}, {hours}"
+
+
+def local_time_line(
+    tr: Translator, start: dt.datetime, me: Party | None, services: Services
+) -> list[str]:
+    """The start in the reader's own zone, when their country implies one and it differs."""
+    zone = home_zone(me.country if me else None)
+    if zone is None or not differs_at(zone, services.settings.schedule.zone, start):
+        return []
+    local = format_datetime(start, "EEE HH:mm", tzinfo=zone, locale=tr.babel_locale)
+    return [tr._("Your local time: {time} ({zone})", time=local, zone=zone.key)]
+
+
+def slot_label(tr: Translator, slot: Slot, services: Services) -> str:
+    """A short button label for a slot."""
+    zone = services.settings.schedule.zone
+    day = format_skeleton("MMMEd", slot.start, tzinfo=zone, locale=tr.babel_locale)
+    return f"{day} {format_skeleton('Hm', slot.start, tzinfo=zone, locale=tr.babel_locale)}"
+
+
+def who_text(party: Party | None, tr: Translator) -> str:
+    """A delegate's name and organization, or a neutral word when the profile is gone."""
+    if party is None or not party.name:
+        return tr.label("a delegate")
+    if party.organization:
+        return tr.label(
+            "{name} ({organization})", name=party.name, organization=party.organization
+        )
+    return party.name
+
+
+def languages_line(me: Party | None, other: Party | None, tr: Translator) -> str:
+    """The languages both can meet in, or that an interpreter is needed."""
+    shared = rules.shared_languages(
+        me.meeting_languages if me else (), other.meeting_languages if other else ()
+    )
+    if not shared:
+        return tr._("🗣 No shared language: an interpreter is needed.")
+    names = joined((language_name(code, tr) for code in shared), tr)
+    return tr._("🗣 You can meet in: {languages}", languages=names)
+
+
+def table_text(table: str | None, services: Services, tr: Translator) -> Html:
+    """Table and room, as HTML ready to be filled into another message."""
+    room = services.settings.schedule.room
+    if room:
+        return Html(tr._("Table {table}, {room}", table=table or "?", room=room))
+    return Html(tr._("Table {table}", table=table or "?"))
+
+
+def moment_text(tr: Translator, moment: dt.datetime, services: Services) -> str:
+    """A point in time (day and hour) in the reader's language and the event's zone."""
+    zone = services.settings.schedule.zone
+    day = format_skeleton("MMMEd", moment, tzinfo=zone, locale=tr.babel_locale)
+    return f"{day}, {format_skeleton('Hm', moment, tzinfo=zone, locale=tr.babel_locale)}"
+
+
+def error_text(error: MeetingError, tr: Translator, services: Services) -> str:
+    """One place that turns the rules' errors into messages in the reader's language."""
+    if isinstance(error, SlotTaken):
+        return tr._(
+            "Sorry, this time was booked a moment ago by another meeting. "
+            "Here are the next free times for both of you."
+        )
+    if isinstance(error, SlotUnavailable):
+        return tr._("This time is no longer free for both of you. Please choose another one.")
+    if isinstance(error, MeetingClosed):
+        texts = {
+            MeetingState.ACCEPTED: tr._("This meeting has already been accepted."),
+            MeetingState.DECLINED: tr._("This request has already been declined."),
+            MeetingState.EXPIRED: tr._("This request has expired."),
+            MeetingState.CANCELLED: tr._("This meeting was cancelled."),
+        }
+        return texts.get(error.state, tr._("This request is no longer open."))
+    if isinstance(error, UnknownBookingLink):
+        return tr._(
+            "This booking link is no longer valid. Please ask the delegate for their new code."
+        )
+    if isinstance(error, AlreadyRequested):
+        return tr._("You have already asked for this meeting; please wait for the answer.")
+    if isinstance(error, MeetingBlocked):
+        return tr._("A meeting is booked in this slot. Cancel it first to block the slot.")
+    if isinstance(error, InvalidCounterpart):
+        return tr._("You cannot book a meeting with this delegate.")
+    return tr._("This button is no longer active. Please use the latest message.")
+
+
+def slot_buttons(
+    tr: Translator, services: Services, slots: Sequence[Slot], action: str, prefix: str
+) -> Buttons:
+    """Buttons for slots, two per row; callback data is `prefix` plus the slot key."""
+    buttons = [
+        (slot_label(tr, slot, services), callbacks.make(NS, action, f"{prefix}{slot.key}"))
+        for slot in slots
+    ]
+    return chunk(buttons, 2)
+
+
+def slots_from_starts(services: Services, starts: Sequence[dt.datetime]) -> list[Slot]:
+    schedule = services.settings.schedule
+    return [slot for slot in (schedule.slot_at(s) for s in starts) if slot is not None]
+
+
+def parse_pair(arg: str) -> tuple[int, int] | None:
+    first, sep, second = arg.partition("_")
+    if not sep or not first.isdigit() or not second.isdigit():
+        return None
+    return int(first), int(second)
+
+
+def parse_id(arg: str) -> int | None:
+    return int(arg) if arg.isdigit() else None

@@ -1,0 +1,43 @@
+"""What organizers export, read with explicit SQL: live delegates, complete items, meetings.
+
+Rows come back in the column order of the export's header (bot/services/exports.py).
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.db import Database
+
+
+class ExportRepository:
+    """Read-only queries behind `/export` and `matchmaker export`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def delegates(self) -> list[aiosqlite.Row]:
+        """Every live delegate, by id."""
+        return await self._db.fetchall(
+            "SELECT id, external_id, name, organization, country, role, locale, "
+            "meeting_languages, contact, source, registered_at, claimed_at, reachable "
+            "FROM delegates WHERE deleted_at IS NULL ORDER BY id"
+        )
+
+    async def items(self, side: str) -> list[aiosqlite.Row]:
+        """Every complete offer (side 'offer') or need ('need') of live delegates."""
+        return await self._db.fetchall(
+            "SELECT i.id, d.id, d.external_id, d.name, d.organization, i.text, i.kind, i.trl, "
+            "i.ip_status, i.fields FROM items AS i JOIN delegates AS d ON d.id = i.delegate_id "
+            "WHERE i.side = ? AND i.complete = 1 AND d.deleted_at IS NULL ORDER BY d.id, i.id",
+            (side,),
+        )
+
+    async def meetings(self) -> list[aiosqlite.Row]:
+        """Every meeting with both sides' names, by time."""
+        return await self._db.fetchall(
+            "SELECT m.id, m.state, m.slot_start, m.slot_end, m.table_name, a.name, "
+            "a.organization, b.name, b.organization, m.created_at FROM meetings AS m "
+            "JOIN delegates AS a ON a.id = m.requester_id "
+            "JOIN delegates AS b ON b.id = m.invitee_id ORDER BY m.slot_start, m.id"
+        )

@@ -50,6 +50,9 @@ Progress = Callable[[int, int], Awaitable[None]]
 # without a gap longer than that the importer's next BEGIN always wins and the bot starves.
 BATCH_ROWS = 200
 BATCH_SECONDS = 0.05
+# However slow the machine, a batch holds at least this many rows: a small file (and the
+# first rows of any) commits whole, as one transaction.
+MIN_BATCH_ROWS = 50
 BATCH_PAUSE = 0.12
 # The largest file an import takes, in data rows (documented in the README): 100,000 rows are
 # about 10 MB of CSV and a few minutes of import; larger events split the file.
@@ -287,6 +290,7 @@ async def import_delegates(
     written = 0
     while written < len(rows):
         batch = rows[written : written + batch_rows]
+        first = written
         deadline = time.monotonic() + BATCH_SECONDS
         async with db.transaction():
             # Read again inside the transaction: what is stored now is what the merge must see.
@@ -296,7 +300,7 @@ async def import_delegates(
                 written += 1
                 # A kill after some rows must leave none of this batch's: it commits whole.
                 crash_point("import.in_transaction")
-                if time.monotonic() > deadline:
+                if written - first >= MIN_BATCH_ROWS and time.monotonic() > deadline:
                     break
         if progress is not None:
             await progress(written, len(rows))

@@ -52,7 +52,7 @@ BATCH_ROWS = 200
 BATCH_SECONDS = 0.05
 # However slow the machine, a batch holds at least this many rows: a small file (and the
 # first rows of any) commits whole, as one transaction.
-MIN_BATCH_ROWS = 50
+MIN_BATCH_ROWS = 10
 BATCH_PAUSE = 0.12
 # The largest file an import takes, in data rows (documented in the README): 100,000 rows are
 # about 10 MB of CSV and a few minutes of import; larger events split the file.

@@ -30,6 +30,7 @@ from bot.services.importing import (
     format_report,
     import_delegates,
     import_lock,
+    loop_first,
     row_count,
 )
 from handlers.common import Caller, send
@@ -70,7 +71,8 @@ async def import_document(update: Update, context: BotContext, who: Caller) -> N
         raise ApplicationHandlerStop
     data = bytes(await (await document.get_file()).download_as_bytearray())
     name = document.file_name or "delegates.csv"
-    parsed = await asyncio.to_thread(parse_delegate_csv, data)
+    with loop_first():
+        parsed = await asyncio.to_thread(parse_delegate_csv, data)
     if parsed.file_error is not None:
         text = who.tr._(
             "{file}: {error} Nothing was imported.", file=name, error=parsed.file_error
@@ -150,7 +152,7 @@ async def _run(
             # Progress is a courtesy: the report follows whatever happens to an edit.
             log.info("import progress not shown: %s", error)
 
-    with lock:
+    with lock, loop_first():
         try:
             report = await import_delegates(
                 services.db,
@@ -171,7 +173,8 @@ async def _run(
             await send(context, who.chat_id, text)
             return
     await show(len(parsed.delegates), len(parsed.delegates), final=True)
-    await _after(context, who, name, report)
+    with loop_first():
+        await _after(context, who, name, report)
 
 
 async def _after(context: BotContext, who: Caller, name: str, report: ImportReport) -> None:

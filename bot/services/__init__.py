@@ -23,6 +23,7 @@ from bot.services.day_control import DayControl
 from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
 from bot.services.organizers import OrganizerService
+from bot.services.profiles import ProfileService
 from bot.services.programme import ProgrammeService
 from bot.services.web import WebService
 from storage.claims import ClaimRepository
@@ -51,6 +52,7 @@ class Services:
     matching: MatchingService
     imports: ImportRepository
     erasure: ErasureRepository  # what /delete_me removes beyond the profile
+    profiles: ProfileService  # erasing a profile on request, in one place
     claims: ClaimRepository  # binding accounts to imported profiles (the c_ links)
     meetings: MeetingService
     organizers: OrganizerService  # the role, invites and the audit log
@@ -84,19 +86,22 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     meetings = MeetingService(db, clock, settings.schedule, outbox, organizers=settings.organizers)
     broadcasts = BroadcastService(db, clock, settings, outbox, i18n)
     organizers = OrganizerService(db, clock, settings)
+    delegates = DelegateRepository(db, clock)
+    erasure = ErasureRepository(db)
     services = Services(
         settings=settings,
         clock=clock,
         db=db,
         i18n=i18n,
-        delegates=DelegateRepository(db, clock),
+        delegates=delegates,
         outbox=outbox,
         delivery=Delivery(settings, clock, i18n, outbox),
         items=matching.items,
         matches=matching.matches,
         matching=matching,
         imports=ImportRepository(db, clock),
-        erasure=ErasureRepository(db),
+        erasure=erasure,
+        profiles=ProfileService(db, delegates, matching, meetings, outbox, erasure),
         claims=ClaimRepository(db, clock),
         meetings=meetings,
         organizers=organizers,

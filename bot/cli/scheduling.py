@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import Commands, database_options, say, settings_of, write_out
+from bot.cli.common import Commands, database_options, positive, say, settings_of, write_out
 from bot.config import Settings
 from bot.services import open_services
 
@@ -138,12 +138,6 @@ def _day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-24") from None
 
 
-def _count(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 1000")
-    return int(text)
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -177,7 +171,7 @@ def add_commands(commands: Commands) -> None:
     )
     auto.add_argument("--day", type=_day, metavar="D", help="only this day (YYYY-MM-DD)")
     auto.add_argument(
-        "--max-per-delegate", type=_count, metavar="N", help="meetings per delegate at most"
+        "--max-per-delegate", type=positive, metavar="N", help="meetings per delegate at most"
     )
     auto.add_argument(
         "--seconds", type=_seconds, default=30.0, metavar="S", help="solver time limit (30)"

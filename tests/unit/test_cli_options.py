@@ -20,6 +20,10 @@ DATABASE_COMMANDS = (
     ["export-schedule"],
     ["export-badges", "--out", "badges.zip"],
     ["load-programme", "programme.toml"],
+    ["import-wishes", "wishes.csv"],
+    ["auto-schedule"],
+    ["retry-dead"],
+    ["board-link"],
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from importlib import resources
@@ -23,6 +24,8 @@ RTL_LOCALES = RIGHT_TO_LEFT
 _FALLBACKS: Mapping[str, str] = {"zh_Hant": "zh", "zh_Hans": "zh", "zh_TW": "zh", "zh_HK": "zh"}
 
 FSI, PDI = "\u2068", "\u2069"
+# The isolates and the embedding/override controls: what plain-text files must not carry.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e"))
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention pybabel looks for
@@ -78,10 +81,20 @@ class Translator:
             text = str(value)
             if escape:
                 text = html.escape(text, quote=False)
-        # Isolate inserted values so a Latin name or a number does not reorder Arabic text.
-        if self.is_rtl and not isinstance(value, Html):
+        if isinstance(value, Html):
+            return text
+        # Isolate inserted values so they cannot reorder the sentence around them: in a
+        # right-to-left message every value (a Latin name, a number); in any other message
+        # every value that holds right-to-left letters or direction controls, so that
+        # "أحمد المنصوري" does not flip a Russian paragraph. (Around left-to-right text in a
+        # left-to-right message the marks would change nothing a reader sees.)
+        if self.is_rtl or _steers_direction(text):
             return f"{FSI}{text}{PDI}"
         return text
+
+    def user_text(self, value: Any) -> Html:
+        """User or organizer text placed into HTML outside a template: escaped and isolated."""
+        return Html(self._value(value, escape=True))
 
     def _format(self, template: str, params: Mapping[str, Any], *, escape: bool) -> str:
         if not params:
@@ -129,6 +142,20 @@ class I18n:
     def for_telegram(self, language_code: str | None) -> Translator:
         """Return the translator for a Telegram language_code."""
         return self.translator(resolve_locale(language_code, self.default_locale))
+
+
+_RIGHT_TO_LEFT_CLASSES = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI", "LRE", "LRO", "LRI"})
+_RIGHT_TO_LEFT_CLASSES |= {"FSI", "PDF", "PDI"}
+
+
+def _steers_direction(text: str) -> bool:
+    """Whether text holds a right-to-left letter or a direction control."""
+    return any(unicodedata.bidirectional(ch) in _RIGHT_TO_LEFT_CLASSES for ch in text)
+
+
+def without_bidi_marks(text: str) -> str:
+    """Text for a file (.ics, CSV, XLSX): the isolation marks messages carry are removed."""
+    return text.translate(_BIDI_CONTROLS)
 
 
 def language_name(code: str, tr: Translator) -> str:

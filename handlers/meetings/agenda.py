@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 
-from babel.dates import format_interval, format_skeleton
 from telegram import CallbackQuery, Update
 
 from bot.domain import links
@@ -15,6 +14,7 @@ from bot.domain.meetings import (
     MeetingState,
 )
 from bot.domain.scheduling import REMINDER_CHOICES, slot_key
+from bot.formats import moments
 from bot.formats.badges import qr_png
 from bot.formats.calendar import CalendarEntry, agenda_ics
 from bot.i18n import Html, Translator
@@ -71,17 +71,16 @@ async def block_day_choice(
     blocked = await service.blocked(who.delegate.id)
     booked = {m.slot_start for m in await service.agenda(who.delegate.id) if m.table}
     now = services.clock.now()
-    locale = who.tr.babel_locale
     day_slots = schedule.slots_on(schedule.days[day_index])
     buttons = []
     for slot in day_slots:
         if slot.start <= now:
             continue
         mark = "🚫" if slot.start in blocked else "📅" if slot.start in booked else "▫️"
-        time = format_skeleton("Hm", slot.start, tzinfo=schedule.zone, locale=locale)
+        time = moments.time_text(slot.start, schedule.zone, who.tr)
         buttons.append((f"{mark} {time}", callbacks.make(NS, "tb", slot_key(slot.start))))
     noon = dt.datetime.combine(schedule.days[day_index], dt.time(12), tzinfo=schedule.zone)
-    day = format_skeleton("MMMEd", noon, tzinfo=schedule.zone, locale=locale)
+    day = moments.day_text(noon, schedule.zone, who.tr)
     text = who.tr._(
         "<b>Availability on {day}</b>\nTap a time to block it (🚫) or free it again. "
         "Blocked times are offered to no one.",
@@ -116,11 +115,9 @@ def agenda_text(
         if day != day_seen:
             day_seen = day
             lines.append("")
-            label = format_skeleton("MMMEd", m.slot_start, tzinfo=zone, locale=tr.babel_locale)
+            label = moments.day_text(m.slot_start, zone, tr)
             lines.append(f"<b>{Html(label)}</b>")
-        hours = format_interval(
-            m.slot_start, m.slot_end, "Hm", tzinfo=zone, locale=tr.babel_locale
-        )
+        hours = moments.hours_text(m.slot_start, m.slot_end, zone, tr)
         other = parties.get(m.other(me))
         lines.append(
             tr._(
@@ -130,7 +127,7 @@ def agenda_text(
                 name=who_text(other, tr),
             )
         )
-        short = format_skeleton("Hm", m.slot_start, tzinfo=zone, locale=tr.babel_locale)
+        short = moments.time_text(m.slot_start, zone, tr)
         rows.append(
             [
                 (tr.label("❌ Cancel {time}", time=short), callbacks.make(NS, "cx", m.id)),
@@ -165,7 +162,7 @@ async def show_agenda(update: Update, context: BotContext) -> None:
     day_buttons = []
     for index, day in enumerate(schedule.days):
         noon = dt.datetime.combine(day, dt.time(12), tzinfo=schedule.zone)
-        label = format_skeleton("MMMEd", noon, tzinfo=schedule.zone, locale=who.tr.babel_locale)
+        label = moments.day_text(noon, schedule.zone, who.tr)
         day_buttons.append(
             (who.tr.label("🚫 Block times: {day}", day=label), callbacks.make(NS, "blk", index))
         )

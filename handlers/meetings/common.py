@@ -7,8 +7,6 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
-from babel.dates import format_datetime, format_interval, format_skeleton
-
 from bot.domain import links
 from bot.domain import meetings as rules
 from bot.domain.meetings import (
@@ -24,6 +22,7 @@ from bot.domain.meetings import (
 )
 from bot.domain.scheduling import Slot
 from bot.domain.zones import differs_at, home_zone
+from bot.formats import moments
 from bot.i18n import Html, Translator, joined, language_name
 from bot.services import Services
 from bot.services.meetings import AlreadyRequested, MeetingService, Party
@@ -66,10 +65,7 @@ def meetings_of(services: Services) -> MeetingService:
 
 def when_text(tr: Translator, start: dt.datetime, end: dt.datetime, services: Services) -> str:
     """A slot as the reader's language writes it, in the event's time zone."""
-    zone = services.settings.schedule.zone
-    day = format_skeleton("MMMEd", start, tzinfo=zone, locale=tr.babel_locale)
-    hours = format_interval(start, end, "Hm", tzinfo=zone, locale=tr.babel_locale)
-    return f"{day}, {hours}"
+    return moments.span_text(start, end, services.settings.schedule.zone, tr)
 
 
 def local_time_line(
@@ -79,15 +75,15 @@ def local_time_line(
     zone = home_zone(me.country if me else None)
     if zone is None or not differs_at(zone, services.settings.schedule.zone, start):
         return []
-    local = format_datetime(start, "EEE HH:mm", tzinfo=zone, locale=tr.babel_locale)
-    return [tr._("Your local time: {time} ({zone})", time=local, zone=zone.key)]
+    local = moments.day_and_time(
+        moments.day_text(start, zone, tr, "E"), moments.time_text(start, zone, tr), tr
+    )
+    return [tr._("Your local time: {time} ({zone})", time=local, zone=moments.zone_text(zone, tr))]
 
 
 def slot_label(tr: Translator, slot: Slot, services: Services) -> str:
     """A short button label for a slot."""
-    zone = services.settings.schedule.zone
-    day = format_skeleton("MMMEd", slot.start, tzinfo=zone, locale=tr.babel_locale)
-    return f"{day} {format_skeleton('Hm', slot.start, tzinfo=zone, locale=tr.babel_locale)}"
+    return moments.moment_text(slot.start, services.settings.schedule.zone, tr)
 
 
 def who_text(party: Party | None, tr: Translator) -> str:
@@ -122,9 +118,7 @@ def table_text(table: str | None, services: Services, tr: Translator) -> Html:
 
 def moment_text(tr: Translator, moment: dt.datetime, services: Services) -> str:
     """A point in time (day and hour) in the reader's language and the event's zone."""
-    zone = services.settings.schedule.zone
-    day = format_skeleton("MMMEd", moment, tzinfo=zone, locale=tr.babel_locale)
-    return f"{day}, {format_skeleton('Hm', moment, tzinfo=zone, locale=tr.babel_locale)}"
+    return moments.moment_text(moment, services.settings.schedule.zone, tr)
 
 
 def error_text(error: MeetingError, tr: Translator, services: Services) -> str:

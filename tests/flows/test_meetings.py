@@ -107,7 +107,7 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     await anna.open_link(token)
     page = await anna.expect("Book a meeting with")
     assert "Иван" in page.text and "Russian" in page.text
-    assert page.button_texts()[0] == "Tue, Nov 24 09:30"
+    assert page.button_texts()[0] == "Tue, Nov 24, 09:30"  # CLDR's date-time pattern
     assert len(page.button_texts()) == 6
     await anna.press(0, page)
     confirm = await anna.expect("Request a meeting with")
@@ -336,8 +336,46 @@ async def test_confirmation_adds_the_delegates_own_time_when_it_differs(
     for_minho = await minho.expect("Meeting confirmed")
     for_wang = await wang.expect("Meeting confirmed")
     # 09:30 in Shanghai is 10:30 in Seoul; Wang lives in the event's zone and sees no extra line.
-    assert "Your local time: Tue 10:30 (Asia/Seoul)" in for_minho.text
+    # The zone is named for people (CLDR), not as an IANA id.
+    assert "Your local time: Tue, 10:30 (Korean Time)" in for_minho.text
+    assert "Asia/Seoul" not in for_minho.text
     assert "Your local time" not in for_wang.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "country", "when", "local"),
+    [
+        ("ru", "KR", "вт, 24 нояб., 09:30—09:50", "По вашему местному времени: вт, 10:30 (Корея)"),
+        ("ko", "KR", "11월 24일 (화) 09:30 ~ 09:50", "현지 시간: 화 10:30 (한국 시간)"),
+        ("zh", "KR", "11月24日周二 09:30–09:50", "您的当地时间：周二 10:30（首尔）"),
+        (
+            "ar",
+            "TJ",
+            "الثلاثاء، 24 نوفمبر، 09:30–09:50",
+            "بتوقيتك المحلي: \u2068الثلاثاء، 06:30\u2069 (\u2068دوشانبي\u2069)",
+        ),
+    ],
+)
+async def test_times_and_zones_read_in_the_delegates_language(
+    api: FakeBotApi, bot: BotApplication, locale: str, country: str, when: str, local: str
+) -> None:
+    guest = api.user(231, "Guest", language_code=locale)
+    wang = api.user(232, "Wang", language_code="en")
+    await registered(bot, guest, locale, "Guest", "en", "guest@example.com", country=country)
+    await registered(bot, wang, "en", "Wang", "en", "wang@nju.cn", country="CN")
+    await wang.send_text("/badge")
+    token = token_in((await wang.expect("t.me/")).text)
+    await guest.open_link(token)
+    page = await guest.expect("Wang")
+    await guest.press(0, page)
+    confirm = await guest.expect("Wang")
+    await guest.press(-1, confirm)
+    request = await wang.expect("Guest")
+    await wang.press(0, request)
+    confirmed = await guest.expect(re.escape(local))
+    # One date-time pattern per language: Arabic joins with "،", Chinese with no comma at all.
+    assert when in confirmed.text.replace("\u2068", "").replace("\u2069", "")
+    assert "Asia/" not in confirmed.text
 
 
 async def test_an_organizer_answers_for_a_delegate_without_telegram_or_host(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.app import BotApplication
 from bot.sandbox.fake_api import FakeBotApi, FakeUser
 from storage.matches import Mark
@@ -276,3 +278,52 @@ async def test_deleting_my_data_removes_my_items_and_marks(
     assert items == marks == 0
     await plant.send_text("/matches")
     await plant.expect(seen("zh", NO_MATCHES))
+
+
+AHMED = "أحمد المنصوري"
+
+
+def match_of(locale: str, n: int, total: int) -> str:
+    """A pattern for the card's counter, whatever the fit."""
+    return re.escape(t(locale, MATCH_OF, n=n, total=total, percent="§").split("§")[0])
+
+
+async def test_arabic_pages_point_the_way_arabic_reads_and_arabic_names_stay_isolated(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    viewer = api.user(430, "Viewer", language_code="ar")
+    await seed(bot, viewer, name="عمر", organization="KAUST", country="SA", locale="ar",
+               languages=("ar", "en"), needs=("Industrial wastewater treatment for a mill",),
+               fields=("env.wastewater",))  # fmt: skip
+    reader = api.user(431, "Ольга", language_code="ru")
+    await seed(bot, reader, name=OLGA, organization=TPU, country="RU", locale="ru",
+               languages=("ru", "en"), needs=("Industrial wastewater treatment for a mill",),
+               fields=("env.wastewater",))  # fmt: skip
+    for n, who in enumerate((AHMED, "Li Wei")):
+        other = api.user(432 + n, who, language_code="en")
+        await seed(bot, other, name=who, organization=f"Lab {n}", country="AE", locale="en",
+                   languages=("ar", "en", "ru"), offers=(WASTEWATER_RU,),
+                   fields=("env.wastewater",))  # fmt: skip
+
+    # Arabic reads right to left: the next page is on the left and points left.
+    await viewer.send_text("/matches")
+    card = await viewer.expect(match_of("ar", 1, 2))
+    assert card.button_texts()[-1] == "◀"
+    await viewer.press("◀", card)
+    card = await viewer.expect(match_of("ar", 2, 2))
+    assert card.button_texts()[-1] == "▶"  # back to the first, on the right, pointing right
+    await viewer.press("▶", card)
+    await viewer.expect(match_of("ar", 1, 2))
+
+    # Left to right, the arrows are the other way round; an Arabic name is isolated in the
+    # Russian sentence, so it cannot turn the paragraph right to left.
+    await reader.send_text("/matches")
+    card = await reader.expect(match_of("ru", 1, 2))
+    cards = card.text
+    assert card.button_texts()[-1] == "▶"
+    await reader.press("▶", card)
+    card = await reader.expect(match_of("ru", 2, 2))
+    cards += card.text
+    assert card.button_texts()[-1] == "◀"
+    assert f"\u2068{AHMED}\u2069" in cards
+    assert "\u2068Li Wei\u2069" not in cards

@@ -376,6 +376,15 @@ async def test_times_and_zones_read_in_the_delegates_language(
     # One date-time pattern per language: Arabic joins with "،", Chinese with no comma at all.
     assert when in confirmed.text.replace("\u2068", "").replace("\u2069", "")
     assert "Asia/" not in confirmed.text
+    # The calendar file carries no isolation marks, even from a right-to-left message.
+    await guest.send_text("/agenda")
+    ics = await guest.expect("")
+    while ics.kind != "document":
+        ics = await guest.expect("")
+    assert ics.document is not None
+    (event,) = icalendar.Calendar.from_ical(ics.document[1]).walk("VEVENT")
+    assert "Wang" in str(event["SUMMARY"])
+    assert not {"\u2068", "\u2069"} & set(ics.document[1].decode())
 
 
 async def test_an_organizer_answers_for_a_delegate_without_telegram_or_host(

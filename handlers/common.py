@@ -187,9 +187,7 @@ async def edit_message(query: CallbackQuery, text: str, rows: Buttons | None = N
     await query.edit_message_text(text, reply_markup=markup)
 
 
-def page_row(
-    tr: Translator, previous: str | None, following: str | None
-) -> list[tuple[str, str]]:
+def page_row(tr: Translator, previous: str | None, following: str | None) -> list[tuple[str, str]]:
     """Paging buttons (callback data of the previous and next page, None where there is none).
 
     The arrows follow the reading direction: in a right-to-left language the previous page

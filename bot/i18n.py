@@ -170,3 +170,13 @@ def joined(names: Iterable[str], tr: Translator) -> str:
     if not listed:
         return ""
     return str(format_list(listed, locale=tr.babel_locale))
+
+
+# Independent clauses in one line ("Their offer answers your need: …; they invest …"): CLDR
+# has no pattern for them, and a Latin semicolon reads wrong in Arabic and Chinese.
+_CLAUSE_SEPARATORS: Mapping[str, str] = {"ar": "؛ ", "zh": "；"}
+
+
+def clauses(texts: Iterable[str], tr: Translator) -> str:
+    """Join independent clauses with the reader's semicolon."""
+    return _CLAUSE_SEPARATORS.get(tr.locale, "; ").join(text for text in texts if text)

@@ -12,7 +12,7 @@ from bot.domain.meetings import (
 )
 from bot.domain.outbox import Rendered
 from bot.formats.match_reasons import reason_text
-from bot.i18n import N_, Html, Translator
+from bot.i18n import N_, Html, Translator, clauses
 from bot.services import Services
 from bot.services import meetings as ms
 from bot.services.meetings import Party
@@ -42,7 +42,7 @@ async def match_reasons(
         return None
     taxonomy = services.matching.taxonomy
     reasons = [r for r in match.reasons if r.kind != "common_language"][:2]
-    return "; ".join(reason_text(reason, tr, taxonomy) for reason in reasons) or None
+    return clauses((reason_text(reason, tr, taxonomy) for reason in reasons), tr) or None
 
 
 def renderers(services: Services) -> dict[str, Any]:

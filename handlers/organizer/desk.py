@@ -18,11 +18,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.domain.countries import flag
+from bot.domain.countries import country_name, flag
 from bot.domain.importing import parse_delegate_csv
 from bot.domain.models import Role
 from bot.domain.outbox import DeadReason
-from bot.i18n import LANGUAGE_LABELS, Translator
+from bot.i18n import LANGUAGE_LABELS, Translator, joined
 from bot.services import exports as data_exports
 from bot.services.importing import format_report, import_delegates
 from bot.services.stats import TOP_MATCHES, event_figures
@@ -45,8 +45,10 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 REPORT_LIMIT = 3500  # characters of report shown in a message; longer ones go as a file
 
 
-def _top(pairs: list[tuple[str, int]], name: Callable[[str], str], limit: int = 8) -> str:
-    shown = ", ".join(f"{name(key)} {n}" for key, n in pairs[:limit])
+def _top(
+    pairs: list[tuple[str, int]], name: Callable[[str], str], tr: Translator, limit: int = 8
+) -> str:
+    shown = joined((f"{name(key)} {n}" for key, n in pairs[:limit]), tr)
     return shown + (" …" if len(pairs) > limit else "") if shown else "—"
 
 
@@ -92,7 +94,7 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
         return taxonomy.name(code, tr.locale)
 
     def country(code: str) -> str:
-        return f"{flag(code)} {code}" if len(code) == 2 else code
+        return f"{flag(code)} {country_name(code, tr.locale)}" if len(code) == 2 else code
 
     def language(code: str) -> str:
         return LANGUAGE_LABELS.get(code, code)
@@ -112,20 +114,20 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 claimed=stats.claimed,
                 unreachable=stats.unreachable,
             ),
-            tr._("By country: {list}", list=_top(stats.by_country, country)),
-            tr._("By language: {list}", list=_top(stats.by_language, language)),
-            tr._("By role: {list}", list=_top(stats.by_role, role)),
+            tr._("By country: {list}", list=_top(stats.by_country, country, tr)),
+            tr._("By language: {list}", list=_top(stats.by_language, language, tr)),
+            tr._("By role: {list}", list=_top(stats.by_role, role, tr)),
             "",
             tr._("<b>Offers and needs</b>"),
             tr._(
                 "Offers: {n}; by field: {list}",
                 n=stats.offers,
-                list=_top(stats.offers_by_field, field, 5),
+                list=_top(stats.offers_by_field, field, tr, 5),
             ),
             tr._(
                 "Needs: {n}; by field: {list}",
                 n=stats.needs,
-                list=_top(stats.needs_by_field, field, 5),
+                list=_top(stats.needs_by_field, field, tr, 5),
             ),
             tr._(
                 "Matches: {pairs} pairs among everyone's top {limit}; {matched} delegates have "

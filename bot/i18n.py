@@ -164,11 +164,30 @@ def language_name(code: str, tr: Translator) -> str:
     return str(name) if name else code
 
 
-def joined(names: Iterable[str], tr: Translator) -> str:
-    """Join names the way the viewer's language lists things (CLDR's list pattern)."""
+# Where CLDR separates even the leading items of a list with a conjunction (Arabic "و"),
+# the language's comma sets terms off instead.
+_ENUMERATION_SEPARATORS: Mapping[str, str] = {"ar": "، "}
+
+
+def _enumeration_separator(tr: Translator) -> str:
+    if tr.locale in _ENUMERATION_SEPARATORS:
+        return _ENUMERATION_SEPARATORS[tr.locale]
+    start = str(tr.babel_locale.list_patterns["standard"]["start"])
+    return start.replace("{0}", "").replace("{1}", "")
+
+
+def joined(names: Iterable[str], tr: Translator, *, enumeration: bool = False) -> str:
+    """Join names the way the viewer's language lists things (CLDR's list pattern).
+
+    With `enumeration`, every name is set off by the list's separator ("A, B, C", "A、B、C",
+    "A، B، C") and no conjunction is added: for terms that hold a conjunction themselves
+    ("Hydrogen energy and fuel cells"), where "A и B и C" would not say where one ends.
+    """
     listed = [name for name in names if name]
     if not listed:
         return ""
+    if enumeration:
+        return _enumeration_separator(tr).join(listed)
     return str(format_list(listed, locale=tr.babel_locale))
 
 

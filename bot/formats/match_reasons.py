@@ -15,7 +15,7 @@ from bot.i18n import Translator, joined, language_name, without_bidi_marks
 
 def field_names(codes: Sequence[str], tr: Translator, taxonomy: Taxonomy) -> str:
     """Field (or broad field, or kind) names in the viewer's language, as a list."""
-    return joined((taxonomy.name(code, tr.locale) for code in codes), tr)
+    return joined((taxonomy.name(code, tr.locale) for code in codes), tr, enumeration=True)
 
 
 def reason_text(reason: Reason, tr: Translator, taxonomy: Taxonomy) -> str:

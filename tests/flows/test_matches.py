@@ -327,3 +327,31 @@ async def test_arabic_pages_point_the_way_arabic_reads_and_arabic_names_stay_iso
     assert card.button_texts()[-1] == "◀"
     assert f"\u2068{AHMED}\u2069" in cards
     assert "\u2068Li Wei\u2069" not in cards
+
+
+async def test_fields_are_enumerated_so_terms_with_a_conjunction_stay_apart(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    both = ("energy.hydrogen", "env.wastewater")
+    hydrogen_ru, wastewater_ru = name("energy.hydrogen", "ru"), name("env.wastewater", "ru")
+    hydrogen_ar, wastewater_ar = name("energy.hydrogen", "ar"), name("env.wastewater", "ar")
+    assert " и " in hydrogen_ru and " و" in hydrogen_ar  # the terms hold a conjunction
+    viewers = []
+    for n, locale in enumerate(("ru", "ar")):
+        viewer = api.user(440 + n, f"Viewer {n}", language_code=locale)
+        viewers.append(viewer)
+        await seed(bot, viewer, name=f"Viewer {n}", organization="Mill", country="CN",
+                   locale=locale, languages=("en",), needs=("Hydrogen and wastewater",),
+                   fields=both)  # fmt: skip
+    other = api.user(450, "Li", language_code="en")
+    await seed(bot, other, name="Li Wei", organization="Lab", country="CN", locale="en",
+               offers=("Hydrogen fuel cells and wastewater treatment",), fields=both)  # fmt: skip
+
+    expected = (
+        ("ru", f"{hydrogen_ru}, {wastewater_ru}"),
+        ("ar", f"{hydrogen_ar}، {wastewater_ar}"),
+    )
+    for viewer, (locale, fields) in zip(viewers, expected, strict=True):
+        await viewer.send_text("/matches")
+        card = await viewer.expect("Li Wei")
+        assert t(locale, "Fields: {fields}", fields=fields) in card.text, card.text

@@ -176,6 +176,20 @@ def _enumeration_separator(tr: Translator) -> str:
     return start.replace("{0}", "").replace("{1}", "")
 
 
+def language_both(code: str, tr: Translator) -> str:
+    """A language named in the viewer's language and in its own: "Russian (Русский)".
+
+    For organizers, who must recognise the language they are asked to write in whichever
+    interface language they use; just the one name where both are the same.
+    """
+    own = ENDONYMS.get(code) or str(Locale.parse(code).get_display_name(code) or code)
+    theirs = language_name(code, tr)
+    if theirs.casefold() == own.casefold():
+        return own
+    # Translators: a language's name in your language, then in its own: "Russian (Русский)".
+    return tr.label("{language} ({endonym})", language=theirs, endonym=own)
+
+
 def joined(names: Iterable[str], tr: Translator, *, enumeration: bool = False) -> str:
     """Join names the way the viewer's language lists things (CLDR's list pattern).
 

@@ -75,6 +75,7 @@ async def test_russian_university_and_chinese_dyeing_plant_find_each_other(
     # They meet in Chinese, she in Russian: the card says so.
     assert NO_LANGUAGE_RU in card.text
     assert t("ru", MATCH_OF, n=1, total=1, percent="57\xa0%") in card.text
+    assert "совпадение на 57\xa0%" in card.text  # as a Russian editor writes it
     assert "▶" not in card.button_texts()
 
     await plant.send_text("/matches")

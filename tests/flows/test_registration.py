@@ -118,7 +118,7 @@ async def test_russian_registration_from_telegram_language(
     )
     assert "Иван Петров" in done.text
     assert "🇨🇳 Китай" in done.text
-    assert "Университет" in done.text
+    assert "Тип организации: Университет" in done.text  # not "Роль"
     assert "русский" in done.text
 
 

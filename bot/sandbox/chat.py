@@ -28,6 +28,7 @@ from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
 READY_TIMEOUT = 60.0
 EXPECT_TIMEOUT = 15.0
 DISPATCH_WAIT = 3.0
+WATCH_INTERVAL = 0.5
 
 
 class ScriptFailed(Exception):
@@ -195,6 +196,10 @@ class Sandbox:
     async def collect(self) -> None:
         """Wait until the bot is quiet, then print and remember what it sent."""
         await self.api.settle(quiet=0.15, timeout=EXPECT_TIMEOUT)
+        self.show_new()
+
+    def show_new(self) -> None:
+        """Print and remember what the bot sent or edited since the last look."""
         for user in self.api.users():
             shown: list[BotMessage | Toast] = list(user.drain_events())
             seen = self.transcript.answers_seen.get(user.user_id, 0)
@@ -317,16 +322,28 @@ async def _interactive(sandbox: Sandbox) -> None:
         "(/clock alone shows it), "
         "/crash kills the bot, /quit leaves."
     )
-    while True:
-        try:
-            line = await loop.run_in_executor(None, input, f"user {sandbox.user.user_id} › ")
-        except EOFError:
-            return
-        try:
-            if not await sandbox.handle(line):
+    watcher = asyncio.create_task(_watch(sandbox))
+    try:
+        while True:
+            try:
+                line = await loop.run_in_executor(None, input, f"user {sandbox.user.user_id} › ")
+            except EOFError:
                 return
-        except (AssertionError, ScriptFailed) as problem:
-            sandbox.say(f"!! {problem}")
+            try:
+                if not await sandbox.handle(line):
+                    return
+            except (AssertionError, ScriptFailed) as problem:
+                sandbox.say(f"!! {problem}")
+    finally:
+        watcher.cancel()
+
+
+async def _watch(sandbox: Sandbox) -> None:
+    # What the bot sends or edits on its own (a broadcast's progress, a reminder) appears
+    # while you are not typing, as it would in Telegram.
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL)
+        sandbox.show_new()
 
 
 async def _script(sandbox: Sandbox, lines: list[str], path: Path) -> None:

@@ -13,7 +13,13 @@ from babel import Locale, UnknownLocaleError
 from babel.lists import format_list
 from babel.support import NullTranslations, Translations
 
-from bot.domain.languages import ENDONYMS, INTERFACE_LANGUAGES, RIGHT_TO_LEFT
+from bot.domain.languages import (
+    ENDONYMS,
+    INTERFACE_LANGUAGES,
+    NAME_CORRECTIONS,
+    OTHER_LANGUAGE,
+    RIGHT_TO_LEFT,
+)
 
 SUPPORTED_LOCALES = INTERFACE_LANGUAGES
 LANGUAGE_LABELS = ENDONYMS
@@ -160,6 +166,12 @@ def without_bidi_marks(text: str) -> str:
 
 def language_name(code: str, tr: Translator) -> str:
     """A language's name in the viewer's language, from Babel (the code if Babel has none)."""
+    if code == OTHER_LANGUAGE:
+        # Translators: a meeting language not in the list; "Meeting languages: Russian and …".
+        return tr.label("another language")
+    corrected = NAME_CORRECTIONS.get((tr.locale, code))
+    if corrected:
+        return corrected
     name = tr.babel_locale.languages.get(code)
     return str(name) if name else code
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.languages import spoken
+
 
 class MeetingState(StrEnum):
     """Where a meeting is in its life."""
@@ -150,7 +152,7 @@ def check_counterpart(requester_id: int, invitee_id: int) -> None:
 
 def shared_languages(mine: Sequence[str], theirs: Sequence[str]) -> tuple[str, ...]:
     """The meeting languages both speak, in my order; empty means an interpreter is needed."""
-    other = set(theirs)
+    other = spoken(theirs)
     return tuple(code for code in mine if code in other)
 
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 from bot.domain.classifier import Classifier
 from bot.domain.clock import Clock
 from bot.domain.items import StoredItem
+from bot.domain.languages import spoken
 from bot.domain.matching import (
     FIELD_CUTOFF,
     Analyzer,
@@ -72,7 +73,7 @@ def to_candidate(profile: MatchProfile, items: list[StoredItem]) -> Candidate:
         key=str(profile.id),
         organization=profile.organization,
         role=profile.role or "",
-        meeting_languages=frozenset(profile.meeting_languages),
+        meeting_languages=spoken(profile.meeting_languages),
         consent=profile.consent,
         items=tuple(
             Item(item.id, str(profile.id), item.side, item.text, item.fields, item.kind)

@@ -288,3 +288,47 @@ async def test_organizer_commands_check_the_role_on_every_use(
     await organizer.press("Refresh", stats)
     await api.settle()
     assert organizer.callback_answers[-1].get("text") in (None, "")
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "offered", "other", "chosen"),
+    [
+        ("ru", "Русский", ("таджикский", "казахский", "узбекский", "персидский", "иврит"),
+         "другой язык", "Языки встреч: русский и другой язык"),
+        ("ar", "العربية", ("الطاجيكية", "الكازاخية", "الأوزبكية", "الفارسية", "العبرية"),
+         "لغة أخرى", "لغات الاجتماعات: \u2068العربية ولغة أخرى\u2069"),
+    ],
+)  # fmt: skip
+async def test_meeting_languages_beyond_the_interface_ones_and_another(
+    api: FakeBotApi,
+    bot: BotApplication,
+    locale: str,
+    language: str,
+    offered: tuple[str, ...],
+    other: str,
+    chosen: str,
+) -> None:
+    name_q, org_q, country_q, role_q, lang_q, *_ = QUESTIONS[locale]
+    user = api.user(120, "X", language_code=locale)
+    await user.send_text("/start")
+    await user.press(language, await user.expect("Nanjing Innovation Days"))
+    await user.expect(name_q)
+    await user.send_text("Farida")
+    await user.expect(org_q)
+    await user.send_text("TNU")
+    await user.expect(country_q)
+    await user.send_text("Tajikistan")
+    await user.press(0, await user.expect(role_q))
+    languages = await user.expect(lang_q)
+    labels = " ".join(languages.button_texts())
+    for name in offered:  # names from CLDR in the reader's language, Arabic's Kazakh reviewed
+        assert name in labels, labels
+    assert "الكازاخستانية" not in labels
+    await user.press("▫️ " + other, languages)
+    toggled = await user.expect(lang_q)
+    await user.press(-1, toggled)
+    contact = await user.expect(QUESTIONS[locale][5])
+    await user.press(0, contact)
+    await user.press(0, await user.expect(QUESTIONS[locale][6]))
+    done = await user.expect(QUESTIONS[locale][7])
+    assert chosen in done.text, done.text

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.delivery import DUE_WORK_INTERVAL, DUE_WORK_JOB
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.outbox import State as OutboxState
+from bot.encoders import matcher_name
 from bot.i18n import SUPPORTED_LOCALES
 from bot.services import Services, build_services
 from bot.transport.bot import MatchmakerBot, TolerantUpdater
@@ -60,11 +61,12 @@ async def _post_init(app: BotApplication) -> None:
     recovered = await services.delivery.start(app.bot)
     # The one line operators look for at start; it names no token and no personal data.
     log.info(
-        "ready: @%s, database %s at schema version %d, due work: %d pending outbox item(s), "
-        "%d recovered from the last stop, %d dead letter(s)",
+        "ready: @%s, database %s at schema version %d, matcher %s, due work: %d pending outbox "
+        "item(s), %d recovered from the last stop, %d dead letter(s)",
         app.bot.username,
         services.settings.database,
         version,
+        matcher_name(services.matching.encoder),
         counts.get(OutboxState.PENDING, 0),
         recovered,
         counts.get(OutboxState.DEAD, 0),

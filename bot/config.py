@@ -113,6 +113,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MATCHMAKER_LOG_LEVEL", "log_level", "`INFO`", "DEBUG, INFO, WARNING or ERROR"),
     Setting(
+        "MATCHMAKER_ENCODER",
+        "matching.encoder",
+        "`use`",
+        "`use`: taxonomy + the bundled multilingual sentence encoder; `off`: taxonomy only; "
+        "`hash`: a tiny test encoder",
+    ),
+    Setting(
         "MATCHMAKER_WEBHOOK_LISTEN",
         "webhook.listen",
         "`127.0.0.1`",
@@ -153,6 +160,7 @@ class Settings:
     organizers: frozenset[int] = frozenset()
     bot_username: str | None = None
     log_level: str = "INFO"
+    encoder: str = "use"  # use, hash or off (bot.encoders)
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8080
     webhook_secret: str | None = None
@@ -350,6 +358,11 @@ def load_settings(
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(name, f"{log_level!r} is not DEBUG, INFO, WARNING or ERROR")
 
+    name, value = raw("MATCHMAKER_ENCODER", "matching.encoder")
+    encoder = str(value).strip().lower() if value else "use"
+    if encoder not in {"use", "hash", "off"}:
+        raise ConfigError(name, f"{encoder!r} is not use, hash or off")
+
     _, value = raw("MATCHMAKER_WEBHOOK_LISTEN", "webhook.listen")
     webhook_listen = str(value).strip() if value else "127.0.0.1"
 
@@ -387,6 +400,7 @@ def load_settings(
         organizers=organizers,
         bot_username=bot_username,
         log_level=log_level,
+        encoder=encoder,
         webhook_listen=webhook_listen,
         webhook_port=int(webhook_port),
         webhook_secret=webhook_secret,

@@ -32,3 +32,9 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.migrate()
     yield database
     await database.close()
+
+
+# The suite matches by taxonomy alone unless a test asks for an encoder: loading the bundled
+# sentence encoder into every bot of every flow would make the suite crawl. Tests of the
+# hybrid matcher set MATCHMAKER_ENCODER=use or hash themselves.
+os.environ.setdefault("MATCHMAKER_ENCODER", "off")

@@ -30,11 +30,12 @@ from bot.domain.languages import INTERFACE_LANGUAGES
 from bot.domain.links import start_link
 from bot.domain.matching import Match, Reason
 from bot.domain.taxonomy import Taxonomy
+from bot.encoders import make_encoder
 from bot.formats.match_reasons import reason_plain
 from bot.i18n import I18n
 from bot.services import exports, open_services
 from bot.services.importing import ImportReport, format_report, import_delegates
-from bot.services.matching import MatchingService
+from bot.services.matching import MatchingService, Progress
 from storage.claims import ClaimLink, ClaimRepository
 from storage.db import Database
 from storage.importer import ImportRepository
@@ -154,9 +155,13 @@ async def run_import(
     clock = clock or SystemClock()
     db = await open_database(settings.database)
     try:
-        matching = MatchingService(db, clock, outbox=OutboxRepository(db, clock))
+        matching = MatchingService(
+            db, clock, outbox=OutboxRepository(db, clock), encoder=make_encoder(settings.encoder)
+        )
         repo = ImportRepository(db, clock)
         report = await import_delegates(db, repo, matching.items, matching.classify, parsed)
+        # Vectors are computed here, once, so the running bot only reads them.
+        await matching.embed_all(progress=terminal_progress(sys.stderr))
         announced = 0
         if notify and report.changed_ids:
             # Announcements go through the outbox; the bot sends them (now, or when it starts).
@@ -171,6 +176,23 @@ async def run_import(
     finally:
         await db.close()
     return ImportOutcome(report, announced, written, dead)
+
+
+def terminal_progress(stream: TextIO, label: str = "embedding item texts") -> Progress | None:
+    """A progress bar on a terminal (nothing when the stream is a file or a pipe)."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        stream.write(f"\r{label}: [{bar}] {done}/{total}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
 
 
 def print_import(file: Path, outcome: ImportOutcome, out: TextIO, links: Path | None) -> None:

@@ -9,6 +9,23 @@ well their interests overlap. A shared meeting language adds a little. Every sco
 Nobody is matched with themselves, with their own organization, or with a counterpart who has
 not consented to be shown.
 
+With an encoder (bot.domain.encoding) the engine is hybrid. Each need and offer also has a unit
+vector of its text, and a pair's relevance becomes
+
+    relevance = W_tax * taxonomy + W_sem * semantic
+
+where `taxonomy` is the relevance above (field overlap, broad field, wording, deal kind, or the
+role answering the need) and `semantic` is the cosine of the two texts' vectors rescaled so
+that `floor` (unrelated texts) maps to 0 and `ceil` (the same thing said in two languages) to 1.
+For a need answered by a role, `semantic` is the best cosine between the need and the
+provider's own items. The two directions and the meeting language then combine as before:
+score = (1 - W_lang) * combined + W_lang * language. Candidates come from the taxonomy's
+inverted indexes (a shared specific field, a role) and from the vector index (the
+`candidates` nearest items by cosine), so a topic the taxonomy has no field for still finds
+its counterpart. Ties are broken by the semantic similarity, then the taxonomy relevance, then
+the number of shared languages. The weights (``Fusion``) were chosen by the sweep that
+`benchmarks.match_quality` prints.
+
 ``rank_counterparts`` scores every pair directly; ``MatchIndex`` gives the same answers from
 inverted indexes (field → items, broad field → items, word → items) and is updated in place
 when a delegate changes.
@@ -16,15 +33,20 @@ when a delegate changes.
 
 from __future__ import annotations
 
+import heapq
 import math
+import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from bot.domain.classifier import Classifier
+from bot.domain.encoding import Encoder, Vector, VectorIndex, cosine, fit_projection, stack
+from bot.domain.partnering import resources
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.textnorm import han_bigrams, is_stopword, tokenize, transliterate
 
@@ -40,6 +62,7 @@ ReasonKind = Literal[
     "intermediary",
     "seeks_partners",
     "common_language",
+    "close_offer",
 ]
 
 KINDS = ("licence", "product", "joint_rnd", "investment", "partnership", "services")
@@ -53,6 +76,8 @@ W_LANGUAGE = 0.05  # share of the final score that rewards a common meeting lang
 W_TEXT_ALONE = 0.5  # weight of wording when one side has no field to compare
 BOTH_BONUS = 0.25  # part of the weaker direction added when both directions match
 MIN_RELEVANCE = 0.10  # below this a pair is noise, not a match
+RESOURCE_BASE = 0.35  # a need for a resource (pilot site, distributor...) met by an offer of it
+RESOURCE_MISS = 0.5  # share of the field evidence kept when the offer lacks the resource sought
 MIN_BOTH = 0.20  # each direction needs this much for a match to count as mutual ("both")
 # Roles that answer needs of a kind without listing it as an offer:
 # kind -> (role, base relevance, weight of overlapping interests).
@@ -74,6 +99,12 @@ _WEAK_PAIR_MAX = max(
     *(base + 0.1 for _, base, _ in _ROLE_ANSWERS.values()),
 )
 _WEAK_SCORE_MAX = (1 - W_LANGUAGE) * min(_WEAK_PAIR_MAX * (1 + BOTH_BONUS), 1.0) + W_LANGUAGE
+PROJECT_ABOVE = 4096  # items in the first load from which the vector search is projected
+PROJECT_SAMPLE = 8192  # vectors the projection is fitted on
+PROJECT_DIMS = 96  # dimensions of the projected search (of the encoder's 512)
+FIELD_CANDIDATES = 30  # hybrid: field-sharing counterparts scored exactly, by field weight
+ROLE_CANDIDATES = 20  # hybrid: counterparts related by role (investor, agency) scored exactly
+TABLE_BLOCK = 256  # delegates whose vector searches run as one matrix product
 FIELD_CUTOFF = 0.3  # keep classified fields with at least this share of the top evidence
 MAX_FIELDS = 6
 
@@ -122,6 +153,7 @@ class Reason:
     kind: ReasonKind
     direction: Direction | None  # which way it applies; None for language
     codes: tuple[str, ...] = ()  # field, broad-field, kind or language codes
+    quote: str = ""  # close_offer: the phrase of the offer closest to the need
 
 
 @dataclass(frozen=True)
@@ -151,6 +183,8 @@ class Profile:
     kinds: frozenset[str]
     field_mass: float = 0.0  # sum of the field weights
     field_peak: float = 0.0  # largest field weight
+    vec: Vector | None = None  # unit vector of the text, when an encoder runs
+    resources: frozenset[str] = frozenset()  # partnering resources named (pilot site, data...)
 
 
 def _normalize(vec: Mapping[str, float]) -> dict[str, float]:
@@ -199,6 +233,7 @@ def _content_key(surface: str) -> set[str]:
 
 
 _GENERIC = frozenset(_content_key(_GENERIC_WORDS))
+_PHRASE_BREAK = re.compile(r"[;,!?\n،؛。；，、！？]+\s*|\.\s+|\s+[-–—]\s+")
 
 
 def content_tokens(text: str) -> frozenset[str]:
@@ -206,13 +241,80 @@ def content_tokens(text: str) -> frozenset[str]:
     return frozenset(_content_key(text) - _GENERIC)
 
 
-class Analyzer:
-    """Turn items into profiles (fields, broad fields, wording); caches by text."""
+@dataclass(frozen=True)
+class Fusion:
+    """Weights of the hybrid score (see the module docstring); chosen on the development sets."""
 
-    def __init__(self, classifier: Classifier) -> None:
+    # The middle of the sweep's best plateau (benchmarks.match_quality), not its single peak.
+    w_sem: float = 0.50  # share of a pair's relevance that comes from the encoder
+    floor: float = 0.30  # cosine of unrelated texts: maps to semantic 0
+    ceil: float = 0.60  # cosine of the same thing in two languages: maps to semantic 1
+    candidates: int = 15  # nearest items the vector index proposes per need or offer
+
+    def semantic(self, cos: float) -> float:
+        """Rescale a cosine to 0..1."""
+        return min(max((cos - self.floor) / (self.ceil - self.floor), 0.0), 1.0)
+
+    def relevance(self, taxonomy: float, cos: float) -> float:
+        """A pair's fused relevance."""
+        return (1.0 - self.w_sem) * taxonomy + self.w_sem * self.semantic(cos)
+
+
+class Analyzer:
+    """Turn items into profiles (fields, broad fields, wording, vector); caches by text.
+
+    With an encoder, each text is encoded once: vectors the caller loaded from storage
+    (`remember`) are used as they are, the rest are encoded in batches (`prime`) or one by one.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        *,
+        encoder: Encoder | None = None,
+        fusion: Fusion | None = None,
+    ) -> None:
         self.classifier = classifier
         self.taxonomy: Taxonomy = classifier.taxonomy
+        self.encoder = encoder
+        self.fusion = fusion or Fusion()
         self._cache: dict[tuple[str, tuple[str, ...], str | None], Profile] = {}
+        self._vectors: dict[str, Vector] = {}
+
+    def remember(self, text: str, vector: Vector) -> None:
+        """Use this vector for this text (loaded from storage)."""
+        self._vectors[text] = vector
+
+    def missing(self, texts: Iterable[str]) -> list[str]:
+        """The distinct texts that have no vector yet."""
+        if self.encoder is None:
+            return []
+        return list(dict.fromkeys(t for t in texts if t and t not in self._vectors))
+
+    def prime(self, texts: Iterable[str], *, batch: int = 64) -> dict[str, Vector]:
+        """Encode the texts that have no vector yet, in batches; return the new vectors."""
+        new: dict[str, Vector] = {}
+        if self.encoder is None:
+            return new
+        todo = self.missing(texts)
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            for text, vec in zip(chunk, self.encoder.encode(chunk), strict=True):
+                self._vectors[text] = new[text] = vec
+        return new
+
+    def vectors(self) -> dict[str, Vector]:
+        """Every text's vector known so far."""
+        return dict(self._vectors)
+
+    def vector(self, text: str) -> Vector | None:
+        """The text's vector (encoded now if it has none yet); None without an encoder."""
+        if self.encoder is None or not text:
+            return None
+        vec = self._vectors.get(text)
+        if vec is None:
+            vec = self._vectors[text] = self.encoder.encode([text])[0]
+        return vec
 
     def profile(self, item: Item) -> Profile:
         """Return the profile of an item, classifying its text unless fields are confirmed."""
@@ -250,6 +352,8 @@ class Analyzer:
         tokens = content_tokens(item.text)
         unit = _normalize(fields)
         return Profile(
+            vec=self.vector(item.text),
+            resources=resources(item.text),
             item=item,
             fields=unit,
             broad=_normalize(broad),
@@ -272,6 +376,8 @@ class _Pair:
     text: float = 0.0
     role_kind: str | None = None
     role_codes: tuple[str, ...] = ()
+    cos: float = 0.0  # cosine of the two texts (or of the need and the provider's items)
+    taxonomy: float = 0.0  # the relevance before fusion
 
 
 def _wording(a: Profile, b: Profile) -> float:
@@ -298,20 +404,60 @@ def _is_regular_need(p: Profile) -> bool:
     return "investment" not in p.kinds
 
 
-def _is_regular_offer(p: Profile) -> bool:
-    return "investment" not in p.kinds
+def _is_regular_offer(p: Profile, role: str) -> bool:
+    # An investor's "we invest in medtech" is capital, not a medtech offer; a company's offer
+    # that mentions investment incentives is still an offer.
+    return "investment" not in p.kinds or role != "investor"
 
 
-def _field_pair(need: Profile, offer: Profile, spec: float, broad: float) -> _Pair | None:
+def _field_pair(
+    need: Profile, offer: Profile, spec: float, broad: float, fusion: Fusion | None
+) -> _Pair | None:
     text = _wording(need, offer)
     same_kind = not need.kinds.isdisjoint(offer.kinds)
     relevance = W_FIELD * spec + W_BROAD * broad + W_TEXT * text + W_KIND * same_kind
     if not need.fields or not offer.fields:
         # Nothing to compare by field (a name, a brand, an unusual topic): wording decides.
         relevance = max(relevance, W_TEXT_ALONE * text + W_KIND * same_kind)
+    if need.resources:
+        # A need for a pilot site, a distributor or data names the seeker's own field; what
+        # answers it is an organization that has the resource, whatever its field.
+        if need.resources & offer.resources:
+            relevance = RESOURCE_BASE + (1.0 - RESOURCE_BASE) * relevance
+        else:
+            relevance *= RESOURCE_MISS
+    taxonomy = min(relevance, 1.0)
+    cos = 0.0
+    if fusion is not None and need.vec is not None and offer.vec is not None:
+        cos = cosine(need.vec, offer.vec)
+        relevance = fusion.relevance(taxonomy, cos)
     if relevance < MIN_RELEVANCE:
         return None
-    return _Pair(min(relevance, 1.0), need, offer, text)
+    return _Pair(min(relevance, 1.0), need, offer, text, cos=cos, taxonomy=taxonomy)
+
+
+def _phrases(text: str) -> list[str]:
+    parts = [p.strip(" -–—:()（）") for p in _PHRASE_BREAK.split(text)]
+    return [p for p in parts if p]
+
+
+def closest_phrase(offer: Profile, need: Profile, limit: int = 80) -> str:
+    """The phrase of an offer's text to quote as the reason it is close to a need.
+
+    The phrase sharing most content words with the need, else the offer's first phrase (where
+    people name what they offer), shortened to `limit` characters at a word boundary.
+    """
+    phrases = _phrases(offer.item.text) or [offer.item.text.strip()]
+    best = phrases[0]
+    if len(phrases) > 1 and need.tokens:
+        overlap = [len(content_tokens(p) & need.tokens) for p in phrases]
+        if max(overlap) > 0:
+            best = phrases[overlap.index(max(overlap))]
+    if len(best) <= limit:
+        return best
+    cut = best[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;") + "…"
 
 
 def _pair_reasons(pair: _Pair) -> list[Reason]:
@@ -326,6 +472,10 @@ def _pair_reasons(pair: _Pair) -> list[Reason]:
     )
     if shared:
         reasons.append(Reason("same_field", None, tuple(shared[:3])))
+    elif pair.cos > 0.0:
+        # No field in common: the texts themselves are close (the encoder says so), so quote
+        # the phrase that makes them close.
+        reasons.append(Reason("close_offer", None, quote=closest_phrase(offer, need)))
     else:
         common = sorted(
             (c for c in need.broad if c in offer.broad),
@@ -338,6 +488,8 @@ def _pair_reasons(pair: _Pair) -> list[Reason]:
     same_kind = sorted(need.kinds & offer.kinds)
     if same_kind:
         reasons.append(Reason("same_kind", None, tuple(same_kind)))
+    if not reasons:  # never an empty reason
+        reasons.append(Reason("close_offer", None, quote=closest_phrase(offer, need)))
     return reasons
 
 
@@ -368,7 +520,7 @@ def _language_key(tag: str) -> str:
 
 def _make_entry(cand: Candidate, analyzer: Analyzer) -> _Entry:
     profiles = [analyzer.profile(i) for i in cand.items if i.text.strip() or i.fields]
-    offers = [p for p in profiles if p.item.side == "offer" and _is_regular_offer(p)]
+    offers = [p for p in profiles if p.item.side == "offer" and _is_regular_offer(p, cand.role)]
     needs = [p for p in profiles if p.item.side == "need" and _is_regular_need(p)]
     role_needs: dict[str, list[Profile]] = {}
     for p in profiles:
@@ -404,15 +556,30 @@ def _make_entry(cand: Candidate, analyzer: Analyzer) -> _Entry:
     )
 
 
-def _role_pair(kind: str, need: Profile, seeker: _Entry, provider: _Entry) -> _Pair:
+def _role_pair(
+    kind: str, need: Profile, seeker: _Entry, provider: _Entry, fusion: Fusion | None
+) -> _Pair:
     _, base, weight = _ROLE_ANSWERS[kind]
     wanted = need.fields or seeker.interest
     wanted_broad = need.broad or seeker.interest_broad
     spec = _dot(wanted, provider.interest)
     broad = _dot(wanted_broad, provider.interest_broad)
-    relevance = base + weight * spec + 0.1 * broad
+    taxonomy = base + weight * spec + 0.1 * broad
+    relevance, cos = taxonomy, 0.0
+    if fusion is not None and need.vec is not None:
+        own = [p.vec for p in (*provider.offers, *provider.needs) if p.vec is not None]
+        cos = max((cosine(need.vec, v) for v in own), default=0.0)
+        relevance = fusion.relevance(taxonomy, cos)
     codes = sorted((c for c in wanted if c in provider.interest), key=lambda c: (-wanted[c], c))
-    return _Pair(relevance, need, None, role_kind=kind, role_codes=tuple(codes[:3]))
+    return _Pair(
+        relevance,
+        need,
+        None,
+        role_kind=kind,
+        role_codes=tuple(codes[:3]),
+        cos=cos,
+        taxonomy=taxonomy,
+    )
 
 
 def _may_meet(me: _Entry, other: _Entry) -> bool:
@@ -485,7 +652,7 @@ def _directed(reasons: Iterable[Reason], direction: Direction) -> list[Reason]:
         if direction == "they_need" and kind in ("investor", "intermediary"):
             # Seen from the provider's side, the counterpart is the one seeking.
             kind = "seeks_investment" if kind == "investor" else "seeks_partners"
-        out.append(Reason(kind, direction, r.codes))
+        out.append(Reason(kind, direction, r.codes, r.quote))
     return out
 
 
@@ -497,36 +664,56 @@ def _better(current: _Pair | None, new: _Pair | None) -> _Pair | None:
     return current
 
 
-def _pairs_direct(me: _Entry, other: _Entry) -> tuple[_Pair | None, _Pair | None]:
+def _pairs_direct(
+    me: _Entry, other: _Entry, fusion: Fusion | None = None
+) -> tuple[_Pair | None, _Pair | None]:
     """Score every pair between two delegates: their offers for my needs, and the reverse."""
     offer: _Pair | None = None
     need: _Pair | None = None
     for n in me.needs:
         for o in other.offers:
             spec, broad = field_similarity(n, o), _dot(n.broad, o.broad)
-            offer = _better(offer, _field_pair(n, o, spec, broad))
+            offer = _better(offer, _field_pair(n, o, spec, broad, fusion))
     for o in me.offers:
         for n in other.needs:
             spec, broad = field_similarity(n, o), _dot(n.broad, o.broad)
-            need = _better(need, _field_pair(n, o, spec, broad))
+            need = _better(need, _field_pair(n, o, spec, broad, fusion))
     for kind, needs in me.role_needs.items():
         if kind in other.answers:
             for n in needs:
-                offer = _better(offer, _role_pair(kind, n, me, other))
+                offer = _better(offer, _role_pair(kind, n, me, other, fusion))
     for kind, needs in other.role_needs.items():
         if kind in me.answers:
             for n in needs:
-                need = _better(need, _role_pair(kind, n, other, me))
+                need = _better(need, _role_pair(kind, n, other, me, fusion))
     return offer, need
 
 
+def _tiebreak(
+    me: _Entry, other: _Entry, offer: _Pair | None, need: _Pair | None
+) -> tuple[float, float, int]:
+    """Real signals that order equal scores: closeness of the texts, taxonomy, languages."""
+    cos = taxonomy = text = 0.0
+    for p in (offer, need):
+        if p is not None:
+            cos, taxonomy, text = max(cos, p.cos), max(taxonomy, p.taxonomy), max(text, p.text)
+    return round(cos + text, 6), round(taxonomy, 6), len(me.langs & other.langs)
+
+
+def _fusion(analyzer: Analyzer) -> Fusion | None:
+    return analyzer.fusion if analyzer.encoder is not None else None
+
+
 def _rank(
-    matches: list[Match], limit: int, directions: Collection[Direction] | None
+    scored: list[tuple[Match, tuple[float, float, int]]],
+    limit: int,
+    directions: Collection[Direction] | None,
 ) -> list[Match]:
     if directions is not None:
-        matches = [m for m in matches if m.direction in directions]
-    matches.sort(key=lambda m: (-m.score, m.key))
-    return matches[:limit]
+        scored = [s for s in scored if s[0].direction in directions]
+    # The key comes last, only for pairs that no signal tells apart.
+    scored.sort(key=lambda s: (-s[0].score, -s[1][0], -s[1][1], -s[1][2], s[0].key))
+    return [m for m, _ in scored[:limit]]
 
 
 def rank_counterparts(
@@ -539,14 +726,16 @@ def rank_counterparts(
 ) -> list[Match]:
     """Rank others as counterparts for me by scoring every pair (no index)."""
     mine = _make_entry(me, analyzer)
-    out: list[Match] = []
+    fusion = _fusion(analyzer)
+    out: list[tuple[Match, tuple[float, float, int]]] = []
     for cand in others:
         other = _make_entry(cand, analyzer)
         if not _may_meet(mine, other):
             continue
-        match = _assemble(mine, other, *_pairs_direct(mine, other))
+        offer, need = _pairs_direct(mine, other, fusion)
+        match = _assemble(mine, other, offer, need)
         if match is not None:
-            out.append(match)
+            out.append((match, _tiebreak(mine, other, offer, need)))
     return _rank(out, limit, directions)
 
 
@@ -623,6 +812,10 @@ class MatchIndex:
         self._next_uid = 0
         self._offers = _Postings()
         self._needs = _Postings()
+        encoder = analyzer.encoder
+        self._fusion = _fusion(analyzer)
+        self._offer_vectors = VectorIndex(encoder.dim) if encoder is not None else None
+        self._need_vectors = VectorIndex(encoder.dim) if encoder is not None else None
         self._role_needs: dict[str, dict[str, None]] = {k: {} for k in _ROLE_ANSWERS}
         self._answerers: dict[str, dict[str, None]] = {k: {} for k in _ROLE_ANSWERS}
         # kind -> field -> delegates whose role needs are about it / whose interests include it
@@ -632,8 +825,30 @@ class MatchIndex:
         self._providers_by_field: dict[str, dict[str, dict[str, None]]] = {
             k: {} for k in _ROLE_ANSWERS
         }
+        # Vectors of the first load are added in one go, so the index can choose a projection.
+        self._pending: list[tuple[int, Profile]] | None = [] if encoder is not None else None
         for cand in candidates:
             self.upsert(cand)
+        self._add_pending()
+
+    def _add_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        encoder = self.analyzer.encoder
+        if not pending or encoder is None:
+            return
+        projection = None
+        if len(pending) >= PROJECT_ABOVE:
+            # Every n-th vector, so the sample is the same from run to run.
+            step = max(1, len(pending) // PROJECT_SAMPLE)
+            sample = stack((p.vec for _, p in pending[::step] if p.vec is not None), encoder.dim)
+            projection = fit_projection(sample, PROJECT_DIMS)
+        self._offer_vectors = VectorIndex(encoder.dim, projection)
+        self._need_vectors = VectorIndex(encoder.dim, projection)
+        for side, vectors in (("offer", self._offer_vectors), ("need", self._need_vectors)):
+            rows = [
+                (uid, p.vec) for uid, p in pending if p.item.side == side and p.vec is not None
+            ]
+            vectors.add_many([uid for uid, _ in rows], stack((v for _, v in rows), encoder.dim))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -648,13 +863,20 @@ class MatchIndex:
         key = candidate.key
         self._entries[key] = entry
         uids: list[int] = []
-        for postings, profiles in ((self._offers, entry.offers), (self._needs, entry.needs)):
+        for postings, vectors, profiles in (
+            (self._offers, self._offer_vectors, entry.offers),
+            (self._needs, self._need_vectors, entry.needs),
+        ):
             for p in profiles:
                 uid = self._next_uid
                 self._next_uid += 1
                 self._items[uid] = (key, p)
                 self._owner[uid] = key
                 postings.add(uid, p)
+                if self._pending is not None:
+                    self._pending.append((uid, p))
+                elif vectors is not None and p.vec is not None:
+                    vectors.add(uid, p.vec)
                 uids.append(uid)
         self._uids[key] = uids
         for kind in entry.role_needs:
@@ -678,6 +900,9 @@ class MatchIndex:
             _, p = self._items.pop(uid)
             del self._owner[uid]
             (self._offers if p.item.side == "offer" else self._needs).remove(uid, p)
+            vectors = self._offer_vectors if p.item.side == "offer" else self._need_vectors
+            if vectors is not None:
+                vectors.remove(uid)
         for table in (*self._role_needs.values(), *self._answerers.values()):
             table.pop(key, None)
         for kind in entry.role_needs:
@@ -685,15 +910,71 @@ class MatchIndex:
         for kind in entry.answers:
             _drop(self._providers_by_field[kind], entry.interest, key)
 
+    def _near(self, me: _Entry) -> set[int]:
+        """Items nearest by meaning to my needs (offers) and to my offers (needs)."""
+        near: set[int] = set()
+        fusion = self._fusion
+        if fusion is None or self._offer_vectors is None or self._need_vectors is None:
+            return near
+        k = self._search_depth(fusion)
+        for profiles, vectors in (
+            (me.needs, self._offer_vectors),
+            (me.offers, self._need_vectors),
+        ):
+            for p in profiles:
+                if p.vec is not None:
+                    near.update(self._closest(p.vec, [u for u, _ in vectors.search(p.vec, k)]))
+        return near
+
+    def _closest(self, vec: Vector, uids: list[int]) -> list[int]:
+        """Of the items a projected search found, the `candidates` closest by full vectors."""
+        fusion = self._fusion
+        if fusion is None or len(uids) <= fusion.candidates:
+            return uids
+        full = stack((self._items[u][1].vec for u in uids), vec.shape[0])  # type: ignore[misc]
+        order = np.argsort(-(full @ vec), kind="stable")[: fusion.candidates]
+        return [uids[int(i)] for i in order]
+
+    def _field_neighbours(self, me: _Entry) -> list[str]:
+        """Owners of the items sharing most field weight with my needs and offers."""
+        best: dict[str, float] = {}
+        for profiles, postings in ((me.needs, self._offers), (me.offers, self._needs)):
+            for p in profiles:
+                acc: dict[int, float] = {}
+                for k, v in p.fields.items():
+                    for uid, w in postings.fields.get(k, {}).items():
+                        acc[uid] = acc.get(uid, 0.0) + v * w
+                for uid, weight in acc.items():
+                    owner = self._owner[uid]
+                    if weight > best.get(owner, 0.0):
+                        best[owner] = weight
+        if len(best) <= FIELD_CANDIDATES:
+            return list(best)
+        return heapq.nlargest(FIELD_CANDIDATES, best, key=lambda o: (best[o], o))
+
+    def _search_depth(self, fusion: Fusion) -> int:
+        # A projected search is approximate: look twice as deep, the full vectors decide.
+        projected = self._offer_vectors is not None and self._offer_vectors.projection is not None
+        return fusion.candidates * (2 if projected else 1)
+
     def top(
-        self, key: str, *, limit: int = 10, directions: Collection[Direction] | None = None
+        self,
+        key: str,
+        *,
+        limit: int = 10,
+        directions: Collection[Direction] | None = None,
+        near: Iterable[int] | None = None,
     ) -> list[Match]:
-        """Return the best counterparts for one delegate, best first (as rank_counterparts)."""
+        """Return the best counterparts for one delegate, best first (as rank_counterparts).
+
+        `near` (for table) gives the items the vector index found for this delegate.
+        """
         me = self._entries.get(key)
         if me is None:
             return []
         pairs: dict[str, tuple[_Pair | None, _Pair | None]] = {}
-        ranked: list[tuple[float, str]] = []
+        ranked: list[tuple[float, tuple[float, float, int], str]] = []
+        fusion = self._fusion
 
         def evaluate(owners: Iterable[str]) -> None:
             for owner in owners:
@@ -703,30 +984,50 @@ class MatchIndex:
                 if not _may_meet(me, other):
                     pairs[owner] = (None, None)
                     continue
-                offer, need = pairs[owner] = _pairs_direct(me, other)
+                offer, need = pairs[owner] = _pairs_direct(me, other, fusion)
                 scored = _score(
                     me, other, offer.relevance if offer else 0.0, need.relevance if need else 0.0
                 )
                 if scored is not None and (directions is None or scored[1] in directions):
-                    ranked.append((scored[0], owner))
+                    ranked.append((scored[0], _tiebreak(me, other, offer, need), owner))
+
+        def order(r: tuple[float, tuple[float, float, int], str]) -> tuple[Any, ...]:
+            return (-r[0], -r[1][0], -r[1][1], -r[1][2], r[2])
 
         # Delegates sharing a specific field, or related by role, are scored exactly first.
         strong: dict[str, None] = {}
-        for n in me.needs:
-            strong.update((self._owner[uid], None) for uid in self._offers.sharing_fields(n))
-        for o in me.offers:
-            strong.update((self._owner[uid], None) for uid in self._needs.sharing_fields(o))
+        if fusion is None:
+            for n in me.needs:
+                strong.update((self._owner[uid], None) for uid in self._offers.sharing_fields(n))
+            for o in me.offers:
+                strong.update((self._owner[uid], None) for uid in self._needs.sharing_fields(o))
+        else:
+            # Hybrid: the field-sharing items with the most field weight in common; the vector
+            # index adds the nearest by meaning, so a long field list need not be read whole.
+            strong.update((owner, None) for owner in self._field_neighbours(me))
+        related: dict[str, None] = {}
         for kind in me.role_needs:
             for f in me.wanted[kind]:
-                strong.update(self._providers_by_field[kind].get(f, {}))
+                related.update(self._providers_by_field[kind].get(f, {}))
         for kind in me.answers:
-            for f in me.interest:
-                strong.update(self._seekers_by_field[kind].get(f, {}))
+            # My strongest interests first, so a cap keeps the most related seekers.
+            for f in sorted(me.interest, key=lambda f: (-me.interest[f], f)):
+                related.update(self._seekers_by_field[kind].get(f, {}))
+                if fusion is not None and len(related) >= ROLE_CANDIDATES:
+                    break
+        if fusion is not None and len(related) > ROLE_CANDIDATES:
+            related = dict.fromkeys(list(related)[:ROLE_CANDIDATES])
+        strong.update(related)
+        # The nearest texts by meaning, whatever the taxonomy says about them.
+        strong.update(
+            (self._owner[uid], None) for uid in (self._near(me) if near is None else near)
+        )
         evaluate(strong)
         # Anyone else shares at most a broad field or a word, and cannot score above
         # _WEAK_SCORE_MAX; they are looked at only when the strong ones do not fill the list.
-        ranked.sort(key=lambda r: (-r[0], r[1]))
-        if len(ranked) < limit or ranked[limit - 1][0] <= _WEAK_SCORE_MAX:
+        # With an encoder the vector index has already proposed the nearest texts.
+        ranked.sort(key=order)
+        if fusion is None and (len(ranked) < limit or ranked[limit - 1][0] <= _WEAK_SCORE_MAX):
             weak: dict[str, None] = {}
             for n in me.needs:
                 weak.update((self._owner[uid], None) for uid in self._offers.sharing_anything(n))
@@ -737,9 +1038,9 @@ class MatchIndex:
             for kind in me.answers:
                 weak.update(self._role_needs[kind])
             evaluate(weak)
-            ranked.sort(key=lambda r: (-r[0], r[1]))
+            ranked.sort(key=order)
         out: list[Match] = []
-        for _, owner in ranked[:limit]:
+        for _, _, owner in ranked[:limit]:
             match = _assemble(me, self._entries[owner], *pairs[owner])
             if match is not None:
                 out.append(match)
@@ -747,7 +1048,35 @@ class MatchIndex:
 
     def table(self, *, limit: int = 10) -> dict[str, list[Match]]:
         """Return every delegate's top matches."""
-        return {key: self.top(key, limit=limit) for key in self._entries}
+        fusion, encoder = self._fusion, self.analyzer.encoder
+        if (
+            fusion is None
+            or encoder is None
+            or self._offer_vectors is None
+            or self._need_vectors is None
+        ):
+            return {key: self.top(key, limit=limit) for key in self._entries}
+        # The vector searches of a block of delegates run as one matrix product each.
+        out: dict[str, list[Match]] = {}
+        keys = list(self._entries)
+        k = self._search_depth(fusion)
+        dim = encoder.dim
+        for start in range(0, len(keys), TABLE_BLOCK):
+            block = keys[start : start + TABLE_BLOCK]
+            near: dict[str, set[int]] = {key: set() for key in block}
+            for side, vectors in (("needs", self._offer_vectors), ("offers", self._need_vectors)):
+                owners = [
+                    (key, p.vec)
+                    for key in block
+                    for p in getattr(self._entries[key], side)
+                    if p.vec is not None
+                ]
+                found = vectors.search_many(stack((v for _, v in owners), dim), k)
+                for (key, vec), uids in zip(owners, found, strict=True):
+                    near[key].update(self._closest(vec, uids))
+            for key in block:
+                out[key] = self.top(key, limit=limit, near=near[key])
+        return out
 
 
 # --- rendering ------------------------------------------------------------------------------

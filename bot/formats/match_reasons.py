@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.domain.matching import Reason
 from bot.domain.taxonomy import Taxonomy
-from bot.i18n import Translator, joined, language_name, without_bidi_marks
+from bot.i18n import FSI, PDI, Translator, joined, language_name, without_bidi_marks
 
 
 def field_names(codes: Sequence[str], tr: Translator, taxonomy: Taxonomy) -> str:
@@ -33,6 +33,15 @@ def reason_text(reason: Reason, tr: Translator, taxonomy: Taxonomy) -> str:
         return tr._("They look for related technology in {fields}", fields=names)
     if kind == "similar_wording":
         return tr._("Your descriptions are worded alike")
+    if kind == "close_offer":
+        # The quote is the counterpart's own words, in their language: isolated so an Arabic
+        # phrase keeps its order inside an English sentence and the reverse.
+        quote = f"{FSI}{reason.quote}{PDI}"
+        if theirs:
+            # Translators: {phrase} is a quotation from the counterpart's offer.
+            return tr._("Their offer is close to your need: “{phrase}”", phrase=quote)
+        # Translators: {phrase} is a quotation from the viewer's own offer.
+        return tr._("Your offer is close to their need: “{phrase}”", phrase=quote)
     if kind == "same_kind":
         return tr._("You both want the same kind of deal: {kinds}", kinds=names)
     if kind == "investor":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.config import ConfigError, Settings
 from bot.delivery import Delivery, Hook
 from bot.domain.clock import Clock, SystemClock
+from bot.encoders import make_encoder
 from bot.i18n import I18n
 from bot.services.broadcasts import BroadcastService
 from bot.services.day_control import DayControl
@@ -72,7 +73,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings.database)
     i18n = I18n(settings.default_language)
     outbox = OutboxRepository(db, clock, horizons=settings.retry_horizons)
-    matching = MatchingService(db, clock, outbox=outbox)
+    matching = MatchingService(db, clock, outbox=outbox, encoder=make_encoder(settings.encoder))
     meetings = MeetingService(db, clock, settings.schedule, outbox, organizers=settings.organizers)
     broadcasts = BroadcastService(db, clock, settings, outbox, i18n)
     organizers = OrganizerService(db, clock, settings)

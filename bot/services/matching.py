@@ -12,6 +12,12 @@ one scores about 0.57), a need spread over three fields with one covered about 0
 sharing only a broad area stay below 0.41 whatever else they share. A strong match is announced
 once to each side through the outbox (unless that side turned announcements off or hid the
 other), never for changes made by a bulk import unless the caller asks.
+
+With an encoder (MATCHMAKER_ENCODER=use, the default of the bot) the index is hybrid: each item
+text's vector is read from the `text_vectors` table, and only texts without one are encoded
+(in batches, off the event loop) and stored, so a restart does not re-embed. Half of a pair's
+score then comes from the encoder, so a strong match needs the texts to agree as well as the
+field: a same-field pair whose descriptions are far apart no longer reaches 0.5.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from bot.domain.classifier import Classifier
 from bot.domain.clock import Clock
+from bot.domain.encoding import Encoder, text_key
 from bot.domain.items import StoredItem
 from bot.domain.languages import spoken
 from bot.domain.matching import (
@@ -45,21 +53,31 @@ from storage.matches import Mark as Mark
 from storage.matches import MatchProfile as MatchProfile
 from storage.matches import MatchRepository
 from storage.outbox import OutboxRepository
+from storage.vectors import VectorRepository
 
 log = logging.getLogger(__name__)
 
 STRONG_MATCH = 0.5
 ANNOUNCE_SCAN = 10  # how many of a changed delegate's best matches are checked for announcing
 PROPOSED_FIELDS = 5  # fields proposed for a new text
+EMBED_BATCH = 64  # texts encoded at once
+
+Progress = Callable[[int, int], None]  # (done, total)
 
 NEW_MATCH_TEMPLATE = "match.new"
 INTEREST_TEMPLATE = "match.interest"
 
 
 @lru_cache(maxsize=1)
+def default_classifier() -> Classifier:
+    """The classifier over the shipped taxonomy; built once per process (it takes a moment)."""
+    return Classifier(load_taxonomy())
+
+
+@lru_cache(maxsize=1)
 def default_analyzer() -> Analyzer:
-    """The analyzer over the shipped taxonomy; built once per process (it takes a moment)."""
-    return Analyzer(Classifier(load_taxonomy()))
+    """The taxonomy-only analyzer over the shipped taxonomy."""
+    return Analyzer(default_classifier())
 
 
 def is_strong(match: Match) -> bool:
@@ -93,16 +111,29 @@ class MatchingService:
         *,
         outbox: OutboxRepository | None = None,
         analyzer: Analyzer | None = None,
+        encoder: Encoder | None = None,
     ) -> None:
         self._db = db
         self.items = ItemRepository(db, clock)
         self.matches = MatchRepository(db, clock)
+        self.vectors = VectorRepository(db, clock)
         self.outbox = outbox
-        self.analyzer = analyzer or default_analyzer()
+        if analyzer is None:
+            analyzer = (
+                Analyzer(default_classifier(), encoder=encoder)
+                if encoder is not None
+                else default_analyzer()
+            )
+        self.analyzer = analyzer
         self._index = MatchIndex(analyzer=self.analyzer)
         self._candidates: dict[int, Candidate] = {}
         self._lock = asyncio.Lock()
         self._data_version: int | None = None
+
+    @property
+    def encoder(self) -> Encoder | None:
+        """The encoder of the hybrid index, or None when matching by taxonomy only."""
+        return self.analyzer.encoder
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -124,6 +155,9 @@ class MatchingService:
             for item in await self.items.all_complete():
                 by_delegate.setdefault(item.delegate_id, []).append(item)
             candidates = {p.id: to_candidate(p, by_delegate.get(p.id, [])) for p in profiles}
+            await self._vectors_for(
+                (i.text for c in candidates.values() for i in c.items), prune=True
+            )
             index = MatchIndex(candidates.values(), analyzer=self.analyzer)
             self._index = index
             self._candidates = candidates
@@ -154,11 +188,56 @@ class MatchingService:
                 self._candidates.pop(delegate_id, None)
                 return 0
             candidate = to_candidate(profile, await self.items.complete_for(delegate_id))
+            await self._vectors_for(i.text for i in candidate.items)
             self._index.upsert(candidate)
             self._candidates[delegate_id] = candidate
         if not announce:
             return 0
         return await self._announce(delegate_id)
+
+    async def _vectors_for(
+        self, texts: Iterable[str], *, prune: bool = False, progress: Progress | None = None
+    ) -> int:
+        """Give the analyzer a vector for each text: stored ones first, the rest encoded now.
+
+        Returns how many texts were encoded. With `prune`, vectors no text uses any more (and
+        those of other encoder versions) are deleted.
+        """
+        encoder = self.analyzer.encoder
+        if encoder is None:
+            return 0
+        wanted = list(dict.fromkeys(t for t in texts if t))
+        todo = self.analyzer.missing(wanted)
+        if todo:
+            keys = {text: text_key(text, encoder.version) for text in todo}
+            # At load, one read of the whole table; for a refresh, only the texts asked for.
+            stored = await self.vectors.load(
+                encoder.version, None if len(keys) > 500 else list(keys.values())
+            )
+            for text in todo:
+                vec = stored.get(keys[text])
+                if vec is not None and vec.shape[0] == encoder.dim:
+                    self.analyzer.remember(text, vec)
+            todo = self.analyzer.missing(todo)
+        for start in range(0, len(todo), EMBED_BATCH):
+            chunk = todo[start : start + EMBED_BATCH]
+            # Encoding takes milliseconds a text: off the event loop, so updates keep flowing.
+            new = await asyncio.to_thread(self.analyzer.prime, chunk, batch=EMBED_BATCH)
+            await self.vectors.save(
+                encoder.version, {text_key(t, encoder.version): v for t, v in new.items()}
+            )
+            if progress is not None:
+                progress(min(start + EMBED_BATCH, len(todo)), len(todo))
+        if prune:
+            await self.vectors.prune(
+                encoder.version, (text_key(t, encoder.version) for t in wanted)
+            )
+        return len(todo)
+
+    async def embed_all(self, progress: Progress | None = None) -> int:
+        """Encode and store the vector of every complete item text that has none yet."""
+        texts = [item.text for item in await self.items.all_complete() if item.text]
+        return await self._vectors_for(texts, progress=progress)
 
     # -- reading matches ------------------------------------------------------------------------
 
@@ -195,11 +274,15 @@ class MatchingService:
     async def table(self, *, limit: int) -> dict[int, list[Match]]:
         """Return every delegate's top matches, best first (for the organizer's CLI)."""
         hidden = await self.matches.all_marked(Mark.HIDDEN)
+        # One pass over the index (its vector searches run in blocks), deep enough for the
+        # delegate who hid the most.
+        deepest = max((len(h) for h in hidden.values()), default=0)
+        found = self._index.table(limit=limit + deepest)
         table: dict[int, list[Match]] = {}
         for delegate_id in self._candidates:
             mine = hidden.get(delegate_id, set())
-            found = self._index.top(str(delegate_id), limit=limit + len(mine))
-            table[delegate_id] = [m for m in found if int(m.key) not in mine][:limit]
+            matches = found.get(str(delegate_id), [])
+            table[delegate_id] = [m for m in matches if int(m.key) not in mine][:limit]
         return table
 
     async def match_counts(self, *, limit: int = 10) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ def flow_settings(api: FakeBotApi, database: Path, **overrides: Any) -> Settings
         "MATCHMAKER_TIMEZONE": "Asia/Shanghai",
         "MATCHMAKER_EVENT_NAME": "Nanjing Innovation Days",
         "MATCHMAKER_ORGANIZERS": "900",
+        # Taxonomy only unless a test asks for the encoder (tests/conftest.py).
+        "MATCHMAKER_ENCODER": os.environ.get("MATCHMAKER_ENCODER", "off"),
         **overrides,
     }
     return load_settings({}, overrides=given)

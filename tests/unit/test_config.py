@@ -64,6 +64,7 @@ def test_date_range_and_organizer_list_from_environment() -> None:
         ({"MATCHMAKER_RATE_LIMIT": "sometimes"}, "MATCHMAKER_RATE_LIMIT"),
         ({"MATCHMAKER_API_BASE_URL": "ftp://x"}, "MATCHMAKER_API_BASE_URL"),
         ({"MATCHMAKER_LOG_LEVEL": "LOUD"}, "MATCHMAKER_LOG_LEVEL"),
+        ({"MATCHMAKER_ENCODER": "bert"}, "MATCHMAKER_ENCODER"),
         ({"MATCHMAKER_CONFIG": "/nonexistent.toml"}, "MATCHMAKER_CONFIG"),
     ],
 )
@@ -101,6 +102,14 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert f"`{setting.env}`" in readme, setting.env
+
+
+def test_the_encoder_defaults_to_the_bundled_model_and_can_be_turned_off(tmp_path: Path) -> None:
+    assert load_settings({"MATCHMAKER_TOKEN": TOKEN}).encoder == "use"
+    assert load_settings({"MATCHMAKER_TOKEN": TOKEN, "MATCHMAKER_ENCODER": "OFF"}).encoder == "off"
+    config = tmp_path / "event.toml"
+    config.write_text('token = "1:x"\n[matching]\nencoder = "hash"\n', encoding="utf-8")
+    assert load_settings({"MATCHMAKER_CONFIG": str(config)}).encoder == "hash"
 
 
 def test_retry_horizons_by_kind_and_one_line_for_a_bad_value() -> None:

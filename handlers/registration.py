@@ -181,7 +181,12 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
             "Meeting languages: {languages}",
             languages=joined((language_name(c, tr) for c in delegate.meeting_languages), tr),
         ),
-        tr._("Contact: {contact}", contact=delegate.contact or Html(not_given)),
+        tr._(
+            "Contact: {contact}",
+            contact=rules.readable_contact(delegate.contact)
+            if delegate.contact
+            else Html(not_given),
+        ),
         tr._(
             "Shown to matching delegates: {answer}",
             answer=Html(shown),
@@ -293,7 +298,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         elif step is Step.COUNTRY:
             await _typed_country(context, who, text)
         elif step is Step.CONTACT:
-            contact = rules.validate_contact(text)
+            contact = rules.validate_contact(text, delegate.country)
             await advance(
                 context, delegate, step, contact=contact.value, contact_kind=contact.kind.value
             )
@@ -341,7 +346,9 @@ async def on_contact(update: Update, context: BotContext) -> None:
         await on_other(update, context)
         return
     try:
-        contact = rules.validate_contact(message.contact.phone_number)
+        # Telegram sends the account's number in international form, sometimes without its "+".
+        shared = message.contact.phone_number.strip()
+        contact = rules.validate_contact(shared if shared.startswith("+") else f"+{shared}")
     except InvalidAnswer as error:
         await ask(context, who.delegate, who.tr, problem_text(error, who.tr))
         return

@@ -11,6 +11,7 @@ from bot.domain.meetings import (
     Meeting,
 )
 from bot.domain.outbox import Rendered
+from bot.domain.registration import readable_contact
 from bot.formats.match_reasons import reason_text
 from bot.i18n import N_, Html, Translator, clauses
 from bot.services import Services
@@ -132,7 +133,7 @@ def renderers(services: Services) -> dict[str, Any]:
             tr._("With: {name}", name=who_text(other, tr)),
         ]
         if other is not None and other.contact:
-            lines.append(tr._("Contact: {contact}", contact=other.contact))
+            lines.append(tr._("Contact: {contact}", contact=readable_contact(other.contact)))
         lines.append(languages_line(me, other, tr))
         lines.append(tr._("Your meetings: /agenda"))
         return Rendered("\n".join(lines))

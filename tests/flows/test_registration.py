@@ -332,3 +332,40 @@ async def test_meeting_languages_beyond_the_interface_ones_and_another(
     await user.press(0, await user.expect(QUESTIONS[locale][6]))
     done = await user.expect(QUESTIONS[locale][7])
     assert chosen in done.text, done.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "country", "typed", "shown"),
+    [
+        ("ru", "Русский", "Россия", "8 (913) 123 45 67", "+7 913 123-45-67"),
+        ("ar", "العربية", "السعودية", "050 123 4567", "\u2068+966 50 123 4567\u2069"),
+    ],
+)
+async def test_a_phone_number_is_read_in_the_delegates_country_and_shown_readably(
+    api: FakeBotApi,
+    bot: BotApplication,
+    locale: str,
+    language: str,
+    country: str,
+    typed: str,
+    shown: str,
+) -> None:
+    name_q, org_q, country_q, role_q, lang_q, contact_q, consent_q, done_q = QUESTIONS[locale]
+    user = api.user(130, "X", language_code=locale)
+    await user.send_text("/start")
+    await user.press(language, await user.expect("Nanjing Innovation Days"))
+    await user.expect(name_q)
+    await user.send_text("Sara")
+    await user.expect(org_q)
+    await user.send_text("Org")
+    await user.expect(country_q)
+    await user.send_text(country)
+    await user.press(0, await user.expect(role_q))
+    await user.press(-1, await user.expect(lang_q))
+    await user.expect(contact_q)
+    await user.send_text("12345")  # too short for any country's plan
+    await user.expect(contact_q)
+    await user.send_text(typed)
+    await user.press(0, await user.expect(consent_q))
+    done = await user.expect(done_q)
+    assert shown in done.text, done.text

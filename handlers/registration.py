@@ -100,6 +100,10 @@ def problem_text(error: InvalidAnswer, tr: Translator) -> str:
             "I do not know that country. Please check the spelling or pick a button."
         ),
         Problem.NO_MEETING_LANGUAGE: N_("Please select at least one language."),
+        Problem.TOO_FEW_WORDS: N_(
+            "Please describe it in a few words, so that the right delegates find it, for "
+            "example: “Membrane bioreactors for textile wastewater”."
+        ),
     }
     return tr._(messages[error.problem])
 

@@ -26,6 +26,7 @@ class Problem(StrEnum):
     BAD_CONTACT = "bad_contact"
     UNKNOWN_COUNTRY = "unknown_country"
     NO_MEETING_LANGUAGE = "no_meeting_language"
+    TOO_FEW_WORDS = "too_few_words"
 
 
 class InvalidAnswer(ValueError):

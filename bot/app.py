@@ -33,6 +33,7 @@ from handlers import (
     profile,
     programme,
     registration,
+    wishes,
 )
 from handlers.context import BotContext
 
@@ -166,6 +167,7 @@ def build_application(
     # Answers to offer/need questions are taken in an earlier group, before registration's.
     offers.register(app)
     matches.register(app)
+    wishes.register(app)
     organizer.register(app)
     programme.register(app)
     fallback.register(app)

@@ -13,6 +13,7 @@ from babel.numbers import format_percent
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.domain.autoschedule import Priority
 from bot.domain.countries import country_name
 from bot.domain.matching import Match
 from bot.domain.models import Role
@@ -20,7 +21,7 @@ from bot.domain.outbox import Rendered
 from bot.i18n import N_, Html, Translator, joined, language_name
 from bot.services import Services
 from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, Mark, MatchProfile
-from handlers import callbacks
+from handlers import callbacks, wishes
 from handlers.common import (
     Buttons,
     Caller,
@@ -47,7 +48,7 @@ from handlers.views import (
 )
 
 NS = MATCHES_NS
-ACTIONS = frozenset({"pg", "det", "int", "hide"})
+ACTIONS = frozenset({"pg", "det", "int", "hide", wishes.ACTION})
 SHOWN = 20  # matches a delegate can page through, best first
 MY_ITEM_PREVIEW = 100  # characters of the viewer's own item quoted on a card
 
@@ -103,7 +104,13 @@ async def _nothing_yet(
 
 
 def _card_buttons(
-    tr: Translator, other_id: int, number: int, total: int, *, interested: bool
+    tr: Translator,
+    other_id: int,
+    number: int,
+    total: int,
+    *,
+    interested: bool,
+    wish: Priority | None = None,
 ) -> Buttons:
     meet = tr.label("✅ Interest sent") if interested else tr.label("🤝 Request a meeting")
     rows: Buttons = [
@@ -111,6 +118,7 @@ def _card_buttons(
             (meet, callbacks.make(NS, "int", f"{other_id}-{number}")),
             (tr.label("ℹ️ Details"), callbacks.make(NS, "det", other_id)),
         ],
+        wishes.wish_row(NS, tr, other_id, number, wish),
         [(tr.label("🙈 Hide"), callbacks.make(NS, "hide", f"{other_id}-{number}"))],
     ]
     nav = page_row(
@@ -147,7 +155,8 @@ async def page(
         hidden = tr._("<i>Your profile is hidden, so others do not see you. See /profile.</i>")
         lines += ["", hidden]
     interested = await services.matches.has_mark(delegate_id, other.id, Mark.INTERESTED)
-    rows = _card_buttons(tr, other.id, number, len(matches), interested=interested)
+    wish = await wishes.wishes_of(services).get(delegate_id, other.id)
+    rows = _card_buttons(tr, other.id, number, len(matches), interested=interested, wish=wish)
     return fit("\n".join(lines)), rows
 
 
@@ -206,6 +215,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         text, rows = await page(services, delegate.id, who.tr, number)
         await edit_message(query, text, rows)
         return
+    if data.action == wishes.ACTION:
+        await _wish(context, press, data.arg)
+        return
     other_id, number = _target(data.arg)
     match = await services.matching.pair(delegate.id, other_id) if other_id is not None else None
     other = await services.matching.profile(other_id) if other_id is not None else None
@@ -231,6 +243,24 @@ async def on_button(update: Update, context: BotContext) -> None:
             await edit_message(query, text, rows)
 
 
+async def _wish(context: BotContext, press: Any, arg: str) -> None:
+    """A wish button on a card: save (or clear) the mark, tell the delegate, redraw the card."""
+    services, query, who, delegate = context.services, press.query, press.who, press.delegate
+    parsed = wishes.parse_arg(arg)
+    other = await services.matching.profile(parsed[0]) if parsed is not None else None
+    if parsed is None or other is None or other.id == delegate.id:
+        await refuse_button(query, who.tr)
+        return
+    _, priority, number = parsed
+    now = await wishes.toggle(services, delegate.id, other.id, priority)
+    await query.answer(wishes.saved_text(now, other.name, who.tr))
+    if number is not None:
+        text, rows = await page(services, delegate.id, who.tr, number)
+        await edit_message(query, text, rows)
+    else:
+        await close_buttons(query)
+
+
 async def _send_details(
     context: BotContext, who: Caller, other: MatchProfile, match: Match
 ) -> None:
@@ -241,7 +271,7 @@ async def _send_details(
         [
             (tr.label("🤝 Request a meeting"), callbacks.make(NS, "int", other.id)),
             (tr.label("🙈 Hide"), callbacks.make(NS, "hide", other.id)),
-        ]
+        ],
     ]
     for n, text in enumerate(messages):
         await send(context, who.chat_id, text, rows if n == len(messages) - 1 else None)

@@ -136,6 +136,11 @@ class DelegateRepository:
             "WHERE id = ?",
             (now, now, delegate_id),
         )
+        # Whom they wished to meet, and who wished to meet them, goes with the profile.
+        await self._db.execute(
+            "DELETE FROM wishes WHERE delegate_id = ? OR counterpart_id = ?",
+            (delegate_id, delegate_id),
+        )
 
     async def registration_counts(self) -> RegistrationCounts:
         """Count delegates who finished registration and those still filling it in."""

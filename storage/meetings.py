@@ -20,8 +20,11 @@ from storage.db import Database
 
 _COLUMNS = (
     "id, requester_id, invitee_id, slot_start, slot_end, state, table_name, note, reason, "
-    "expires_at, replaces_id, created_at, updated_at"
+    "expires_at, replaces_id, created_at, updated_at, proposed"
 )
+# What holds a table in a slot: a booked meeting, or a published proposal (a request that
+# reserves its table until it is answered or expires).
+_HOLDS_TABLE = "(state = 'accepted' OR (state = 'requested' AND table_name IS NOT NULL))"
 
 
 class Conflict(Exception):
@@ -70,6 +73,7 @@ def _row_to_meeting(row: aiosqlite.Row) -> Meeting:
         replaces_id=row["replaces_id"],
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
+        proposed=bool(row["proposed"]),
     )
 
 
@@ -226,21 +230,96 @@ class MeetingRepository:
         await self._db.execute("DELETE FROM busy_slots WHERE meeting_id = ?", (meeting_id,))
 
     async def tables_taken(self, slot_start: dt.datetime) -> set[str]:
-        """Tables held by accepted meetings in a slot."""
+        """Tables held in a slot by accepted meetings and by published proposals."""
         rows = await self._db.fetchall(
-            "SELECT table_name FROM meetings WHERE state = 'accepted' AND slot_start = ?",
+            f"SELECT table_name FROM meetings WHERE {_HOLDS_TABLE} AND slot_start = ?",
             (to_iso(slot_start),),
         )
         return {row[0] for row in rows}
 
     async def full_slots(self, table_count: int) -> set[dt.datetime]:
-        """Slot starts in which every table is taken."""
+        """Slot starts in which every table is taken (by meetings or proposals)."""
         rows = await self._db.fetchall(
-            "SELECT slot_start FROM meetings WHERE state = 'accepted' "
+            f"SELECT slot_start FROM meetings WHERE {_HOLDS_TABLE} "
             "GROUP BY slot_start HAVING count(*) >= ?",
             (table_count,),
         )
         return {from_iso(row[0]) for row in rows}
+
+    async def tables_held(self) -> dict[dt.datetime, int]:
+        """How many tables meetings and proposals hold in each slot."""
+        rows = await self._db.fetchall(
+            f"SELECT slot_start, count(*) FROM meetings WHERE {_HOLDS_TABLE} GROUP BY slot_start"
+        )
+        return {from_iso(row[0]): int(row[1]) for row in rows}
+
+    async def insert_proposal(
+        self,
+        requester_id: int,
+        invitee_id: int,
+        slot_start: dt.datetime,
+        slot_end: dt.datetime,
+        expires_at: dt.datetime,
+        table: str,
+        *,
+        reason: str | None,
+    ) -> Meeting:
+        """Write a scheduler's proposal that reserves its table and both people's slot.
+
+        Must run inside the caller's transaction: a Conflict leaves partial rows to roll back.
+        """
+        now = self._now()
+        start = to_iso(slot_start)
+        try:
+            meeting_id = await self._db.insert(
+                "INSERT INTO meetings (requester_id, invitee_id, slot_start, slot_end, state, "
+                "table_name, reason, expires_at, proposed, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, 1, ?, ?)",
+                (
+                    requester_id, invitee_id, start, to_iso(slot_end), table, reason,
+                    to_iso(expires_at), now, now,
+                ),
+            )  # fmt: skip
+            await self._db.executemany(
+                "INSERT INTO busy_slots (delegate_id, slot_start, meeting_id, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(person, start, meeting_id, now) for person in (requester_id, invitee_id)],
+            )
+        except sqlite3.IntegrityError as error:
+            raise Conflict(str(error)) from error
+        meeting = await self.get(meeting_id)
+        assert meeting is not None
+        return meeting
+
+    async def confirm_reserved(self, meeting: Meeting) -> None:
+        """Accept a proposal at the table it reserved (its busy slots are already held)."""
+        changed = await self._db.execute(
+            "UPDATE meetings SET state = 'accepted', updated_at = ? "
+            "WHERE id = ? AND state = 'requested' AND table_name IS NOT NULL",
+            (self._now(), meeting.id),
+        )
+        if changed != 1:
+            raise Conflict(f"meeting {meeting.id} is no longer requested")
+
+    async def scheduled(self) -> list[Meeting]:
+        """Accepted meetings and published proposals, by slot and table (printed schedules)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM meetings WHERE {_HOLDS_TABLE} ORDER BY slot_start, table_name"
+        )
+        return [_row_to_meeting(row) for row in rows]
+
+    async def busy_rows(self) -> list[tuple[int, dt.datetime]]:
+        """Every (delegate, slot start) taken by a meeting, a proposal or a block."""
+        rows = await self._db.fetchall("SELECT delegate_id, slot_start FROM busy_slots")
+        return [(int(row[0]), from_iso(row[1])) for row in rows]
+
+    async def declined_proposals(self) -> list[tuple[int, int]]:
+        """Pairs who declined a scheduler's proposal: it is not proposed to them again."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT requester_id, invitee_id FROM meetings "
+            "WHERE proposed = 1 AND state = 'declined'"
+        )
+        return [(int(row[0]), int(row[1])) for row in rows]
 
     async def busy(self, delegate_ids: Sequence[int]) -> set[dt.datetime]:
         """Slot starts in which any of the delegates has a meeting or a block."""

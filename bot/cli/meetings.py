@@ -34,7 +34,8 @@ async def _schedule_rows(settings: Settings) -> list[Any]:
 
     async with open_services(settings) as services:
         repo = services.meetings.repo
-        meetings = await repo.accepted()
+        # Published proposals hold their table too: they are listed, marked "proposed".
+        meetings = await repo.scheduled()
         parties: dict[int, Party | None] = {}
         for meeting in meetings:
             for person in meeting.participants:

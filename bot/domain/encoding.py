@@ -1,7 +1,7 @@
 """The semantic layer's interface: texts to unit vectors, and an index over one matrix of them.
 
 An ``Encoder`` turns texts into L2-normalised float32 rows. The bot's default is the bundled
-multilingual Universal Sentence Encoder (bot/encoders.py); ``HashEncoder`` is a tiny
+multilingual Universal Sentence Encoder (bot/encoders/__init__.py); ``HashEncoder`` is a tiny
 deterministic one for unit tests; a deployment may provide another (an ONNX model) as long as
 it has a ``version`` that changes whenever its vectors change, so stored vectors are re-computed.
 

@@ -116,6 +116,7 @@ class Meeting:
     replaces_id: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    proposed: bool = False  # the auto-scheduler proposed it; a table is reserved until answered
 
     @property
     def participants(self) -> tuple[int, int]:

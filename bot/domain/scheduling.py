@@ -89,6 +89,8 @@ class Schedule:
     room: str | None = None
     request_ttl: dt.timedelta = dt.timedelta(hours=DEFAULT_REQUEST_HOURS)
     reminder_minutes: int = DEFAULT_REMINDER_MINUTES
+    # Interpreters available in every slot, per language: (("ar", 1), ("ru", 2)).
+    interpreters: tuple[tuple[str, int], ...] = ()
 
     @property
     def slot_length(self) -> dt.timedelta:
@@ -289,6 +291,21 @@ def _number(key: str, value: object, low: float, high: float) -> float:
     return number
 
 
+def _parse_interpreters(value: object) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, Mapping):
+        raise ScheduleError("interpreters", "expected a table like {ru = 2, ar = 1}")
+    found: list[tuple[str, int]] = []
+    for language, count in value.items():
+        code = str(language).strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ScheduleError("interpreters", f"{language!r} is not a language code like ru")
+        number = _number(f"interpreters.{code}", count, 0, 1000)
+        if number != int(number):
+            raise ScheduleError(f"interpreters.{code}", "must be a whole number")
+        found.append((code, int(number)))
+    return tuple(sorted(found))
+
+
 def parse_schedule(
     section: Mapping[str, Any] | None,
     *,
@@ -299,7 +316,7 @@ def parse_schedule(
     data = dict(section or {})
     known = {
         "days", "sessions", "breaks", "slot_minutes", "tables", "room", "request_hours",
-        "reminder_minutes",
+        "reminder_minutes", "interpreters",
     }  # fmt: skip
     unknown = sorted(set(data) - known)
     if unknown:
@@ -329,7 +346,9 @@ def parse_schedule(
         raise ScheduleError(
             "reminder_minutes", f"must be one of {', '.join(map(str, REMINDER_CHOICES))}"
         )
+    interpreters = _parse_interpreters(data.get("interpreters", {}))
     return Schedule(
+        interpreters=interpreters,
         zone=zone,
         days=days,
         sessions=sessions,

@@ -8,7 +8,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 
-from bot.domain.meetings import Meeting, shared_languages
+from bot.domain.meetings import Meeting, MeetingState, shared_languages
 from bot.domain.scheduling import Schedule
 from storage.meetings import Party
 
@@ -30,6 +30,7 @@ class ScheduleRow:
     counterpart_organization: str
     languages: str
     interpreter_needed: str
+    status: str = "accepted"  # "accepted", or "proposed" for a scheduler's proposal
 
 
 HEADER = tuple(f.name for f in fields(ScheduleRow))
@@ -46,7 +47,11 @@ def _org(party: Party | None) -> str:
 def schedule_rows(
     meetings: Sequence[Meeting], parties: Mapping[int, Party | None], schedule: Schedule
 ) -> list[ScheduleRow]:
-    """Every accepted meeting once per table and once per participant, sorted for printing."""
+    """Every meeting once per table and once per participant, sorted for printing.
+
+    Accepted meetings have the status "accepted"; anything else given (a published or planned
+    proposal) is "proposed".
+    """
     by_table: list[ScheduleRow] = []
     by_delegate: list[ScheduleRow] = []
     for meeting in meetings:
@@ -64,6 +69,7 @@ def schedule_rows(
             room=schedule.room or "",
             languages=" ".join(shared),
             interpreter_needed="yes" if not shared else "no",
+            status="accepted" if meeting.state is MeetingState.ACCEPTED else "proposed",
         )
         by_table.append(
             ScheduleRow(

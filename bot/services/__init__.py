@@ -17,6 +17,7 @@ from bot.delivery import Delivery, Hook
 from bot.domain.clock import Clock, SystemClock
 from bot.encoders import make_encoder
 from bot.i18n import I18n
+from bot.services.autoschedule import AutoScheduler, WishRepository
 from bot.services.broadcasts import BroadcastService
 from bot.services.day_control import DayControl
 from bot.services.matching import MatchingService
@@ -53,6 +54,8 @@ class Services:
     broadcasts: BroadcastService
     programme: ProgrammeService  # the event programme and session reminders
     control: DayControl  # the organizer's desk on the day: find, seat, move, erase
+    wishes: WishRepository  # who must, would like to, or will not meet whom
+    scheduler: AutoScheduler  # the organizers' schedule built from everybody's wishes
 
 
 # The timed work, in the order it runs on every tick: name -> what it calls with "now".
@@ -95,6 +98,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         broadcasts=broadcasts,
         programme=ProgrammeService(db, clock, outbox),
         control=DayControl(db, clock, meetings, outbox, organizers.audit, matching),
+        wishes=WishRepository(db, clock),
+        scheduler=AutoScheduler(
+            db,
+            clock,
+            settings.schedule,
+            meetings,
+            interpreters=dict(settings.schedule.interpreters),
+        ),
     )
     for name, hook in DUE_WORK:
         services.delivery.dispatcher.add_hook(name, hook(services))

@@ -64,9 +64,11 @@ T_CANCELLED = "meeting.cancelled"  # to the counterpart
 T_REMINDER = "meeting.reminder"  # to each participant before the start
 T_FOLLOW_UP = "meeting.follow_up"  # to each participant after the end
 T_LEFT = "meeting.left"  # to the other party when a delegate erased their data
+T_PROPOSAL = "meeting.proposal"  # to the invitee of a scheduler's proposal: Accept/Decline/Propose
+T_PROPOSED = "meeting.proposed"  # to the requester of a scheduler's proposal: waiting for them
 TEMPLATES = (
     T_REQUEST, T_CONFIRMED, T_DECLINED, T_EXPIRED, T_WITHDRAWN, T_CANCELLED, T_REMINDER, T_LEFT,
-    T_FOLLOW_UP,
+    T_FOLLOW_UP, T_PROPOSAL, T_PROPOSED,
 )  # fmt: skip
 
 
@@ -265,6 +267,36 @@ class MeetingService:
                 replaces=meeting,
             )  # fmt: skip
 
+    async def publish_proposal(
+        self, requester_id: int, invitee_id: int, slot_start: dt.datetime, *, reason: str | None
+    ) -> Meeting | None:
+        """Publish a scheduler's proposal: a request that reserves a free table and both
+        people's slot until it is answered or expires. The invitee is asked to confirm and the
+        requester told, through the outbox. None when the slot or every table was taken since.
+        """
+        slot = self.schedule.slot_at(slot_start)
+        if slot is None or slot.start <= self.clock.now():
+            return None
+        async with self.db.transaction():
+            await self._registered(requester_id)
+            await self._registered(invitee_id)
+            if await self.repo.busy([requester_id, invitee_id]) & {slot.start}:
+                return None
+            table = pick_table(self.schedule.tables, await self.repo.tables_taken(slot.start))
+            if table is None:
+                return None
+            expires = request_expiry(self.clock.now(), slot.start, self.schedule.request_ttl)
+            try:
+                meeting = await self.repo.insert_proposal(
+                    requester_id, invitee_id, slot.start, slot.end, expires, table,
+                    reason=_clip(reason, REASON_MAX),
+                )  # fmt: skip
+            except Conflict:
+                raise SlotTaken() from None
+            await self._notify(meeting, invitee_id, T_PROPOSAL, Priority.NOTICE, "request")
+            await self._notify(meeting, requester_id, T_PROPOSED, Priority.NOTICE, "proposed")
+        return meeting
+
     # --- answers ------------------------------------------------------------------------------
 
     async def _acting(self, meeting_id: int, actor_id: int, action: Action) -> tuple[Meeting, int]:
@@ -296,12 +328,16 @@ class MeetingService:
                     )
                     await self.repo.release(replaced.id)
                     await self.repo.drop_owed(replaced.id, ["remind", "followup"])
-                table = pick_table(
-                    self.schedule.tables, await self.repo.tables_taken(meeting.slot_start)
-                )
-                if table is None:
-                    raise Conflict("every table is taken in this slot")
-                await self.repo.book(meeting, table)
+                if meeting.proposed and meeting.table is not None:
+                    # A published proposal already holds its table and both people's slot.
+                    await self.repo.confirm_reserved(meeting)
+                else:
+                    table = pick_table(
+                        self.schedule.tables, await self.repo.tables_taken(meeting.slot_start)
+                    )
+                    if table is None:
+                        raise Conflict("every table is taken in this slot")
+                    await self.repo.book(meeting, table)
                 booked = await self.repo.get(meeting.id)
                 assert booked is not None
                 pending = await self.repo.pending_in_slot(booked.participants, booked.slot_start)

@@ -74,7 +74,7 @@ def renderers(services: Services) -> dict[str, Any]:
         when = when_text(tr, meeting.slot_start, meeting.slot_end, services)
         replaced = await service.get(meeting.replaces_id) if meeting.replaces_id else None
         lines = on_behalf(tr, me)
-        if replaced is not None and replaced.table is not None:
+        if replaced is not None and replaced.table is not None and not replaced.proposed:
             lines.append(
                 tr._(
                     "<b>{name} asks to move your meeting</b> from {old} to {when}.",
@@ -109,6 +109,37 @@ def renderers(services: Services) -> dict[str, Any]:
         lines.append(languages_line(me, other, tr))
         expires = moment_text(tr, meeting.expires_at, services)
         lines.append(tr._("Please answer by {time}.", time=expires))
+        buttons = (
+            (
+                (tr.label("✅ Accept"), callbacks.make(NS, "acc", meeting.id)),
+                (tr.label("Decline"), callbacks.make(NS, "dec", meeting.id)),
+            ),
+            ((tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),),
+        )
+        return Rendered("\n".join(lines), buttons)
+
+    async def proposal(tr: Translator, params: Mapping[str, Any]) -> Rendered:
+        meeting, me, other = await load(params)
+        if meeting is None:
+            return gone(tr)
+        lines = on_behalf(tr, me)
+        lines.append(
+            tr._(
+                "📅 <b>The organizers propose a meeting</b> with {name} on {when}, at {table}. "
+                "{name} would like to meet you.",
+                name=who_text(other, tr),
+                when=when_text(tr, meeting.slot_start, meeting.slot_end, services),
+                table=table_text(meeting.table, services, tr),
+            )
+        )
+        why = await match_reasons(services, me, other, tr)
+        if why:
+            lines.append(tr._("Why you match: {reason}", reason=Html(why)))
+        lines.append(languages_line(me, other, tr))
+        expires = moment_text(tr, meeting.expires_at, services)
+        lines.append(
+            tr._("The table is kept for you until {time}. Please answer by then.", time=expires)
+        )
         buttons = (
             (
                 (tr.label("✅ Accept"), callbacks.make(NS, "acc", meeting.id)),
@@ -195,6 +226,11 @@ def renderers(services: Services) -> dict[str, Any]:
             N_("⏰ Reminder: your meeting with {name} starts soon, {when}, at {table}.")
         ),
         ms.T_FOLLOW_UP: follow_up,
+        ms.T_PROPOSAL: proposal,
+        ms.T_PROPOSED: simple(
+            N_("📅 The organizers propose a meeting with {name} on {when}, at {table}, as you "
+               "wished. I asked {name} to confirm and will tell you the answer.")
+        ),
         ms.T_LEFT: simple(
             N_("The delegate you were to meet on {when} has left the matchmaking. The meeting is "
                "cancelled and the time is free again.")

@@ -99,6 +99,10 @@ class MeetingBlocked(MeetingError):
     """A slot with a meeting cannot be blocked; cancel the meeting first."""
 
 
+class MeetingStarted(MeetingError):
+    """The meeting's time has come: it is on record and can no longer be cancelled or moved."""
+
+
 @dataclass(frozen=True)
 class Meeting:
     """A meeting request or a booked meeting."""
@@ -143,6 +147,21 @@ def check_action(meeting: Meeting, actor_id: int, action: Action) -> None:
         raise NotYourMeeting(f"delegate {actor_id} may not {action} meeting {meeting.id}")
     if meeting.state not in states:
         raise MeetingClosed(meeting.state)
+
+
+# What a booked meeting allows only before it begins; afterwards it is read-only.
+_BEFORE_START_ONLY = frozenset({Action.CANCEL, Action.RESCHEDULE})
+
+
+def check_not_started(meeting: Meeting, action: Action, now: dt.datetime) -> None:
+    """Raise when `action` would change a meeting that has begun or is over."""
+    if action in _BEFORE_START_ONLY and meeting.slot_start <= now:
+        raise MeetingStarted(f"meeting {meeting.id} began at {meeting.slot_start.isoformat()}")
+
+
+def is_read_only(meeting: Meeting, now: dt.datetime) -> bool:
+    """Whether a booked meeting has begun (no more cancelling or moving)."""
+    return meeting.slot_start <= now
 
 
 def check_counterpart(requester_id: int, invitee_id: int) -> None:

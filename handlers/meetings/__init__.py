@@ -213,6 +213,7 @@ async def _ask_cancel(press: MeetingPress) -> bool:
         return False
     meeting, party = await press.meeting_i_may_act_for(meeting_id)
     rules.check_action(meeting, party, rules.Action.CANCEL)
+    rules.check_not_started(meeting, rules.Action.CANCEL, press.context.services.clock.now())
     await press.query.answer()
     tr = press.tr
     other = await press.service.party(meeting.other(party))
@@ -241,7 +242,8 @@ async def _ask_move(press: MeetingPress) -> bool:
     if meeting_id is None:
         return False
     meeting, party = await press.meeting_i_may_act_for(meeting_id)
-    rules.check_action(meeting, party, rules.Action.CANCEL)
+    rules.check_action(meeting, party, rules.Action.RESCHEDULE)
+    rules.check_not_started(meeting, rules.Action.RESCHEDULE, press.context.services.clock.now())
     await press.query.answer()
     tr = press.tr
     other = await press.service.party(meeting.other(party))

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from telegram import CallbackQuery, Update
 
 from bot.domain import links
+from bot.domain import meetings as rules
 from bot.domain.meetings import (
     Meeting,
     MeetingState,
@@ -103,6 +104,7 @@ def agenda_text(
     assert who.delegate is not None
     tr, me = who.tr, who.delegate.id
     zone = services.settings.schedule.zone
+    now = services.clock.now()
     lines = [tr._("<b>Your meetings</b>")]
     rows: Buttons = []
     booked = [m for m in meetings if m.state is MeetingState.ACCEPTED]
@@ -120,13 +122,16 @@ def agenda_text(
         hours = moments.hours_text(m.slot_start, m.slot_end, zone, tr)
         other = parties.get(m.other(me))
         lines.append(
-            tr._(
+            ("✔️ " if rules.is_read_only(m, now) else "")
+            + tr._(
                 "{hours} · {table} · {name}",
                 hours=hours,
                 table=table_text(m.table, services, tr),
                 name=who_text(other, tr),
             )
         )
+        if rules.is_read_only(m, now):
+            continue  # it has begun: on record, no more cancelling or moving
         short = moments.time_text(m.slot_start, zone, tr)
         rows.append(
             [

@@ -14,6 +14,7 @@ from bot.domain.meetings import (
     MeetingBlocked,
     MeetingClosed,
     MeetingError,
+    MeetingStarted,
     MeetingState,
     Outcome,
     SlotTaken,
@@ -144,6 +145,8 @@ def error_text(error: MeetingError, tr: Translator, services: Services) -> str:
         )
     if isinstance(error, AlreadyRequested):
         return tr._("You have already asked for this meeting; please wait for the answer.")
+    if isinstance(error, MeetingStarted):
+        return tr._("This meeting has already begun; it can no longer be cancelled or moved.")
     if isinstance(error, MeetingBlocked):
         return tr._("A meeting is booked in this slot. Cancel it first to block the slot.")
     if isinstance(error, InvalidCounterpart):

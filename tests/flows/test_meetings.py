@@ -461,3 +461,41 @@ async def test_a_delegate_who_deletes_their_data_frees_their_meetings_and_the_ot
     # Nothing about the meeting reaches the deleted chat afterwards.
     await api.settle()
     assert ivan.last().text.startswith("Your personal data has been deleted")
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+async def test_a_meeting_that_began_is_read_only_in_the_agenda(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock, locale: str
+) -> None:
+    guest = api.user(241, "Guest", language_code=locale)
+    wang = api.user(242, "Wang", language_code="en")
+    await registered(bot, guest, locale, "Guest", "en", "guest@example.com")
+    await registered(bot, wang, "en", "Wang", "en", "wang@nju.cn")
+    await wang.send_text("/badge")
+    token = token_in((await wang.expect("t.me/")).text)
+    await guest.open_link(token)
+    await guest.press(0, await guest.expect("Wang"))
+    await guest.press(-1, await guest.expect("Wang"))
+    await wang.press(0, await wang.expect("Guest"))
+    await guest.expect(re.escape(t(locale, "✅ <b>Meeting confirmed</b>").replace("<b>", "")[:6]))
+
+    # Before it: cancel and move offered.
+    await guest.send_text("/agenda")
+    before = await guest.expect("^" + re.escape(t(locale, "<b>Your meetings</b>")))
+    cancel = t(locale, "❌ Cancel {time}", time="09:30")
+    assert any(label.startswith(cancel[:4]) for label in before.button_texts())
+    stale = before.buttons[0][0][1]
+    assert stale is not None and ":cx:" in stale
+
+    # It took place (and was answered): listed as done, with nothing to cancel or move.
+    await run_due(bot, clock, FIRST_SLOT + 30 * MINUTE)
+    await guest.send_text("/agenda")
+    after = await guest.expect("^" + re.escape(t(locale, "<b>Your meetings</b>")))
+    assert "✔️" in after.text
+    assert not any(":cx:" in (data or "") or ":mv:" in (data or "")
+                   for row in after.buttons for _, data in row)  # fmt: skip
+    # The old Cancel button is refused, in the delegate's language.
+    await guest.press_data(stale, before)
+    await api.settle()
+    refusal = t(locale, "This meeting has already begun; it can no longer be cancelled or moved.")
+    assert guest.callback_answers[-1].get("text") == refusal

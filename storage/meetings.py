@@ -121,6 +121,15 @@ class MeetingRepository:
         )
         return _row_to_party(row) if row else None
 
+    async def parties_of(self, meetings: Iterable[Meeting]) -> dict[int, Party | None]:
+        """Everyone taking part in these meetings (None for the erased), read once each."""
+        parties: dict[int, Party | None] = {}
+        for meeting in meetings:
+            for person in meeting.participants:
+                if person not in parties:
+                    parties[person] = await self.party(person)
+        return parties
+
     async def by_chat(self, chat_id: int) -> Party | None:
         """The live delegate who talks to the bot in a private chat."""
         row = await self._db.fetchone(

@@ -30,17 +30,12 @@ def _missing(settings: Settings) -> bool:
 
 async def _schedule_rows(settings: Settings) -> list[Any]:
     from bot.formats.schedules import schedule_rows
-    from storage.meetings import Party
 
     async with open_services(settings) as services:
         repo = services.meetings.repo
         # Published proposals hold their table too: they are listed, marked "proposed".
         meetings = await repo.scheduled()
-        parties: dict[int, Party | None] = {}
-        for meeting in meetings:
-            for person in meeting.participants:
-                if person not in parties:
-                    parties[person] = await repo.party(person)
+        parties = await repo.parties_of(meetings)
     return schedule_rows(meetings, parties, settings.schedule)
 
 

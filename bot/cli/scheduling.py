@@ -69,7 +69,6 @@ async def _draft_rows(meetings: Any, plan: Any) -> list[Any]:
     from bot.domain.meetings import Meeting, MeetingState
     from bot.domain.scheduling import slot_start_from_key
     from bot.formats.schedules import schedule_rows
-    from storage.meetings import Party
 
     schedule = meetings.schedule
     existing: list[Meeting] = await meetings.repo.scheduled()
@@ -95,12 +94,7 @@ async def _draft_rows(meetings: Any, plan: Any) -> list[Any]:
             )
         )  # fmt: skip
     everything = existing + drafted
-    parties: dict[int, Party | None] = {}
-    for meeting in everything:
-        for person in meeting.participants:
-            if person not in parties:
-                parties[person] = await meetings.repo.party(person)
-    return schedule_rows(everything, parties, schedule)
+    return schedule_rows(everything, await meetings.repo.parties_of(everything), schedule)
 
 
 def _run_auto_schedule(args: argparse.Namespace) -> int:

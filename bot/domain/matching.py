@@ -1079,61 +1079,6 @@ class MatchIndex:
         return out
 
 
-# --- rendering ------------------------------------------------------------------------------
-
-_LANGUAGE_NAMES_EN = {
-    "en": "English",
-    "zh": "Chinese",
-    "ru": "Russian",
-    "ko": "Korean",
-    "ar": "Arabic",
-    "fr": "French",
-    "de": "German",
-    "es": "Spanish",
-    "ja": "Japanese",
-}
-
-
-def _names(codes: Iterable[str], taxonomy: Taxonomy) -> str:
-    names = [taxonomy.name(c, "en") for c in codes]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def reason_text_en(reason: Reason, taxonomy: Taxonomy) -> str:
-    """Render a match reason as one English sentence."""
-    names = _names(reason.codes, taxonomy)
-    theirs = reason.direction != "they_need"
-    kind = reason.kind
-    if kind == "same_field":
-        if theirs:
-            return f"They offer what you need in {names}."
-        return f"They need what you offer in {names}."
-    if kind == "same_broad_field":
-        if theirs:
-            return f"They offer related technology in {names}."
-        return f"They look for related technology in {names}."
-    if kind == "similar_wording":
-        return "Their description closely resembles yours."
-    if kind == "same_kind":
-        return f"You both want the same kind of deal: {names.lower()}."
-    if kind == "investor":
-        tail = f", with interests in {names}" if names else ""
-        return f"They invest, and you are seeking investment{tail}."
-    if kind == "seeks_investment":
-        tail = f" in {names}" if names else ""
-        return f"They are seeking investment{tail}, which you provide."
-    if kind == "intermediary":
-        return "They are a technology-transfer agency and can find you partners."
-    if kind == "seeks_partners":
-        return "They are looking for partners or distributors, which you can provide."
-    langs = [_LANGUAGE_NAMES_EN.get(c, c) for c in reason.codes]
-    if len(langs) > 1:
-        return f"You can meet in {', '.join(langs[:-1])} or {langs[-1]}."
-    return f"You can meet in {''.join(langs)}."
-
-
 def normalize_language_tag(tag: str) -> str:
     """Reduce a BCP 47 tag to its primary language subtag (zh-CN -> zh)."""
     return _language_key(unicodedata.normalize("NFKC", tag))

@@ -17,7 +17,7 @@ from bot.formats.schedules import HEADER as SCHEDULE_HEADER
 from bot.formats.schedules import schedule_rows
 from storage.db import Database
 from storage.exports import ExportRepository
-from storage.meetings import MeetingRepository, Party
+from storage.meetings import MeetingRepository
 
 WHAT = ("delegates", "offers", "needs", "meetings", "schedule")
 FORMATS = ("csv", "xlsx")
@@ -94,13 +94,9 @@ async def _meetings(db: Database, zone: ZoneInfo) -> Table:
 
 async def _schedule(db: Database, clock: Clock, schedule: Schedule) -> Table:
     repo = MeetingRepository(db, clock)
-    meetings = await repo.accepted()
-    parties: dict[int, Party | None] = {}
-    for meeting in meetings:
-        for person in meeting.participants:
-            if person not in parties:
-                parties[person] = await repo.party(person)
-    rows = schedule_rows(meetings, parties, schedule)
+    # Published proposals hold their table too: they are listed, with status "proposed".
+    meetings = await repo.scheduled()
+    rows = schedule_rows(meetings, await repo.parties_of(meetings), schedule)
     return Table("schedule", SCHEDULE_HEADER, [astuple(row) for row in rows])
 
 

@@ -13,8 +13,9 @@ from bot.domain.matching import (
     MatchIndex,
     Reason,
     rank_counterparts,
-    reason_text_en,
 )
+from bot.formats.match_reasons import reason_plain
+from bot.i18n import I18n
 from locales.taxonomy import load_taxonomy
 
 
@@ -125,10 +126,11 @@ def test_scores_and_reasons(analyzer: Analyzer) -> None:
     kinds = [r.kind for r in match.reasons]
     assert kinds == ["same_field", "common_language"]
     assert match.reasons[0] == Reason("same_field", "they_offer", ("med.imaging",))
-    texts = [reason_text_en(r, taxonomy) for r in match.reasons]
+    english = I18n("en").translator("en")
+    texts = [reason_plain(r, english, taxonomy) for r in match.reasons]
     assert texts == [
-        "They offer what you need in Medical imaging.",
-        "You can meet in Russian.",
+        "Their offer answers your need: Medical imaging",
+        "You can meet in Russian",
     ]
 
 

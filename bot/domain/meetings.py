@@ -149,6 +149,24 @@ def check_action(meeting: Meeting, actor_id: int, action: Action) -> None:
         raise MeetingClosed(meeting.state)
 
 
+DISPUTED = "disputed"
+
+
+def settled_outcome(answers: Sequence[Outcome]) -> Outcome | str | None:
+    """What one meeting's answers say, counted once per meeting.
+
+    The same answer from everyone who answered (one answer is enough) settles it; a meeting
+    one side calls held and the other missed is DISPUTED, counted apart and shown to the
+    organizers rather than counted as both held and a no-show.
+    """
+    distinct = set(answers)
+    if not distinct:
+        return None
+    if len(distinct) == 1:
+        return next(iter(distinct))
+    return DISPUTED
+
+
 # What a booked meeting allows only before it begins; afterwards it is read-only.
 _BEFORE_START_ONLY = frozenset({Action.CANCEL, Action.RESCHEDULE})
 

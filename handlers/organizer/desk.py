@@ -148,6 +148,20 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 held=stats.meetings_held,
                 no_show=stats.meetings_no_show,
             ),
+            *(
+                [
+                    tr.ngettext(
+                        "⚠️ {n} meeting answered differently by its two sides (held / missed): "
+                        "{ids}",
+                        "⚠️ {n} meetings answered differently by their two sides (held / "
+                        "missed): {ids}",
+                        len(stats.meetings_disputed),
+                        ids=joined((f"#{m}" for m in stats.meetings_disputed), tr),
+                    )
+                ]
+                if stats.meetings_disputed
+                else []
+            ),
             "",
             tr._("<b>Messages</b>"),
             tr._(

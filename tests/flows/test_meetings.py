@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
+from bot.domain.meetings import Outcome
 from bot.domain.scheduling import parse_schedule
 from bot.sandbox.fake_api import FakeBotApi, FakeUser
 from bot.services import Services
@@ -499,3 +500,44 @@ async def test_a_meeting_that_began_is_read_only_in_the_agenda(
     await api.settle()
     refusal = t(locale, "This meeting has already begun; it can no longer be cancelled or moved.")
     assert guest.callback_answers[-1].get("text") == refusal
+
+
+@pytest.mark.parametrize(
+    ("locale", "counts", "disputed"),
+    [
+        ("en", "held: 1; no-shows: 0", "⚠️ 1 meeting answered differently by its two sides"),
+        ("ar", "عُقد", "اجتماع واحد (1) أجاب عنه طرفاه بشكل مختلف"),
+    ],
+)
+async def test_stats_count_each_meeting_once_and_show_the_disagreements(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock, locale: str, counts: str,
+    disputed: str,
+) -> None:  # fmt: skip
+    people = [api.user(251 + n, f"P{n}", language_code="en") for n in range(4)]
+    ids = [await registered(bot, p, "en", f"P{n}", "en", f"p{n}@x.org")
+           for n, p in enumerate(people)]  # fmt: skip
+    service = services_of(bot).meetings
+    # Two meetings: one both call held, one the sides answer differently.
+    first = await service.request(ids[0], ids[1], FIRST_SLOT)
+    await service.accept(first.id, ids[1])
+    second = await service.request(ids[2], ids[3], FIRST_SLOT)
+    await service.accept(second.id, ids[3])
+    clock.set(FIRST_SLOT + 30 * MINUTE)
+    await service.record_outcome(first.id, ids[0], Outcome.HELD)
+    await service.record_outcome(first.id, ids[1], Outcome.HELD)
+    await service.record_outcome(second.id, ids[2], Outcome.HELD)
+    await service.record_outcome(second.id, ids[3], Outcome.NO_SHOW)
+
+    organizer = api.user(900, "Olga", language_code=locale)
+    await organizer.send_text("/stats")
+    stats = await organizer.expect("")
+    shown = stats.text.replace("\u2068", "").replace("\u2069", "")
+    assert counts in shown, shown
+    assert disputed in shown and f"#{second.id}" in shown, shown
+    # Two requests are two delegates who asked to meet a match.
+    assert (
+        t(locale, "Interest shown in matches: {n}", n=2)
+        .replace("\u2068", "")
+        .replace("\u2069", "")
+        in shown
+    )

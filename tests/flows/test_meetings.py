@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -541,3 +543,17 @@ async def test_stats_count_each_meeting_once_and_show_the_disagreements(
         .replace("\u2069", "")
         in shown
     )
+    if locale != "en":
+        return
+    # The meetings export: local event time named in the header, each side's answer, the outcome.
+    await organizer.send_text("/export")
+    menu = await organizer.expect("CSV or Excel")
+    await organizer.press("Meetings · CSV", menu)
+    document = await organizer.expect("2 rows")
+    assert document.document is not None
+    rows = list(csv.DictReader(io.StringIO(document.document[1].decode("utf-8-sig"))))
+    assert rows[0]["start (Asia/Shanghai)"] == "2026-11-24 09:30"
+    outcomes = {int(r["id"]): (r["requester_answer"], r["invitee_answer"], r["outcome"])
+                for r in rows}  # fmt: skip
+    assert outcomes == {first.id: ("held", "held", "held"),
+                        second.id: ("held", "no_show", "disputed")}  # fmt: skip

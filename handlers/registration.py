@@ -225,6 +225,30 @@ async def ask(context: BotContext, delegate: Delegate, tr: Translator, prefix: s
     await send(context, _chat(delegate), f"{prefix}\n\n{text}" if prefix else text, rows)
 
 
+# A deep link opened before registering (a badge's booking link) is kept here, in the chat's
+# memory, and followed once registration is complete. Features add how to follow theirs:
+# the payload's prefix -> a coroutine taking the context, the new delegate and the payload.
+PENDING_LINK = "pending_link"
+LinkResumer = Callable[[BotContext, Caller, str], Awaitable[None]]
+LINK_RESUMERS: dict[str, LinkResumer] = {}
+
+
+def remember_link(context: BotContext, payload: str) -> None:
+    """Keep a deep link to follow when the registration that comes first is complete."""
+    if context.user_data is not None and payload:
+        context.user_data[PENDING_LINK] = payload
+
+
+async def _resume_link(context: BotContext, saved: Delegate, tr: Translator) -> None:
+    payload = context.user_data.pop(PENDING_LINK, None) if context.user_data else None
+    if not isinstance(payload, str) or saved.telegram_user_id is None:
+        return
+    for prefix, resume in LINK_RESUMERS.items():
+        if payload.startswith(prefix):
+            await resume(context, Caller(saved.telegram_user_id, _chat(saved), saved, tr), payload)
+            return
+
+
 def _chat(delegate: Delegate) -> int:
     if delegate.chat_id is None:
         raise LookupError("the delegate has no chat")
@@ -253,6 +277,7 @@ async def advance(
         text, rows = summary(saved, tr)
         done = tr._("Thank you, {name}! Your registration is complete.", name=saved.name or "")
         await send(context, _chat(saved), f"{done}\n\n{text}", rows)
+        await _resume_link(context, saved, tr)
     else:
         await ask(context, saved, tr)
 

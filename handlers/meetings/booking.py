@@ -105,7 +105,9 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
     if who is None:
         return
     if who.delegate is None or not who.delegate.is_registered:
-        # Someone who scanned a badge before registering: registration comes first.
+        # Someone who scanned a badge before registering: registration comes first, and the
+        # booking page follows when it is complete.
+        registration.remember_link(context, (context.args or [""])[0])
         await registration.start(update, context)
         return
     token = (context.args or [""])[0]
@@ -119,6 +121,21 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
         await send(context, who.chat_id, text)
         return
     await offer_slots(context, who, target.id, token=token)
+
+
+async def _resume_booking(context: BotContext, who: Caller, token: str) -> None:
+    """The booking page of a link opened before registering, once registration is complete."""
+    assert who.delegate is not None
+    try:
+        target = await meetings_of(context.services).booking_target(token)
+    except UnknownBookingLink as error:
+        await send(context, who.chat_id, error_text(error, who.tr, context.services))
+        return
+    if target.id != who.delegate.id:
+        await offer_slots(context, who, target.id, token=token)
+
+
+registration.LINK_RESUMERS[links.BOOKING_PREFIX] = _resume_booking
 
 
 async def ask_note(context: BotContext, who: Caller, draft: Mapping[str, Any]) -> None:

@@ -23,6 +23,7 @@ from bot.services import Services
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
 from tests.flows.items_kit import name, seen, t
 from tests.flows.test_matches import NEW_MATCH, OLGA, russian_and_chinese
+from tests.flows.test_registration import QUESTIONS
 
 MINUTE = dt.timedelta(minutes=1)
 # The clock stands at 09:00 in Shanghai; the first slot is 09:30-09:50 local.
@@ -250,6 +251,37 @@ async def test_booking_before_registering_starts_registration(
     guest = api.user(402, "Guest", language_code="en")
     await guest.open_link(token)
     await guest.expect("Welcome to the matchmaking")
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "country"), [("ru", "Русский", "Россия"), ("ar", "العربية", "السعودية")]
+)
+async def test_registering_after_a_booking_link_ends_on_the_booking_page(
+    api: FakeBotApi, bot: BotApplication, locale: str, language: str, country: str
+) -> None:
+    host = api.user(411, "Host", language_code="en")
+    await registered(bot, host, "en", "Host", "en", "h@example.com")
+    await host.send_text("/badge")
+    token = token_in((await host.expect("t.me/")).text)
+    guest = api.user(412, "Guest", language_code=locale)
+    await guest.open_link(token)
+    name_q, org_q, country_q, role_q, lang_q, contact_q, consent_q, done_q = QUESTIONS[locale]
+    await guest.press(language, await guest.expect("Nanjing Innovation Days"))
+    await guest.expect(name_q)
+    await guest.send_text("Guest")
+    await guest.expect(org_q)
+    await guest.send_text("Org")
+    await guest.expect(country_q)
+    await guest.send_text(country)
+    await guest.press(0, await guest.expect(role_q))
+    await guest.press(-1, await guest.expect(lang_q))
+    await guest.press(0, await guest.expect(contact_q))
+    await guest.press(0, await guest.expect(consent_q))
+    await guest.expect(done_q)
+    # The booking intent is not lost: the page of the host follows the registration.
+    opening = t(locale, "<b>Book a meeting with {name}</b>", name="§").split("§")[0]
+    page = await guest.expect(re.escape(opening) + ".*Host")
+    assert page.button_texts()[0]
 
 
 async def test_restart_keeps_reminders_owed(

@@ -31,11 +31,10 @@ from handlers.meetings.common import (
     DRAFT,
     DRAFT_MINUTES,
     NS,
-    SLOTS_SHOWN,
     error_text,
     languages_line,
     meetings_of,
-    slot_buttons,
+    slot_keyboard,
     when_text,
     who_text,
 )
@@ -82,7 +81,7 @@ async def offer_slots(
     if reason:
         reasons[counterpart_id] = reason
     me = await service.party(who.delegate.id)
-    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=SLOTS_SHOWN)
+    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
     lines = [
         tr._("<b>Book a meeting with {name}</b>", name=who_text(other, tr)),
         languages_line(me, other, tr),
@@ -93,9 +92,10 @@ async def offer_slots(
         return
     lines.append(tr._("Pick a time (earliest first):"))
     if token is not None:
-        rows = slot_buttons(tr, context.services, slots, "bk", token[len(links.BOOKING_PREFIX) :])
+        body = token[len(links.BOOKING_PREFIX) :]
+        rows = slot_keyboard(tr, context.services, slots, "bk", body)
     else:
-        rows = slot_buttons(tr, context.services, slots, "pk", f"{counterpart_id}_")
+        rows = slot_keyboard(tr, context.services, slots, "pk", f"{counterpart_id}_")
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 

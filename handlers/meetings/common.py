@@ -31,6 +31,7 @@ from handlers import callbacks
 from handlers.common import (
     Buttons,
     chunk,
+    page_row,
 )
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,60 @@ def slot_buttons(
         for slot in slots
     ]
     return chunk(buttons, 2)
+
+
+# The actions whose slot buttons can be paged ("sp"), each with its argument prefix.
+PAGED_ACTIONS = frozenset({"bk", "pk", "ps", "ms"})
+
+
+def slot_keyboard(
+    tr: Translator,
+    services: Services,
+    slots: Sequence[Slot],
+    action: str,
+    prefix: str,
+    *,
+    day: int = 0,
+    offset: int = 0,
+) -> Buttons:
+    """Free slots by day: one day's times, SLOTS_SHOWN at a time, then the other days.
+
+    Earlier and later times of the day page with arrows that follow the reading direction;
+    every other day with a free time has its own button ("📅 Wed, Nov 25").
+    """
+    zone = services.settings.schedule.zone
+    days = sorted({slot.start.astimezone(zone).date() for slot in slots})[:10]
+    if not days:
+        return []
+    day = max(0, min(day, len(days) - 1))
+    of_day = [slot for slot in slots if slot.start.astimezone(zone).date() == days[day]]
+    offset = max(0, min(offset, 99, len(of_day) - 1))
+    rows = slot_buttons(tr, services, of_day[offset : offset + SLOTS_SHOWN], action, prefix)
+
+    def page(to_day: int, to_offset: int) -> str:
+        return callbacks.make(NS, "sp", f"{to_day}{min(to_offset, 99):02d}{action}{prefix}")
+
+    nav = page_row(
+        tr,
+        page(day, max(0, offset - SLOTS_SHOWN)) if offset > 0 else None,
+        page(day, offset + SLOTS_SHOWN) if offset + SLOTS_SHOWN < len(of_day) else None,
+    )
+    if nav:
+        rows.append(nav)
+    others = [
+        ("📅 " + moments.day_text(slots_on[0].start, zone, tr), page(index, 0))
+        for index, when in enumerate(days)
+        if index != day
+        for slots_on in [[s for s in slots if s.start.astimezone(zone).date() == when]]
+    ]
+    return rows + chunk(others, 3)
+
+
+def parse_slot_page(arg: str) -> tuple[int, int, str, str] | None:
+    """The day, offset, slot action and its prefix of a paging button ("sp")."""
+    if len(arg) < 6 or not arg[:3].isdigit() or arg[3:5] not in PAGED_ACTIONS:
+        return None
+    return int(arg[0]), int(arg[1:3]), arg[3:5], arg[5:]
 
 
 def slots_from_starts(services: Services, starts: Sequence[dt.datetime]) -> list[Slot]:

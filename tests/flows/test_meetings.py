@@ -112,7 +112,8 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     page = await anna.expect("Book a meeting with")
     assert "Иван" in page.text and "Russian" in page.text
     assert page.button_texts()[0] == "Tue, Nov 24, 09:30"  # CLDR's date-time pattern
-    assert len(page.button_texts()) == 6
+    # Six times of the first day, later ones a page away, and the second day reachable.
+    assert page.button_texts()[6:] == ["▶", "📅 Wed, Nov 25"]
     await anna.press(0, page)
     confirm = await anna.expect("Request a meeting with")
     await anna.send_text("About <batteries>")
@@ -284,6 +285,41 @@ async def test_registering_after_a_booking_link_ends_on_the_booking_page(
     assert page.button_texts()[0]
 
 
+@pytest.mark.parametrize(
+    ("locale", "second_day", "later", "earlier"),
+    [("ru", "📅 ср, 25 нояб.", "▶", "◀"), ("ar", "📅 الأربعاء، 25 نوفمبر", "◀", "▶")],
+)
+async def test_free_times_are_offered_by_day_with_paging(
+    api: FakeBotApi, bot: BotApplication, locale: str, second_day: str, later: str, earlier: str
+) -> None:
+    host = api.user(421, "Host", language_code="en")
+    await registered(bot, host, "en", "Host", "en", "h@example.com")
+    await host.send_text("/badge")
+    token = token_in((await host.expect("t.me/")).text)
+    guest = api.user(422, "Guest", language_code=locale)
+    await registered(bot, guest, locale, "Guest", "en", "g@example.com")
+    await guest.open_link(token)
+    page = await guest.expect("Host")
+    first_day = page.button_texts()[:6]
+    # Later times of the day, then back (the arrows follow the reading direction).
+    await guest.press(later, page)
+    page = await guest.expect("Host")
+    assert page.edited
+    later_times = [b for b in page.button_texts()[:6] if b not in (later, earlier)]
+    assert later_times and not set(later_times) & set(first_day)
+    await guest.press(earlier, page)
+    page = await guest.expect("Host")
+    assert page.button_texts()[:6] == first_day
+    # The second day, and booking a time on it.
+    await guest.press(second_day, page)
+    page = await guest.expect("Host")
+    wednesday = page.button_texts()[0]
+    assert "25" in wednesday and wednesday not in first_day
+    await guest.press(0, page)
+    confirm = await guest.expect("Host")
+    assert "25" in confirm.text
+
+
 async def test_restart_keeps_reminders_owed(
     api: FakeBotApi, tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -321,7 +357,7 @@ async def test_request_a_meeting_from_matches_books_a_slot_and_says_why(
     card = await university.expect("王芳")
     await university.press(t("ru", "🤝 Request a meeting"), card)
     page = await university.expect(seen("ru", "<b>Book a meeting with {name}</b>", name="王芳"))
-    assert len(page.button_texts()) == 6
+    assert len(page.button_texts()) == 6 + 2  # six times, later times, the second day
     await university.press(0, page)
     confirm = await university.expect("王芳")
     await university.press(t("ru", "📨 Send request"), confirm)

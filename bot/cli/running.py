@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.cli.common import Commands, database_options, say, settings_of
+from bot.cli.common import Commands, database_options, settings_of
 from bot.cli.log_repeats import RepeatFilter
 from bot.domain.clock import Clock, SystemClock
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
@@ -56,7 +55,7 @@ def configure_logging(level: str, token: str = "") -> None:
 def _run(args: argparse.Namespace) -> int:
     from telegram import Update
 
-    from bot.app import build_application
+    from bot.app import build_application, serve_webhook
 
     settings = settings_of(args, require_token=True)
     configure_logging(settings.log_level, settings.token)
@@ -65,24 +64,17 @@ def _run(args: argparse.Namespace) -> int:
         # Only the sandbox sets this: it moves time forward with /clock.
         clock = SandboxClock(Path(os.environ[SANDBOX_CLOCK]))
     webhook = getattr(args, "webhook", None)
-    if webhook and importlib.util.find_spec("tornado") is None:
-        say("matchmaker: --webhook needs tornado: pip install 'python-telegram-bot[webhooks]'")
-        return 2
-    app = build_application(settings, clock=clock, own_stop_signals=True)
     # Both stop gracefully on SIGTERM/SIGINT: the outbox stops claiming at once (our handler,
     # hence stop_signals=()), updates stop, post_stop lets sends in flight finish.
     if webhook:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            # The proxy forwards the public URL's path unchanged.
-            url_path=urlsplit(webhook).path.lstrip("/"),
-            webhook_url=webhook,
-            secret_token=settings.webhook_secret or secrets.token_urlsafe(32),
-            allowed_updates=Update.ALL_TYPES,
-            stop_signals=(),
-        )
+        # The web server (handlers/web) receives the webhook: one port for the board, the
+        # Mini App and Telegram. The proxy forwards the public URL's path unchanged.
+        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        spec = (urlsplit(webhook).path, secret)
+        app = build_application(settings, clock=clock, own_stop_signals=True, webhook=spec)
+        serve_webhook(app, webhook, secret)
     else:
+        app = build_application(settings, clock=clock, own_stop_signals=True)
         app.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=())
     return 0
 

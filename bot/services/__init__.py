@@ -24,6 +24,7 @@ from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
 from bot.services.organizers import OrganizerService
 from bot.services.programme import ProgrammeService
+from bot.services.web import WebService
 from storage.claims import ClaimRepository
 from storage.db import Database
 from storage.delegates import DelegateRepository
@@ -56,6 +57,7 @@ class Services:
     control: DayControl  # the organizer's desk on the day: find, seat, move, erase
     wishes: WishRepository  # who must, would like to, or will not meet whom
     scheduler: AutoScheduler  # the organizers' schedule built from everybody's wishes
+    web: WebService  # the venue board and the Mini App
 
 
 # The timed work, in the order it runs on every tick: name -> what it calls with "now".
@@ -106,6 +108,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             meetings,
             interpreters=dict(settings.schedule.interpreters),
         ),
+        web=WebService(db, clock, settings.schedule, meetings, matching),
     )
     for name, hook in DUE_WORK:
         services.delivery.dispatcher.add_hook(name, hook(services))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import signal
 import sqlite3
 from collections import Counter
@@ -149,20 +148,6 @@ async def test_log_level_warning_keeps_info_lines_out(api: FakeBotApi, tmp_path:
     assert " INFO " not in text and " DEBUG " not in text and "ready:" not in text
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("tornado") is not None, reason="tornado is installed here"
-)
-def test_webhook_without_tornado_says_what_to_install(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("MATCHMAKER_TOKEN", "123456:TEST-TOKEN")
-    monkeypatch.setenv("MATCHMAKER_DB", str(tmp_path / "hook.db"))
-    code = main(["run", "--webhook", "https://bot.example.org/tg/hook"])
-    assert code == 2
-    assert "python-telegram-bot[webhooks]" in capsys.readouterr().err
-    assert not (tmp_path / "hook.db").exists(), "nothing started"
-
-
 def test_webhook_url_must_be_https(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["run", "--webhook", "http://bot.example.org/hook"])
@@ -170,7 +155,6 @@ def test_webhook_url_must_be_https(capsys: pytest.CaptureFixture[str]) -> None:
     assert "is not an https:// URL" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tornado") is None, reason="needs tornado")
 async def test_webhook_mode_takes_updates_signed_with_the_secret(
     api: FakeBotApi, tmp_path: Path, unused_port: int
 ) -> None:
@@ -213,6 +197,18 @@ async def test_webhook_mode_takes_updates_signed_with_the_secret(
         assert await asyncio.to_thread(post, "wrong") == 403
         assert await asyncio.to_thread(post, "proxy-secret_1") == 200
         await user.expect("What I can do", timeout=10)
+
+        # The same port serves the web face: the Mini App's page, and 404 without the secret.
+        def get(path: str) -> int:
+            try:
+                url = f"http://127.0.0.1:{unused_port}{path}"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        assert await asyncio.to_thread(get, "/app") == 200
+        assert await asyncio.to_thread(get, "/board/guessed") == 404
     finally:
         assert await terminate(process) == 0
 

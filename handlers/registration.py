@@ -69,6 +69,19 @@ def role_label(role: Role, tr: Translator) -> str:
     return tr.label(ROLE_LABELS[role])
 
 
+def _role_labels(tr: Translator) -> dict[str, str]:
+    return {role.value: role_label(role, tr) for role in Role}
+
+
+def _typed_label(text: str, labels: Mapping[str, str]) -> str | None:
+    """The key of the button whose exact label was typed (a leading tick aside), if any."""
+    typed = text.strip().removeprefix("✅").strip()
+    for key, label in labels.items():
+        if typed and typed == label:
+            return key
+    return None
+
+
 def language_buttons(namespace: str, current: str) -> Buttons:
     """Buttons for the interface languages, the current one ticked."""
     buttons = [
@@ -331,6 +344,13 @@ async def on_text(update: Update, context: BotContext) -> None:
             await advance(
                 context, delegate, step, contact=contact.value, contact_kind=contact.kind.value
             )
+        elif step is Step.LANGUAGE and _typed_label(text, LANGUAGE_LABELS) is not None:
+            # The exact label of a button, typed rather than pressed ("中文"), is that button.
+            code = _typed_label(text, LANGUAGE_LABELS)
+            saved = await context.services.delegates.update(delegate.id, locale=code)
+            await advance(context, saved, step)
+        elif step is Step.ROLE and _typed_label(text, _role_labels(tr)) is not None:
+            await advance(context, delegate, step, role=_typed_label(text, _role_labels(tr)))
         elif step is Step.DONE:
             await send(
                 context,

@@ -369,3 +369,29 @@ async def test_a_phone_number_is_read_in_the_delegates_country_and_shown_readabl
     await user.press(0, await user.expect(consent_q))
     done = await user.expect(done_q)
     assert shown in done.text, done.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "country", "role"),
+    [("ko", "한국어", "대한민국", "기업"), ("ar", "العربية", "السعودية", "شركة")],
+)
+async def test_typing_a_buttons_exact_label_is_pressing_it(
+    api: FakeBotApi, bot: BotApplication, locale: str, language: str, country: str, role: str
+) -> None:
+    name_q, org_q, country_q, role_q, lang_q, *_ = QUESTIONS[locale]
+    user = api.user(140, "X", language_code="en")  # Telegram in English: the button decides
+    await user.send_text("/start")
+    await user.expect("Nanjing Innovation Days")
+    await user.send_text(language)
+    await user.expect(name_q)
+    await user.send_text("Min")
+    await user.expect(org_q)
+    await user.send_text("Org")
+    await user.expect(country_q)
+    await user.send_text(country)
+    await user.expect(role_q)
+    await user.send_text(role)
+    await user.expect(lang_q)
+    services = bot.bot_data["services"]
+    delegate = await services.delegates.by_telegram_user(140)
+    assert delegate is not None and (delegate.locale, delegate.role) == (locale, "company")

@@ -24,6 +24,7 @@ from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
     chat_member,
     claim,
+    edits,
     errors,
     fallback,
     matches,
@@ -236,7 +237,8 @@ def build_application(
     app.job_queue.run_repeating(
         services.delivery.dispatcher.tick, interval=DUE_WORK_INTERVAL, first=0, name=DUE_WORK_JOB
     )
-    # Order matters: features first, the catch-all fallback last.
+    # Order matters: edits are dropped before anything, features next, the fallback last.
+    edits.register(app)
     chat_member.register(app)
     # Before registration: claim links and username recognition take /start first.
     claim.register(app)

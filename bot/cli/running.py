@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from bot.cli.common import Commands, database_options, settings_of
 from bot.cli.log_repeats import RepeatFilter
+from bot.config import ConfigError
 from bot.domain.clock import Clock, SystemClock
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
@@ -36,8 +37,6 @@ def configure_logging(level: str, token: str = "") -> None:
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request URL, and the URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     # PTB logs its API URLs (with the token) at DEBUG; mask it wherever it appears.
     formatter = _Redacting(
         "%(asctime)s %(levelname)s %(name)s: %(message)s", (token, token.partition(":")[2])
@@ -46,19 +45,41 @@ def configure_logging(level: str, token: str = "") -> None:
         handler.setFormatter(formatter)
         # A fault repeating in a loop logs its line once a minute, not thousands of times.
         handler.addFilter(RepeatFilter())
-    # At DEBUG these log whole updates and API parameters: what delegates type, contacts
-    # included. Personal data stays out of the logs at every level.
-    for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+    cap_library_loggers()
+
+
+# At DEBUG these libraries log what passes through them: PTB whole updates and API parameters,
+# aiosqlite every statement with its parameters (claim and booking tokens, names, contacts,
+# meeting notes), httpx/httpcore/aiohttp requests. Personal data stays out of the logs at every
+# level, so they never log below INFO; the bot's own DEBUG lines carry ids and counts only.
+LIBRARY_LOGGERS = (
+    "aiosqlite", "telegram", "httpcore", "aiohttp", "apscheduler", "tornado", "asyncio",
+)  # fmt: skip
+
+
+def cap_library_loggers() -> None:
+    """Keep third-party loggers at INFO or above (httpx at WARNING), whatever the root level."""
+    floor = max(logging.INFO, logging.getLogger().level)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(floor)
+    # httpx logs every request URL at INFO, and the URL contains the bot token; APScheduler
+    # logs each run of the due-work job (every 2 s) at INFO.
+    for noisy in ("httpx", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, floor))
 
 
 def _run(args: argparse.Namespace) -> int:
     from telegram import Update
 
     from bot.app import build_application, serve_webhook
+    from storage.db import DatabaseUnusable, check_usable
 
     settings = settings_of(args, require_token=True)
     configure_logging(settings.log_level, settings.token)
+    try:
+        check_usable(settings.database)
+    except DatabaseUnusable as error:
+        raise ConfigError("MATCHMAKER_DB", str(error)) from None
     clock: Clock = SystemClock()
     if os.environ.get(SANDBOX_CLOCK):
         # Only the sandbox sets this: it moves time forward with /clock.

@@ -28,6 +28,7 @@ from bot.services.web import WebService
 from storage.claims import ClaimRepository
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.erasure import ErasureRepository
 from storage.importer import ImportRepository
 from storage.items import ItemRepository
 from storage.matches import MatchRepository
@@ -49,6 +50,7 @@ class Services:
     matches: MatchRepository  # what delegates did about matches
     matching: MatchingService
     imports: ImportRepository
+    erasure: ErasureRepository  # what /delete_me removes beyond the profile
     claims: ClaimRepository  # binding accounts to imported profiles (the c_ links)
     meetings: MeetingService
     organizers: OrganizerService  # the role, invites and the audit log
@@ -94,6 +96,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         matches=matching.matches,
         matching=matching,
         imports=ImportRepository(db, clock),
+        erasure=ErasureRepository(db),
         claims=ClaimRepository(db, clock),
         meetings=meetings,
         organizers=organizers,

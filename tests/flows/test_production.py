@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import sqlite3
 from collections import Counter
@@ -16,6 +17,7 @@ from bot.domain.outbox import Outgoing, Priority, Rendered
 from bot.sandbox.fake_api import FakeBotApi
 from tests.flows.processes import FaultProxy, bot_environment, run_bot
 from tests.flows.test_delivery import count_rows, fill_outbox, wait_until
+from tests.flows.test_registration import register
 
 
 def log_text(log: Path) -> str:
@@ -131,6 +133,38 @@ async def test_the_token_is_never_logged_even_at_debug(api: FakeBotApi, tmp_path
     secret = api.token.split(":", 1)[1]
     assert api.token not in text
     assert secret not in text
+
+
+async def test_debug_logs_leave_out_what_the_database_stores(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    # aiosqlite logs every statement with its parameters at DEBUG: a registration's name and
+    # contact, the booking token /badge creates. `matchmaker run` keeps it at INFO.
+    database = tmp_path / "debug-db.db"
+    log = tmp_path / "debug-db.log"
+    env = bot_environment(api, database) | {
+        "MATCHMAKER_LOG_LEVEL": "DEBUG",
+        "MATCHMAKER_EVENT_NAME": "Nanjing Innovation Days",
+    }
+    process = await run_bot(env, log)
+    try:
+        await wait_for_line(log, "ready:")
+        user = api.user(43, "Secretive", language_code="en")
+        await register(
+            user, locale="en", language="English", name="Zebulon Quartz",
+            organization="Quartz Private Labs", country="China",
+        )  # fmt: skip
+        await user.send_text("/badge")
+        badge = await user.expect("t.me/", timeout=10)
+    finally:
+        assert await terminate(process) == 0
+    token = re.search(r"start=(b_[A-Za-z0-9_-]+)", badge.text)
+    assert token is not None
+    text = log_text(log)
+    assert " DEBUG " in text, "MATCHMAKER_LOG_LEVEL=DEBUG logs debug lines"
+    assert "aiosqlite" not in text and "INSERT INTO" not in text
+    for secret in ("Zebulon Quartz", "Quartz Private Labs", token.group(1), api.token):
+        assert secret not in text, secret
 
 
 async def test_log_level_warning_keeps_info_lines_out(api: FakeBotApi, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from importlib import resources
@@ -12,7 +13,13 @@ from babel import Locale, UnknownLocaleError
 from babel.lists import format_list
 from babel.support import NullTranslations, Translations
 
-from bot.domain.languages import ENDONYMS, INTERFACE_LANGUAGES, RIGHT_TO_LEFT
+from bot.domain.languages import (
+    ENDONYMS,
+    INTERFACE_LANGUAGES,
+    NAME_CORRECTIONS,
+    OTHER_LANGUAGE,
+    RIGHT_TO_LEFT,
+)
 
 SUPPORTED_LOCALES = INTERFACE_LANGUAGES
 LANGUAGE_LABELS = ENDONYMS
@@ -23,6 +30,8 @@ RTL_LOCALES = RIGHT_TO_LEFT
 _FALLBACKS: Mapping[str, str] = {"zh_Hant": "zh", "zh_Hans": "zh", "zh_TW": "zh", "zh_HK": "zh"}
 
 FSI, PDI = "\u2068", "\u2069"
+# The isolates and the embedding/override controls: what plain-text files must not carry.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e"))
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention pybabel looks for
@@ -78,10 +87,20 @@ class Translator:
             text = str(value)
             if escape:
                 text = html.escape(text, quote=False)
-        # Isolate inserted values so a Latin name or a number does not reorder Arabic text.
-        if self.is_rtl and not isinstance(value, Html):
+        if isinstance(value, Html):
+            return text
+        # Isolate inserted values so they cannot reorder the sentence around them: in a
+        # right-to-left message every value (a Latin name, a number); in any other message
+        # every value that holds right-to-left letters or direction controls, so that
+        # "أحمد المنصوري" does not flip a Russian paragraph. (Around left-to-right text in a
+        # left-to-right message the marks would change nothing a reader sees.)
+        if self.is_rtl or _steers_direction(text):
             return f"{FSI}{text}{PDI}"
         return text
+
+    def user_text(self, value: Any) -> Html:
+        """User or organizer text placed into HTML outside a template: escaped and isolated."""
+        return Html(self._value(value, escape=True))
 
     def _format(self, template: str, params: Mapping[str, Any], *, escape: bool) -> str:
         if not params:
@@ -131,15 +150,78 @@ class I18n:
         return self.translator(resolve_locale(language_code, self.default_locale))
 
 
+_RIGHT_TO_LEFT_CLASSES = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI", "LRE", "LRO", "LRI"})
+_RIGHT_TO_LEFT_CLASSES |= {"FSI", "PDF", "PDI"}
+
+
+def _steers_direction(text: str) -> bool:
+    """Whether text holds a right-to-left letter or a direction control."""
+    return any(unicodedata.bidirectional(ch) in _RIGHT_TO_LEFT_CLASSES for ch in text)
+
+
+def without_bidi_marks(text: str) -> str:
+    """Text for a file (.ics, CSV, XLSX): the isolation marks messages carry are removed."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def language_name(code: str, tr: Translator) -> str:
     """A language's name in the viewer's language, from Babel (the code if Babel has none)."""
+    if code == OTHER_LANGUAGE:
+        # Translators: a meeting language not in the list; "Meeting languages: Russian and …".
+        return tr.label("another language")
+    corrected = NAME_CORRECTIONS.get((tr.locale, code))
+    if corrected:
+        return corrected
     name = tr.babel_locale.languages.get(code)
     return str(name) if name else code
 
 
-def joined(names: Iterable[str], tr: Translator) -> str:
-    """Join names the way the viewer's language lists things (CLDR's list pattern)."""
+# Where CLDR separates even the leading items of a list with a conjunction (Arabic "و"),
+# the language's comma sets terms off instead.
+_ENUMERATION_SEPARATORS: Mapping[str, str] = {"ar": "، "}
+
+
+def _enumeration_separator(tr: Translator) -> str:
+    if tr.locale in _ENUMERATION_SEPARATORS:
+        return _ENUMERATION_SEPARATORS[tr.locale]
+    start = str(tr.babel_locale.list_patterns["standard"]["start"])
+    return start.replace("{0}", "").replace("{1}", "")
+
+
+def language_both(code: str, tr: Translator) -> str:
+    """A language named in the viewer's language and in its own: "Russian (Русский)".
+
+    For organizers, who must recognise the language they are asked to write in whichever
+    interface language they use; just the one name where both are the same.
+    """
+    own = ENDONYMS.get(code) or str(Locale.parse(code).get_display_name(code) or code)
+    theirs = language_name(code, tr)
+    if theirs.casefold() == own.casefold():
+        return own
+    # Translators: a language's name in your language, then in its own: "Russian (Русский)".
+    return tr.label("{language} ({endonym})", language=theirs, endonym=own)
+
+
+def joined(names: Iterable[str], tr: Translator, *, enumeration: bool = False) -> str:
+    """Join names the way the viewer's language lists things (CLDR's list pattern).
+
+    With `enumeration`, every name is set off by the list's separator ("A, B, C", "A、B、C",
+    "A، B، C") and no conjunction is added: for terms that hold a conjunction themselves
+    ("Hydrogen energy and fuel cells"), where "A и B и C" would not say where one ends.
+    """
     listed = [name for name in names if name]
     if not listed:
         return ""
+    if enumeration:
+        return _enumeration_separator(tr).join(listed)
     return str(format_list(listed, locale=tr.babel_locale))
+
+
+# Independent clauses in one line ("Their offer answers your need: …; they invest …"): CLDR
+# has no pattern for them, and a Latin semicolon reads wrong in Arabic and Chinese.
+_CLAUSE_SEPARATORS: Mapping[str, str] = {"ar": "؛ ", "zh": "；"}
+
+
+def clauses(texts: Iterable[str], tr: Translator) -> str:
+    """Join independent clauses with the reader's semicolon."""
+    return _CLAUSE_SEPARATORS.get(tr.locale, "; ").join(text for text in texts if text)

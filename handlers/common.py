@@ -194,6 +194,19 @@ async def edit_message(query: CallbackQuery, text: str, rows: Buttons | None = N
     await query.edit_message_text(text, reply_markup=markup)
 
 
+def page_row(tr: Translator, previous: str | None, following: str | None) -> list[tuple[str, str]]:
+    """Paging buttons (callback data of the previous and next page, None where there is none).
+
+    The arrows follow the reading direction: in a right-to-left language the previous page
+    is on the right and points right, the next one on the left and points left.
+    """
+    if tr.is_rtl:
+        row = [("◀", following) if following else None, ("▶", previous) if previous else None]
+    else:
+        row = [("◀", previous) if previous else None, ("▶", following) if following else None]
+    return [button for button in row if button is not None]
+
+
 def text_html(message: Message) -> str:
     """The message's text as HTML (its bold, links...), like PTB's text_html, URLs escaped.
 

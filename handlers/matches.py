@@ -27,6 +27,7 @@ from handlers.common import (
     Caller,
     close_buttons,
     edit_message,
+    page_row,
     refuse_button,
     registered_press,
     send,
@@ -121,11 +122,11 @@ def _card_buttons(
         wishes.wish_row(NS, tr, other_id, number, wish),
         [(tr.label("🙈 Hide"), callbacks.make(NS, "hide", f"{other_id}-{number}"))],
     ]
-    nav = []
-    if number > 0:
-        nav.append(("◀", callbacks.make(NS, "pg", number - 1)))
-    if number < total - 1:
-        nav.append(("▶", callbacks.make(NS, "pg", number + 1)))
+    nav = page_row(
+        tr,
+        callbacks.make(NS, "pg", number - 1) if number > 0 else None,
+        callbacks.make(NS, "pg", number + 1) if number < total - 1 else None,
+    )
     return [*rows, nav] if nav else rows
 
 

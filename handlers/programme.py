@@ -13,13 +13,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from babel.dates import format_interval, format_skeleton
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.domain.models import Delegate
 from bot.domain.outbox import Rendered
-from bot.i18n import N_, Translator
+from bot.formats import moments
+from bot.i18n import N_, Translator, joined
 from bot.services import Services
 from bot.services.programme import (
     REMIND_BEFORE,
@@ -69,20 +69,13 @@ def _parse_day(arg: str) -> dt.date | None:
 
 def day_label(tr: Translator, services: Services, moment: dt.datetime, skeleton: str) -> str:
     """A day as the reader's language writes it, in the event's zone."""
-    zone = services.settings.timezone
-    return format_skeleton(skeleton, moment, tzinfo=zone, locale=tr.babel_locale)
+    return moments.day_text(moment, services.settings.timezone, tr, skeleton)
 
 
 def hours_text(tr: Translator, services: Services, session: ProgrammeSession) -> str:
     """A session's start and end, e.g. 09:00–10:30, in the event's zone."""
     data = session.data
-    return format_interval(
-        data.starts_at,
-        data.ends_at,
-        "Hm",
-        tzinfo=services.settings.timezone,
-        locale=tr.babel_locale,
-    )
+    return moments.hours_text(data.starts_at, data.ends_at, services.settings.timezone, tr)
 
 
 def session_title(tr: Translator, services: Services, session: ProgrammeSession) -> str:
@@ -94,16 +87,16 @@ def session_lines(tr: Translator, services: Services, session: ProgrammeSession)
     """How one session reads in a day's list (HTML)."""
     data = session.data
     hours = html.escape(hours_text(tr, services, session))
-    lines = [f"<b>{hours}</b> {html.escape(session_title(tr, services, session))}"]
+    lines = [f"<b>{hours}</b> {tr.user_text(session_title(tr, services, session))}"]
     details = []
     if data.kind in KIND_LABELS:
         details.append(html.escape(tr.label(KIND_LABELS[data.kind])))
     if data.room:
-        details.append(f"📍 {html.escape(data.room)}")
+        details.append(f"📍 {tr.user_text(data.room)}")
     if details:
         lines.append(" · ".join(details))
     if data.speakers:
-        lines.append(f"🎤 {html.escape(', '.join(data.speakers))}")
+        lines.append(f"🎤 {joined((tr.user_text(name) for name in data.speakers), tr)}")
     return lines
 
 

@@ -69,6 +69,19 @@ def role_label(role: Role, tr: Translator) -> str:
     return tr.label(ROLE_LABELS[role])
 
 
+def _role_labels(tr: Translator) -> dict[str, str]:
+    return {role.value: role_label(role, tr) for role in Role}
+
+
+def _typed_label(text: str, labels: Mapping[str, str]) -> str | None:
+    """The key of the button whose exact label was typed (a leading tick aside), if any."""
+    typed = text.strip().removeprefix("✅").strip()
+    for key, label in labels.items():
+        if typed and typed == label:
+            return key
+    return None
+
+
 def language_buttons(namespace: str, current: str) -> Buttons:
     """Buttons for the interface languages, the current one ticked."""
     buttons = [
@@ -100,6 +113,10 @@ def problem_text(error: InvalidAnswer, tr: Translator) -> str:
             "I do not know that country. Please check the spelling or pick a button."
         ),
         Problem.NO_MEETING_LANGUAGE: N_("Please select at least one language."),
+        Problem.TOO_FEW_WORDS: N_(
+            "Please describe it in a few words, so that the right delegates find it, for "
+            "example: “Membrane bioreactors for textile wastewater”."
+        ),
     }
     return tr._(messages[error.problem])
 
@@ -181,7 +198,12 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
             "Meeting languages: {languages}",
             languages=joined((language_name(c, tr) for c in delegate.meeting_languages), tr),
         ),
-        tr._("Contact: {contact}", contact=delegate.contact or Html(not_given)),
+        tr._(
+            "Contact: {contact}",
+            contact=rules.readable_contact(delegate.contact)
+            if delegate.contact
+            else Html(not_given),
+        ),
         tr._(
             "Shown to matching delegates: {answer}",
             answer=Html(shown),
@@ -216,6 +238,30 @@ async def ask(context: BotContext, delegate: Delegate, tr: Translator, prefix: s
     await send(context, _chat(delegate), f"{prefix}\n\n{text}" if prefix else text, rows)
 
 
+# A deep link opened before registering (a badge's booking link) is kept here, in the chat's
+# memory, and followed once registration is complete. Features add how to follow theirs:
+# the payload's prefix -> a coroutine taking the context, the new delegate and the payload.
+PENDING_LINK = "pending_link"
+LinkResumer = Callable[[BotContext, Caller, str], Awaitable[None]]
+LINK_RESUMERS: dict[str, LinkResumer] = {}
+
+
+def remember_link(context: BotContext, payload: str) -> None:
+    """Keep a deep link to follow when the registration that comes first is complete."""
+    if context.user_data is not None and payload:
+        context.user_data[PENDING_LINK] = payload
+
+
+async def _resume_link(context: BotContext, saved: Delegate, tr: Translator) -> None:
+    payload = context.user_data.pop(PENDING_LINK, None) if context.user_data else None
+    if not isinstance(payload, str) or saved.telegram_user_id is None:
+        return
+    for prefix, resume in LINK_RESUMERS.items():
+        if payload.startswith(prefix):
+            await resume(context, Caller(saved.telegram_user_id, _chat(saved), saved, tr), payload)
+            return
+
+
 def _chat(delegate: Delegate) -> int:
     if delegate.chat_id is None:
         raise LookupError("the delegate has no chat")
@@ -244,6 +290,7 @@ async def advance(
         text, rows = summary(saved, tr)
         done = tr._("Thank you, {name}! Your registration is complete.", name=saved.name or "")
         await send(context, _chat(saved), f"{done}\n\n{text}", rows)
+        await _resume_link(context, saved, tr)
     else:
         await ask(context, saved, tr)
 
@@ -293,10 +340,17 @@ async def on_text(update: Update, context: BotContext) -> None:
         elif step is Step.COUNTRY:
             await _typed_country(context, who, text)
         elif step is Step.CONTACT:
-            contact = rules.validate_contact(text)
+            contact = rules.validate_contact(text, delegate.country)
             await advance(
                 context, delegate, step, contact=contact.value, contact_kind=contact.kind.value
             )
+        elif step is Step.LANGUAGE and _typed_label(text, LANGUAGE_LABELS) is not None:
+            # The exact label of a button, typed rather than pressed ("中文"), is that button.
+            code = _typed_label(text, LANGUAGE_LABELS)
+            saved = await context.services.delegates.update(delegate.id, locale=code)
+            await advance(context, saved, step)
+        elif step is Step.ROLE and _typed_label(text, _role_labels(tr)) is not None:
+            await advance(context, delegate, step, role=_typed_label(text, _role_labels(tr)))
         elif step is Step.DONE:
             await send(
                 context,
@@ -341,7 +395,9 @@ async def on_contact(update: Update, context: BotContext) -> None:
         await on_other(update, context)
         return
     try:
-        contact = rules.validate_contact(message.contact.phone_number)
+        # Telegram sends the account's number in international form, sometimes without its "+".
+        shared = message.contact.phone_number.strip()
+        contact = rules.validate_contact(shared if shared.startswith("+") else f"+{shared}")
     except InvalidAnswer as error:
         await ask(context, who.delegate, who.tr, problem_text(error, who.tr))
         return

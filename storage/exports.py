@@ -34,10 +34,16 @@ class ExportRepository:
         )
 
     async def meetings(self) -> list[aiosqlite.Row]:
-        """Every meeting with both sides' names, by time."""
+        """Every meeting with both sides' names and their answers after it, by time."""
         return await self._db.fetchall(
             "SELECT m.id, m.state, m.slot_start, m.slot_end, m.table_name, a.name, "
-            "a.organization, b.name, b.organization, m.created_at FROM meetings AS m "
+            "a.organization, b.name, b.organization, m.created_at, fa.outcome, fb.outcome "
+            "FROM meetings AS m "
             "JOIN delegates AS a ON a.id = m.requester_id "
-            "JOIN delegates AS b ON b.id = m.invitee_id ORDER BY m.slot_start, m.id"
+            "JOIN delegates AS b ON b.id = m.invitee_id "
+            "LEFT JOIN meeting_feedback AS fa "
+            "ON fa.meeting_id = m.id AND fa.delegate_id = m.requester_id "
+            "LEFT JOIN meeting_feedback AS fb "
+            "ON fb.meeting_id = m.id AND fb.delegate_id = m.invitee_id "
+            "ORDER BY m.slot_start, m.id"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.meetings import DISPUTED, Outcome, settled_outcome
 from storage.broadcasts import BroadcastRepository, Progress
 from storage.db import Database
 
@@ -25,7 +26,7 @@ class EventStats:
     needs_by_field: list[tuple[str, int]]
     offers: int
     needs: int
-    interests: int  # "interested" marks delegates set on their matches
+    interests: int  # pairs where one asked to meet the other (an "interested" mark or a request)
     meeting_requests: int
     meetings_accepted: int
     meetings_pending: int
@@ -34,6 +35,8 @@ class EventStats:
     broadcasts: int
     broadcast_delivery: Progress
     dead_letters: int
+    # Meetings whose two sides answered differently (held / no-show), by id, for the organizers.
+    meetings_disputed: tuple[int, ...] = ()
     # Dead letters by reason (refused, expired, render), only reasons that have some.
     dead_by_reason: tuple[tuple[str, int], ...] = ()
 
@@ -74,15 +77,22 @@ async def gather_stats(db: Database, broadcasts: BroadcastRepository) -> EventSt
     meetings = await db.fetchone(
         "SELECT count(*), "
         "count(CASE WHEN state = 'accepted' THEN 1 END), "
-        "count(CASE WHEN state = 'requested' THEN 1 END), "
-        "(SELECT count(DISTINCT meeting_id) FROM meeting_feedback WHERE outcome = 'held'), "
-        "(SELECT count(DISTINCT meeting_id) FROM meeting_feedback WHERE outcome = 'no_show') "
+        "count(CASE WHEN state = 'requested' THEN 1 END) "
         "FROM meetings"
     )
+    answers: dict[int, list[Outcome]] = {}
+    for row in await db.fetchall("SELECT meeting_id, outcome FROM meeting_feedback ORDER BY 1"):
+        answers.setdefault(int(row[0]), []).append(Outcome(row[1]))
+    settled = {meeting: settled_outcome(given) for meeting, given in answers.items()}
     assert people is not None and meetings is not None
     offers, offers_by_field = await _fields(db, "offer")
     needs, needs_by_field = await _fields(db, "need")
-    interests = await db.fetchval("SELECT count(*) FROM match_marks WHERE mark = 'interested'")
+    # Interest is a delegate asking to meet a match: the "interested" mark, or a meeting request
+    # (the same button books one when a common free time exists); each pair counted once.
+    interests = await db.fetchval(
+        "SELECT count(*) FROM (SELECT delegate_id, other_id FROM match_marks "
+        "WHERE mark = 'interested' UNION SELECT requester_id, invitee_id FROM meetings)"
+    )
     sent = await db.fetchval("SELECT count(*) FROM broadcasts WHERE state <> 'draft'")
     dead = await db.fetchval("SELECT count(*) FROM outbox WHERE state = 'dead'")
     by_reason = await db.fetchall(
@@ -107,8 +117,9 @@ async def gather_stats(db: Database, broadcasts: BroadcastRepository) -> EventSt
         meeting_requests=int(meetings[0]),
         meetings_accepted=int(meetings[1]),
         meetings_pending=int(meetings[2]),
-        meetings_held=int(meetings[3] or 0),
-        meetings_no_show=int(meetings[4] or 0),
+        meetings_held=sum(1 for value in settled.values() if value is Outcome.HELD),
+        meetings_no_show=sum(1 for value in settled.values() if value is Outcome.NO_SHOW),
+        meetings_disputed=tuple(sorted(m for m, value in settled.items() if value == DISPUTED)),
         broadcasts=int(sent or 0),
         broadcast_delivery=await broadcasts.delivery_totals(),
         dead_letters=int(dead or 0),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, load_settings
+from bot.sandbox.clock import sandbox_config_for
 
 # argparse's private _SubParsersAction: what `add_subparsers()` returns.
 Commands = Any
@@ -25,13 +27,27 @@ def database_options() -> argparse.ArgumentParser:
 
 
 def settings_of(args: argparse.Namespace, *, require_token: bool = False) -> Settings:
-    """The settings, with --db (if given) over the configuration and the environment."""
+    """The settings, with --db (if given) over the configuration and the environment.
+
+    A sandbox database (`matchmaker sandbox` keeps its clock beside it) opened without any
+    configuration is read with the sandbox's own event, so its zone is the one the bot uses.
+    """
     overrides = {"MATCHMAKER_DB": str(args.db)} if getattr(args, "db", None) else {}
+    config_file = getattr(args, "config", None)
+    if config_file is None and getattr(args, "db", None) and not _configured():
+        config_file = sandbox_config_for(Path(args.db))
+        if config_file is not None:
+            say(f"matchmaker: {args.db} is a sandbox database: using the sandbox's event "
+                f"({config_file.name}) for its time zone and schedule")  # fmt: skip
     return load_settings(
-        config_file=getattr(args, "config", None),
+        config_file=config_file,
         require_token=require_token,
         overrides=overrides,
     )
+
+
+def _configured() -> bool:
+    return any(name in os.environ for name in ("MATCHMAKER_CONFIG", "MATCHMAKER_TIMEZONE"))
 
 
 def say(text: str) -> None:

@@ -13,6 +13,10 @@ from bot.services.stats import TOP_MATCHES as TOP
 from bot.services.stats import EventStats, event_figures
 
 
+def _ids(ids: tuple[int, ...]) -> str:
+    return ", ".join(f"#{m}" for m in ids)
+
+
 def _pairs(pairs: list[tuple[str, int]], limit: int = TOP) -> str:
     shown = ", ".join(f"{key} {n}" for key, n in pairs[:limit])
     more = len(pairs) - limit
@@ -36,7 +40,8 @@ def stats_lines(stats: EventStats, matches: tuple[int, int]) -> list[str]:
         f"one; interest shown: {stats.interests}",
         f"meetings: {stats.meeting_requests} requests, {stats.meetings_accepted} accepted, "
         f"{stats.meetings_pending} pending, {stats.meetings_held} held, "
-        f"{stats.meetings_no_show} no-shows",
+        f"{stats.meetings_no_show} no-shows, {len(stats.meetings_disputed)} answered differently"
+        + (f" ({_ids(stats.meetings_disputed)})" if stats.meetings_disputed else ""),
         f"broadcasts: {stats.broadcasts}; messages {d.sent} sent, {d.failed} failed, "
         f"{d.unreachable} unreachable, {d.cancelled} stopped, {d.left} left",
         f"dead letters: {stats.dead_letters}"

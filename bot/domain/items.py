@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -85,7 +87,28 @@ def validate_item_text(text: str) -> str:
         raise InvalidAnswer(Problem.TOO_LONG, TEXT_MAX)
     if not any(ch.isalnum() and ch not in BLANKS for ch in cleaned):
         raise InvalidAnswer(Problem.NO_LETTERS)
+    if meaningful_words(cleaned) < MIN_WORDS:
+        raise InvalidAnswer(Problem.TOO_FEW_WORDS)
     return cleaned
+
+
+# A description says what the technology is: "Hearing aids", "医用呼吸机" pass, "ok" does not.
+MIN_WORDS = 2
+_WORD = re.compile(r"[^\W\d_]{2,}|\d{2,}")
+
+
+_IDEOGRAPHIC = ("CJK UNIFIED", "CJK COMPATIBILITY", "HIRAGANA", "KATAKANA")
+
+
+def _ideograph(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(_IDEOGRAPHIC)
+
+
+def meaningful_words(text: str) -> float:
+    """How many different words a text holds; two Chinese or Japanese characters make one."""
+    ideographs = sum(1 for ch in text if _ideograph(ch))
+    rest = "".join(" " if _ideograph(ch) else ch for ch in text)
+    return len({word.casefold() for word in _WORD.findall(rest)}) + ideographs / 2
 
 
 def parse_trl(value: str) -> int | None:

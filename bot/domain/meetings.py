@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.languages import spoken
+
 
 class MeetingState(StrEnum):
     """Where a meeting is in its life."""
@@ -97,6 +99,10 @@ class MeetingBlocked(MeetingError):
     """A slot with a meeting cannot be blocked; cancel the meeting first."""
 
 
+class MeetingStarted(MeetingError):
+    """The meeting's time has come: it is on record and can no longer be cancelled or moved."""
+
+
 @dataclass(frozen=True)
 class Meeting:
     """A meeting request or a booked meeting."""
@@ -143,6 +149,39 @@ def check_action(meeting: Meeting, actor_id: int, action: Action) -> None:
         raise MeetingClosed(meeting.state)
 
 
+DISPUTED = "disputed"
+
+
+def settled_outcome(answers: Sequence[Outcome]) -> Outcome | str | None:
+    """What one meeting's answers say, counted once per meeting.
+
+    The same answer from everyone who answered (one answer is enough) settles it; a meeting
+    one side calls held and the other missed is DISPUTED, counted apart and shown to the
+    organizers rather than counted as both held and a no-show.
+    """
+    distinct = set(answers)
+    if not distinct:
+        return None
+    if len(distinct) == 1:
+        return next(iter(distinct))
+    return DISPUTED
+
+
+# What a booked meeting allows only before it begins; afterwards it is read-only.
+_BEFORE_START_ONLY = frozenset({Action.CANCEL, Action.RESCHEDULE})
+
+
+def check_not_started(meeting: Meeting, action: Action, now: dt.datetime) -> None:
+    """Raise when `action` would change a meeting that has begun or is over."""
+    if action in _BEFORE_START_ONLY and meeting.slot_start <= now:
+        raise MeetingStarted(f"meeting {meeting.id} began at {meeting.slot_start.isoformat()}")
+
+
+def is_read_only(meeting: Meeting, now: dt.datetime) -> bool:
+    """Whether a booked meeting has begun (no more cancelling or moving)."""
+    return meeting.slot_start <= now
+
+
 def check_counterpart(requester_id: int, invitee_id: int) -> None:
     """Raise when someone asks to meet themselves."""
     if requester_id == invitee_id:
@@ -151,7 +190,7 @@ def check_counterpart(requester_id: int, invitee_id: int) -> None:
 
 def shared_languages(mine: Sequence[str], theirs: Sequence[str]) -> tuple[str, ...]:
     """The meeting languages both speak, in my order; empty means an interpreter is needed."""
-    other = set(theirs)
+    other = spoken(theirs)
     return tuple(code for code in mine if code in other)
 
 

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+import phonenumbers
+
 from bot.domain.languages import MEETING_LANGUAGE_CHOICES
 from bot.domain.models import ContactKind, Delegate, Role, Step
 
@@ -24,6 +26,7 @@ class Problem(StrEnum):
     BAD_CONTACT = "bad_contact"
     UNKNOWN_COUNTRY = "unknown_country"
     NO_MEETING_LANGUAGE = "no_meeting_language"
+    TOO_FEW_WORDS = "too_few_words"
 
 
 class InvalidAnswer(ValueError):
@@ -96,8 +99,11 @@ class Contact:
     value: str
 
 
-def validate_contact(text: str) -> Contact:
-    """Accept an e-mail address or an international phone number."""
+def validate_contact(text: str, country: str | None = None) -> Contact:
+    """Accept an e-mail address or a phone number (stored as E.164: +79131234567).
+
+    A number without its country code is read as one of `country` (the delegate's), when known.
+    """
     cleaned = clean_text(text)
     if not cleaned:
         raise InvalidAnswer(Problem.EMPTY)
@@ -111,9 +117,30 @@ def validate_contact(text: str) -> Contact:
     if digits.startswith("00"):
         digits = "+" + digits[2:]
     body = digits[1:] if digits.startswith("+") else digits
-    if body.isascii() and body.isdigit() and 7 <= len(body) <= 15:
-        return Contact(ContactKind.PHONE, "+" + body if digits.startswith("+") else body)
-    raise InvalidAnswer(Problem.BAD_CONTACT)
+    if not (body.isascii() and body.isdigit()):
+        raise InvalidAnswer(Problem.BAD_CONTACT)
+    try:
+        number = phonenumbers.parse(digits, None if digits.startswith("+") else country)
+    except phonenumbers.NumberParseException:
+        raise InvalidAnswer(Problem.BAD_CONTACT) from None
+    # Possible (the length the country's plan allows) rather than valid (an allocated range):
+    # organizers' lists carry numbers of new ranges the library's data may not know yet.
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidAnswer(Problem.BAD_CONTACT)
+    return Contact(
+        ContactKind.PHONE, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    )
+
+
+def readable_contact(value: str) -> str:
+    """A stored contact as people write it: "+7 913 123-45-67"; an e-mail address as it is."""
+    if not value.startswith("+"):
+        return value
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def validate_meeting_languages(codes: tuple[str, ...]) -> tuple[str, ...]:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from bot.i18n import without_bidi_marks
+
 
 @dataclass(frozen=True)
 class CalendarEntry:
@@ -30,7 +32,7 @@ def agenda_ics(
     calendar.add("prodid", "-//matchmaker//meetings//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", without_bidi_marks(name))
     calendar.add("x-wr-timezone", str(zone))
     for entry in entries:
         event = icalendar.Event()
@@ -38,11 +40,11 @@ def agenda_ics(
         event.add("dtstamp", stamp.astimezone(dt.UTC))
         event.add("dtstart", entry.start.astimezone(zone))
         event.add("dtend", entry.end.astimezone(zone))
-        event.add("summary", entry.summary)
+        event.add("summary", without_bidi_marks(entry.summary))
         if entry.location:
-            event.add("location", entry.location)
+            event.add("location", without_bidi_marks(entry.location))
         if entry.description:
-            event.add("description", entry.description)
+            event.add("description", without_bidi_marks(entry.description))
         calendar.add_component(event)
     # UTC needs no VTIMEZONE; every other zone is written out so importers need no database.
     calendar.add_missing_timezones()

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 from bot.domain.matching import Reason
 from bot.domain.taxonomy import Taxonomy
-from bot.i18n import FSI, PDI, Translator, joined, language_name
+from bot.i18n import FSI, PDI, Translator, joined, language_name, without_bidi_marks
 
 
 def field_names(codes: Sequence[str], tr: Translator, taxonomy: Taxonomy) -> str:
     """Field (or broad field, or kind) names in the viewer's language, as a list."""
-    return joined((taxonomy.name(code, tr.locale) for code in codes), tr)
+    return joined((taxonomy.name(code, tr.locale) for code in codes), tr, enumeration=True)
 
 
 def reason_text(reason: Reason, tr: Translator, taxonomy: Taxonomy) -> str:
@@ -62,4 +62,4 @@ def reason_text(reason: Reason, tr: Translator, taxonomy: Taxonomy) -> str:
 
 def reason_plain(reason: Reason, tr: Translator, taxonomy: Taxonomy) -> str:
     """The reason as plain text (for files and terminals rather than Telegram's HTML)."""
-    return html.unescape(reason_text(reason, tr, taxonomy))
+    return without_bidi_marks(html.unescape(reason_text(reason, tr, taxonomy)))

@@ -20,6 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
 
 from bot.config import load_settings
 from bot.domain.clock import SystemClock
@@ -32,24 +35,36 @@ from storage.web import BoardLinkRepository
 READY_TIMEOUT = 60.0
 EXPECT_TIMEOUT = 15.0
 DISPATCH_WAIT = 3.0
+WATCH_INTERVAL = 0.5
 
 
 class ScriptFailed(Exception):
     """An expectation in a sandbox script did not hold."""
 
 
+@dataclass(frozen=True)
+class Toast:
+    """An answer to a button press that Telegram shows over the chat (a toast or an alert)."""
+
+    text: str
+    alert: bool
+
+
 @dataclass
 class Transcript:
     """What each user has received and not yet matched by an `expect`."""
 
-    unseen: dict[int, list[BotMessage]] = field(default_factory=dict)
+    unseen: dict[int, list[BotMessage | Toast]] = field(default_factory=dict)
+    answers_seen: dict[int, int] = field(default_factory=dict)
 
 
 TEXT_FILES = (".ics", ".csv", ".txt")
 
 
-def visible_text(message: BotMessage) -> str:
+def visible_text(message: BotMessage | Toast) -> str:
     """What the person sees: the text, plus the content of a small text file it carries."""
+    if isinstance(message, Toast):
+        return message.text
     if message.kind == "document" and message.document:
         filename, content = message.document
         if filename.endswith(TEXT_FILES):
@@ -58,9 +73,12 @@ def visible_text(message: BotMessage) -> str:
     return message.text
 
 
-def render(message: BotMessage, *, user_id: int, current: int) -> str:
+def render(message: BotMessage | Toast, *, user_id: int, current: int) -> str:
     """Show a bot message as the terminal chat prints it, buttons numbered from 1."""
     who = "" if user_id == current else f" (to user {user_id})"
+    if isinstance(message, Toast):
+        # Telegram shows these over the chat, not in it: an alert waits for OK, a toast fades.
+        return f"bot {'alert' if message.alert else 'toast'}{who} ⟫ {message.text}"
     head = "bot (edited)" if message.edited else "bot"
     lines = [f"{head}{who} › " + visible_text(message).replace("\n", "\n    ")]
     if message.kind == "photo" and message.photo:
@@ -92,6 +110,7 @@ class Sandbox:
         self.clock_file = database.with_suffix(".clock")
         self.clock_offset = dt.timedelta()
         self.start_at: dt.datetime | None = None
+        self.zone: ZoneInfo = ZoneInfo("UTC")
         self.variables: dict[str, str] = {}
         # The bot's web server (board, Mini App) keeps one port across /crash restarts.
         self.web_port = _free_port()
@@ -199,10 +218,19 @@ class Sandbox:
         """Print a line of the sandbox's own."""
         print(text, file=self.out, flush=True)
 
-    async def switch_user(self, user_id: int, language: str | None) -> None:
-        """Become another delegate (created on first use)."""
+    async def switch_user(self, user_id: int, language: str | None) -> str | None:
+        """Become another delegate (created on first use); return a note on the language."""
+        known = any(user.user_id == user_id for user in self.api.users())
         self.current = self.api.user(user_id, f"User {user_id}", language_code=language or "en")
         self.transcript.unseen.setdefault(user_id, [])
+        if not known or language is None or language == self.current.language_code:
+            return None
+        self.current.language_code = language
+        return (
+            f"their Telegram language is now {language}: it chooses the bot's language only "
+            "until they register; a registered delegate keeps the language in their profile "
+            "(type /language to change it)"
+        )
 
     @property
     def user(self) -> FakeUser:
@@ -213,8 +241,18 @@ class Sandbox:
     async def collect(self) -> None:
         """Wait until the bot is quiet, then print and remember what it sent."""
         await self.api.settle(quiet=0.15, timeout=EXPECT_TIMEOUT)
+        self.show_new()
+
+    def show_new(self) -> None:
+        """Print and remember what the bot sent or edited since the last look."""
         for user in self.api.users():
-            for message in user.drain_events():
+            shown: list[BotMessage | Toast] = list(user.drain_events())
+            seen = self.transcript.answers_seen.get(user.user_id, 0)
+            for answer in user.callback_answers[seen:]:
+                if answer.get("text"):
+                    shown.append(Toast(str(answer["text"]), bool(answer.get("show_alert"))))
+            self.transcript.answers_seen[user.user_id] = len(user.callback_answers)
+            for message in shown:
                 self.transcript.unseen.setdefault(user.user_id, []).append(message)
                 self.say(render(message, user_id=user.user_id, current=self.user.user_id))
 
@@ -240,8 +278,17 @@ class Sandbox:
             await asyncio.sleep(0.1)
             await self.collect()
 
+    def bot_time(self) -> str:
+        """The bot's current time in the event's zone, e.g. "Tue 24 Nov 08:15 (Asia/Shanghai)"."""
+        now = dt.datetime.now(dt.UTC) + self.clock_offset
+        shown = format_datetime(now, "EEE d MMM HH:mm", tzinfo=self.zone, locale="en")
+        return f"{shown} ({self.zone.key})"
+
     async def move_clock(self, text: str) -> None:
         """Move the bot's time forward; what falls due is done at the dispatcher's next tick."""
+        if not text.strip():
+            self.say(f"*** the bot's time is {self.bot_time()} ***")
+            return
         try:
             delta = clock.parse_delta(text)
         except ValueError as problem:
@@ -249,7 +296,7 @@ class Sandbox:
             return
         self.clock_offset += delta
         clock.write_offset(self.clock_file, self.clock_offset)
-        self.say(f"*** the clock moved forward by {delta}; offset now {self.clock_offset} ***")
+        self.say(f"*** the clock moved forward by {_duration(delta)}: {self.bot_time()} ***")
         # The dispatcher polls every few seconds; give it one tick to notice.
         await asyncio.sleep(DISPATCH_WAIT)
 
@@ -280,8 +327,8 @@ class Sandbox:
             if not parts or not parts[0].isdigit():
                 self.say("usage: /as <user number> [telegram language code]")
                 return True
-            await self.switch_user(int(parts[0]), parts[1] if len(parts) > 1 else None)
-            self.say(f"*** you are now user {parts[0]} ***")
+            note = await self.switch_user(int(parts[0]), parts[1] if len(parts) > 1 else None)
+            self.say(f"*** you are now user {parts[0]}" + (f"; {note}" if note else "") + " ***")
             self.say(f"*** Mini App as user {parts[0]}: {self.miniapp_url()} ***")
             return True
         elif command == "/web":
@@ -306,24 +353,47 @@ class Sandbox:
         return True
 
 
+def _duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size} {unit}")
+            seconds %= size
+    return " ".join(parts) or "0 s"
+
+
 async def _interactive(sandbox: Sandbox) -> None:
     loop = asyncio.get_running_loop()
     sandbox.say(
         "matchmaker sandbox: you are user 1. Type /start to register; numbers press buttons; "
-        "/as 2 switches user, /open PAYLOAD opens a deep link, /clock +15m moves time, "
-        "/web shows the board and Mini App URLs, /crash kills the bot, /quit leaves."
+        "/as 2 switches user, /open PAYLOAD opens a deep link, /clock +15m moves time "
+        "(/clock alone shows it), /web shows the board and Mini App URLs, /crash kills the "
+        "bot, /quit leaves."
     )
     await sandbox.show_web()
-    while True:
-        try:
-            line = await loop.run_in_executor(None, input, f"user {sandbox.user.user_id} › ")
-        except EOFError:
-            return
-        try:
-            if not await sandbox.handle(line):
+    watcher = asyncio.create_task(_watch(sandbox))
+    try:
+        while True:
+            try:
+                line = await loop.run_in_executor(None, input, f"user {sandbox.user.user_id} › ")
+            except EOFError:
                 return
-        except (AssertionError, ScriptFailed) as problem:
-            sandbox.say(f"!! {problem}")
+            try:
+                if not await sandbox.handle(line):
+                    return
+            except (AssertionError, ScriptFailed) as problem:
+                sandbox.say(f"!! {problem}")
+    finally:
+        watcher.cancel()
+
+
+async def _watch(sandbox: Sandbox) -> None:
+    # What the bot sends or edits on its own (a broadcast's progress, a reminder) appears
+    # while you are not typing, as it would in Telegram.
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL)
+        sandbox.show_new()
 
 
 async def _script(sandbox: Sandbox, lines: list[str], path: Path) -> None:
@@ -356,6 +426,7 @@ async def _main(database: Path, script: Path | None, lines: list[str], config_fi
     log = database.with_suffix(".log")
     sandbox = Sandbox(database, config_file=config_file, log=log, out=sys.stdout)
     sandbox.start_at = first_morning(config_file)
+    sandbox.zone = load_settings({}, config_file=config_file, require_token=False).timezone
     try:
         await sandbox.start()
         if script is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from pathlib import Path
 
 ENV_VAR = "MATCHMAKER_SANDBOX_CLOCK"
@@ -41,3 +42,11 @@ def parse_delta(text: str) -> dt.timedelta:
     if len(cleaned) < 2 or cleaned[-1] not in units or not cleaned[:-1].isdigit():
         raise ValueError(f"{text!r} is not like +15m, +2h or +1d")
     return dt.timedelta(seconds=int(cleaned[:-1]) * units[cleaned[-1]])
+
+
+def sandbox_config_for(database: Path) -> Path | None:
+    """The sandbox's event file, when `database` is one the sandbox ran on (its clock beside)."""
+    if not database.with_suffix(".clock").exists():
+        return None
+    found = resources.files("bot.sandbox").joinpath("event.toml")
+    return found if isinstance(found, Path) else None

@@ -11,6 +11,7 @@ from dataclasses import astuple, dataclass
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock, from_iso
+from bot.domain.meetings import Outcome, settled_outcome
 from bot.domain.scheduling import Schedule
 from bot.formats import spreadsheet
 from bot.formats.schedules import HEADER as SCHEDULE_HEADER
@@ -34,6 +35,11 @@ class Table:
     rows: list[tuple[Cell, ...]]
 
 
+def _at(column: str, zone: ZoneInfo) -> str:
+    """A time column's name says its convention: local event time in the named zone."""
+    return f"{column} ({zone.key})"
+
+
 def _local(text: str | None, zone: ZoneInfo) -> str:
     if not text:
         return ""
@@ -43,7 +49,8 @@ def _local(text: str | None, zone: ZoneInfo) -> str:
 async def _delegates(db: Database, zone: ZoneInfo) -> Table:
     header = (
         "id", "external_id", "name", "organization", "country", "role", "language",
-        "meeting_languages", "contact", "source", "registered_at", "claimed_at", "reachable",
+        "meeting_languages", "contact", "source", _at("registered_at", zone),
+        _at("claimed_at", zone), "reachable",
     )  # fmt: skip
     rows = await ExportRepository(db).delegates()
     return Table(
@@ -71,8 +78,9 @@ def _text(cell: Cell) -> str | None:
 
 async def _meetings(db: Database, zone: ZoneInfo) -> Table:
     header = (
-        "id", "state", "start", "end", "table", "requester", "requester_organization",
-        "invitee", "invitee_organization", "created_at",
+        "id", "state", _at("start", zone), _at("end", zone), "table", "requester",
+        "requester_organization", "invitee", "invitee_organization", _at("created_at", zone),
+        "requester_answer", "invitee_answer", "outcome",
     )  # fmt: skip
     rows = await ExportRepository(db).meetings()
     return Table(
@@ -86,10 +94,19 @@ async def _meetings(db: Database, zone: ZoneInfo) -> Table:
                 _local(r[3], zone),
                 *tuple(r)[4:9],
                 _local(r[9], zone),
+                r[10] or "",
+                r[11] or "",
+                _settled(r[10], r[11]),
             )
             for r in rows
         ],
     )
+
+
+def _settled(*answers: str | None) -> str:
+    # held / no_show / late_cancel when the answers agree, "disputed" when they differ.
+    outcome = settled_outcome([Outcome(a) for a in answers if a])
+    return "" if outcome is None else str(outcome)
 
 
 async def _schedule(db: Database, clock: Clock, schedule: Schedule) -> Table:

@@ -33,6 +33,7 @@ from bot.domain.classifier import Classifier
 from bot.domain.clock import Clock
 from bot.domain.encoding import Encoder, text_key
 from bot.domain.items import StoredItem
+from bot.domain.languages import spoken
 from bot.domain.matching import (
     FIELD_CUTOFF,
     Analyzer,
@@ -93,7 +94,7 @@ def to_candidate(profile: MatchProfile, items: list[StoredItem]) -> Candidate:
         key=str(profile.id),
         organization=profile.organization,
         role=profile.role or "",
-        meeting_languages=frozenset(profile.meeting_languages),
+        meeting_languages=spoken(profile.meeting_languages),
         consent=profile.consent,
         items=tuple(
             Item(item.id, str(profile.id), item.side, item.text, item.fields, item.kind)

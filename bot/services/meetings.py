@@ -307,6 +307,7 @@ class MeetingService:
         if party is None:
             raise NotYourMeeting(f"delegate {actor_id} is not in meeting {meeting_id}")
         rules.check_action(meeting, party, action)
+        rules.check_not_started(meeting, action, self.clock.now())
         if meeting.state is MeetingState.REQUESTED and meeting.expires_at <= self.clock.now():
             # The expiry job has not run yet; the request is over all the same.
             raise MeetingClosed(MeetingState.EXPIRED)

@@ -25,7 +25,15 @@ from bot.i18n import N_, Translator
 from bot.services import Services
 from bot.services.meetings import MeetingService
 from handlers import callbacks
-from handlers.common import Buttons, Caller, close_buttons, refuse_button, registered_press, send
+from handlers.common import (
+    Buttons,
+    Caller,
+    close_buttons,
+    keyboard,
+    refuse_button,
+    registered_press,
+    send,
+)
 from handlers.context import BotContext
 from handlers.meetings.agenda import (
     block_day_choice,
@@ -49,13 +57,14 @@ from handlers.meetings.common import (
     NOTE_GROUP,
     NS,
     OUTCOME_CODES,
-    SLOTS_SHOWN,
     TOKEN_BODY,
     error_text,
     meetings_of,
     parse_id,
     parse_pair,
+    parse_slot_page,
     slot_buttons,
+    slot_keyboard,
     slots_from_starts,
     when_text,
     who_text,
@@ -195,13 +204,41 @@ async def _move_to(press: MeetingPress) -> bool:
 
 async def _time_choice(press: MeetingPress, meeting: Meeting, action: str, question: str) -> None:
     service, who = press.service, press.who
-    slots = await service.free_slots_for(meeting.participants, limit=SLOTS_SHOWN)
+    slots = await service.free_slots_for(meeting.participants, limit=None)
     if not slots:
         text = who.tr._("There is no time left that is free for both of you.")
         await send(press.context, who.chat_id, text)
         return
-    rows = slot_buttons(who.tr, press.context.services, slots, action, f"{meeting.id}_")
+    rows = slot_keyboard(who.tr, press.context.services, slots, action, f"{meeting.id}_")
     await send(press.context, who.chat_id, question, rows)
+
+
+async def _slot_page(press: MeetingPress) -> bool:
+    """Another day, or earlier or later times, of the free slots a message offers."""
+    page = parse_slot_page(press.arg)
+    if page is None:
+        return False
+    day, offset, action, prefix = page
+    owner = prefix.rstrip("_")
+    if action == "bk":
+        target = await press.service.booking_target(links.BOOKING_PREFIX + prefix)
+        people = [press.me, target.id]
+    elif action == "pk":
+        if not owner.isdigit():
+            return False
+        people = [press.me, int(owner)]
+    else:
+        if not owner.isdigit():
+            return False
+        meeting, _ = await press.meeting_i_may_act_for(int(owner))
+        people = list(meeting.participants)
+    slots = await press.service.free_slots_for(people, limit=None)
+    rows = slot_keyboard(
+        press.tr, press.context.services, slots, action, prefix, day=day, offset=offset
+    )
+    await press.query.answer()
+    await press.query.edit_message_reply_markup(reply_markup=keyboard(rows))
+    return True
 
 
 # -- managing a booked meeting -----------------------------------------------------------------
@@ -213,6 +250,7 @@ async def _ask_cancel(press: MeetingPress) -> bool:
         return False
     meeting, party = await press.meeting_i_may_act_for(meeting_id)
     rules.check_action(meeting, party, rules.Action.CANCEL)
+    rules.check_not_started(meeting, rules.Action.CANCEL, press.context.services.clock.now())
     await press.query.answer()
     tr = press.tr
     other = await press.service.party(meeting.other(party))
@@ -241,7 +279,8 @@ async def _ask_move(press: MeetingPress) -> bool:
     if meeting_id is None:
         return False
     meeting, party = await press.meeting_i_may_act_for(meeting_id)
-    rules.check_action(meeting, party, rules.Action.CANCEL)
+    rules.check_action(meeting, party, rules.Action.RESCHEDULE)
+    rules.check_not_started(meeting, rules.Action.RESCHEDULE, press.context.services.clock.now())
     await press.query.answer()
     tr = press.tr
     other = await press.service.party(meeting.other(party))
@@ -335,6 +374,7 @@ async def _rate(press: MeetingPress) -> bool:
 
 # Callback codes of the meetings namespace ("m") and their argument.
 ACTIONS: Mapping[str, MeetingAction] = {
+    "sp": _slot_page,  # day, offset (2 digits), slot action, its prefix: page the times
     "bk": _book_from_link,  # booking token body + slot key: a note, then the request
     "pk": _book_picked,  # invitee id _ slot key (from a match card or a profile)
     "send": _send_request,  # slot key of the draft: send the request

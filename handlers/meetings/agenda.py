@@ -6,15 +6,16 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 
-from babel.dates import format_interval, format_skeleton
 from telegram import CallbackQuery, Update
 
 from bot.domain import links
+from bot.domain import meetings as rules
 from bot.domain.meetings import (
     Meeting,
     MeetingState,
 )
 from bot.domain.scheduling import REMINDER_CHOICES, slot_key
+from bot.formats import moments
 from bot.formats.badges import qr_png
 from bot.formats.calendar import CalendarEntry, agenda_ics
 from bot.i18n import Html, Translator
@@ -71,17 +72,16 @@ async def block_day_choice(
     blocked = await service.blocked(who.delegate.id)
     booked = {m.slot_start for m in await service.agenda(who.delegate.id) if m.table}
     now = services.clock.now()
-    locale = who.tr.babel_locale
     day_slots = schedule.slots_on(schedule.days[day_index])
     buttons = []
     for slot in day_slots:
         if slot.start <= now:
             continue
         mark = "🚫" if slot.start in blocked else "📅" if slot.start in booked else "▫️"
-        time = format_skeleton("Hm", slot.start, tzinfo=schedule.zone, locale=locale)
+        time = moments.time_text(slot.start, schedule.zone, who.tr)
         buttons.append((f"{mark} {time}", callbacks.make(NS, "tb", slot_key(slot.start))))
     noon = dt.datetime.combine(schedule.days[day_index], dt.time(12), tzinfo=schedule.zone)
-    day = format_skeleton("MMMEd", noon, tzinfo=schedule.zone, locale=locale)
+    day = moments.day_text(noon, schedule.zone, who.tr)
     text = who.tr._(
         "<b>Availability on {day}</b>\nTap a time to block it (🚫) or free it again. "
         "Blocked times are offered to no one.",
@@ -104,6 +104,7 @@ def agenda_text(
     assert who.delegate is not None
     tr, me = who.tr, who.delegate.id
     zone = services.settings.schedule.zone
+    now = services.clock.now()
     lines = [tr._("<b>Your meetings</b>")]
     rows: Buttons = []
     booked = [m for m in meetings if m.state is MeetingState.ACCEPTED]
@@ -116,21 +117,22 @@ def agenda_text(
         if day != day_seen:
             day_seen = day
             lines.append("")
-            label = format_skeleton("MMMEd", m.slot_start, tzinfo=zone, locale=tr.babel_locale)
+            label = moments.day_text(m.slot_start, zone, tr)
             lines.append(f"<b>{Html(label)}</b>")
-        hours = format_interval(
-            m.slot_start, m.slot_end, "Hm", tzinfo=zone, locale=tr.babel_locale
-        )
+        hours = moments.hours_text(m.slot_start, m.slot_end, zone, tr)
         other = parties.get(m.other(me))
         lines.append(
-            tr._(
+            ("✔️ " if rules.is_read_only(m, now) else "")
+            + tr._(
                 "{hours} · {table} · {name}",
                 hours=hours,
                 table=table_text(m.table, services, tr),
                 name=who_text(other, tr),
             )
         )
-        short = format_skeleton("Hm", m.slot_start, tzinfo=zone, locale=tr.babel_locale)
+        if rules.is_read_only(m, now):
+            continue  # it has begun: on record, no more cancelling or moving
+        short = moments.time_text(m.slot_start, zone, tr)
         rows.append(
             [
                 (tr.label("❌ Cancel {time}", time=short), callbacks.make(NS, "cx", m.id)),
@@ -165,7 +167,7 @@ async def show_agenda(update: Update, context: BotContext) -> None:
     day_buttons = []
     for index, day in enumerate(schedule.days):
         noon = dt.datetime.combine(day, dt.time(12), tzinfo=schedule.zone)
-        label = format_skeleton("MMMEd", noon, tzinfo=schedule.zone, locale=who.tr.babel_locale)
+        label = moments.day_text(noon, schedule.zone, who.tr)
         day_buttons.append(
             (who.tr.label("🚫 Block times: {day}", day=label), callbacks.make(NS, "blk", index))
         )

@@ -31,11 +31,10 @@ from handlers.meetings.common import (
     DRAFT,
     DRAFT_MINUTES,
     NS,
-    SLOTS_SHOWN,
     error_text,
     languages_line,
     meetings_of,
-    slot_buttons,
+    slot_keyboard,
     when_text,
     who_text,
 )
@@ -82,7 +81,7 @@ async def offer_slots(
     if reason:
         reasons[counterpart_id] = reason
     me = await service.party(who.delegate.id)
-    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=SLOTS_SHOWN)
+    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
     lines = [
         tr._("<b>Book a meeting with {name}</b>", name=who_text(other, tr)),
         languages_line(me, other, tr),
@@ -93,9 +92,10 @@ async def offer_slots(
         return
     lines.append(tr._("Pick a time (earliest first):"))
     if token is not None:
-        rows = slot_buttons(tr, context.services, slots, "bk", token[len(links.BOOKING_PREFIX) :])
+        body = token[len(links.BOOKING_PREFIX) :]
+        rows = slot_keyboard(tr, context.services, slots, "bk", body)
     else:
-        rows = slot_buttons(tr, context.services, slots, "pk", f"{counterpart_id}_")
+        rows = slot_keyboard(tr, context.services, slots, "pk", f"{counterpart_id}_")
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 
@@ -105,7 +105,9 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
     if who is None:
         return
     if who.delegate is None or not who.delegate.is_registered:
-        # Someone who scanned a badge before registering: registration comes first.
+        # Someone who scanned a badge before registering: registration comes first, and the
+        # booking page follows when it is complete.
+        registration.remember_link(context, (context.args or [""])[0])
         await registration.start(update, context)
         return
     token = (context.args or [""])[0]
@@ -119,6 +121,21 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
         await send(context, who.chat_id, text)
         return
     await offer_slots(context, who, target.id, token=token)
+
+
+async def _resume_booking(context: BotContext, who: Caller, token: str) -> None:
+    """The booking page of a link opened before registering, once registration is complete."""
+    assert who.delegate is not None
+    try:
+        target = await meetings_of(context.services).booking_target(token)
+    except UnknownBookingLink as error:
+        await send(context, who.chat_id, error_text(error, who.tr, context.services))
+        return
+    if target.id != who.delegate.id:
+        await offer_slots(context, who, target.id, token=token)
+
+
+registration.LINK_RESUMERS[links.BOOKING_PREFIX] = _resume_booking
 
 
 async def ask_note(context: BotContext, who: Caller, draft: Mapping[str, Any]) -> None:

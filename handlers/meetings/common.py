@@ -7,8 +7,6 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
-from babel.dates import format_datetime, format_interval, format_skeleton
-
 from bot.domain import links
 from bot.domain import meetings as rules
 from bot.domain.meetings import (
@@ -16,6 +14,7 @@ from bot.domain.meetings import (
     MeetingBlocked,
     MeetingClosed,
     MeetingError,
+    MeetingStarted,
     MeetingState,
     Outcome,
     SlotTaken,
@@ -24,6 +23,7 @@ from bot.domain.meetings import (
 )
 from bot.domain.scheduling import Slot
 from bot.domain.zones import differs_at, home_zone
+from bot.formats import moments
 from bot.i18n import Html, Translator, joined, language_name
 from bot.services import Services
 from bot.services.meetings import AlreadyRequested, MeetingService, Party
@@ -31,6 +31,7 @@ from handlers import callbacks
 from handlers.common import (
     Buttons,
     chunk,
+    page_row,
 )
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,7 @@ def meetings_of(services: Services) -> MeetingService:
 
 def when_text(tr: Translator, start: dt.datetime, end: dt.datetime, services: Services) -> str:
     """A slot as the reader's language writes it, in the event's time zone."""
-    zone = services.settings.schedule.zone
-    day = format_skeleton("MMMEd", start, tzinfo=zone, locale=tr.babel_locale)
-    hours = format_interval(start, end, "Hm", tzinfo=zone, locale=tr.babel_locale)
-    return f"{day}, {hours}"
+    return moments.span_text(start, end, services.settings.schedule.zone, tr)
 
 
 def local_time_line(
@@ -79,15 +77,15 @@ def local_time_line(
     zone = home_zone(me.country if me else None)
     if zone is None or not differs_at(zone, services.settings.schedule.zone, start):
         return []
-    local = format_datetime(start, "EEE HH:mm", tzinfo=zone, locale=tr.babel_locale)
-    return [tr._("Your local time: {time} ({zone})", time=local, zone=zone.key)]
+    local = moments.day_and_time(
+        moments.day_text(start, zone, tr, "E"), moments.time_text(start, zone, tr), tr
+    )
+    return [tr._("Your local time: {time} ({zone})", time=local, zone=moments.zone_text(zone, tr))]
 
 
 def slot_label(tr: Translator, slot: Slot, services: Services) -> str:
     """A short button label for a slot."""
-    zone = services.settings.schedule.zone
-    day = format_skeleton("MMMEd", slot.start, tzinfo=zone, locale=tr.babel_locale)
-    return f"{day} {format_skeleton('Hm', slot.start, tzinfo=zone, locale=tr.babel_locale)}"
+    return moments.moment_text(slot.start, services.settings.schedule.zone, tr)
 
 
 def who_text(party: Party | None, tr: Translator) -> str:
@@ -122,9 +120,7 @@ def table_text(table: str | None, services: Services, tr: Translator) -> Html:
 
 def moment_text(tr: Translator, moment: dt.datetime, services: Services) -> str:
     """A point in time (day and hour) in the reader's language and the event's zone."""
-    zone = services.settings.schedule.zone
-    day = format_skeleton("MMMEd", moment, tzinfo=zone, locale=tr.babel_locale)
-    return f"{day}, {format_skeleton('Hm', moment, tzinfo=zone, locale=tr.babel_locale)}"
+    return moments.moment_text(moment, services.settings.schedule.zone, tr)
 
 
 def error_text(error: MeetingError, tr: Translator, services: Services) -> str:
@@ -150,6 +146,8 @@ def error_text(error: MeetingError, tr: Translator, services: Services) -> str:
         )
     if isinstance(error, AlreadyRequested):
         return tr._("You have already asked for this meeting; please wait for the answer.")
+    if isinstance(error, MeetingStarted):
+        return tr._("This meeting has already begun; it can no longer be cancelled or moved.")
     if isinstance(error, MeetingBlocked):
         return tr._("A meeting is booked in this slot. Cancel it first to block the slot.")
     if isinstance(error, InvalidCounterpart):
@@ -166,6 +164,60 @@ def slot_buttons(
         for slot in slots
     ]
     return chunk(buttons, 2)
+
+
+# The actions whose slot buttons can be paged ("sp"), each with its argument prefix.
+PAGED_ACTIONS = frozenset({"bk", "pk", "ps", "ms"})
+
+
+def slot_keyboard(
+    tr: Translator,
+    services: Services,
+    slots: Sequence[Slot],
+    action: str,
+    prefix: str,
+    *,
+    day: int = 0,
+    offset: int = 0,
+) -> Buttons:
+    """Free slots by day: one day's times, SLOTS_SHOWN at a time, then the other days.
+
+    Earlier and later times of the day page with arrows that follow the reading direction;
+    every other day with a free time has its own button ("📅 Wed, Nov 25").
+    """
+    zone = services.settings.schedule.zone
+    days = sorted({slot.start.astimezone(zone).date() for slot in slots})[:10]
+    if not days:
+        return []
+    day = max(0, min(day, len(days) - 1))
+    of_day = [slot for slot in slots if slot.start.astimezone(zone).date() == days[day]]
+    offset = max(0, min(offset, 99, len(of_day) - 1))
+    rows = slot_buttons(tr, services, of_day[offset : offset + SLOTS_SHOWN], action, prefix)
+
+    def page(to_day: int, to_offset: int) -> str:
+        return callbacks.make(NS, "sp", f"{to_day}{min(to_offset, 99):02d}{action}{prefix}")
+
+    nav = page_row(
+        tr,
+        page(day, max(0, offset - SLOTS_SHOWN)) if offset > 0 else None,
+        page(day, offset + SLOTS_SHOWN) if offset + SLOTS_SHOWN < len(of_day) else None,
+    )
+    if nav:
+        rows.append(nav)
+    others = [
+        ("📅 " + moments.day_text(slots_on[0].start, zone, tr), page(index, 0))
+        for index, when in enumerate(days)
+        if index != day
+        for slots_on in [[s for s in slots if s.start.astimezone(zone).date() == when]]
+    ]
+    return rows + chunk(others, 3)
+
+
+def parse_slot_page(arg: str) -> tuple[int, int, str, str] | None:
+    """The day, offset, slot action and its prefix of a paging button ("sp")."""
+    if len(arg) < 6 or not arg[:3].isdigit() or arg[3:5] not in PAGED_ACTIONS:
+        return None
+    return int(arg[0]), int(arg[1:3]), arg[3:5], arg[5:]
 
 
 def slots_from_starts(services: Services, starts: Sequence[dt.datetime]) -> list[Slot]:

@@ -11,8 +11,9 @@ from bot.domain.meetings import (
     Meeting,
 )
 from bot.domain.outbox import Rendered
+from bot.domain.registration import readable_contact
 from bot.formats.match_reasons import reason_text
-from bot.i18n import N_, Html, Translator
+from bot.i18n import N_, Html, Translator, clauses
 from bot.services import Services
 from bot.services import meetings as ms
 from bot.services.meetings import Party
@@ -42,7 +43,7 @@ async def match_reasons(
         return None
     taxonomy = services.matching.taxonomy
     reasons = [r for r in match.reasons if r.kind != "common_language"][:2]
-    return "; ".join(reason_text(reason, tr, taxonomy) for reason in reasons) or None
+    return clauses((reason_text(reason, tr, taxonomy) for reason in reasons), tr) or None
 
 
 def renderers(services: Services) -> dict[str, Any]:
@@ -163,7 +164,7 @@ def renderers(services: Services) -> dict[str, Any]:
             tr._("With: {name}", name=who_text(other, tr)),
         ]
         if other is not None and other.contact:
-            lines.append(tr._("Contact: {contact}", contact=other.contact))
+            lines.append(tr._("Contact: {contact}", contact=readable_contact(other.contact)))
         lines.append(languages_line(me, other, tr))
         lines.append(tr._("Your meetings: /agenda"))
         return Rendered("\n".join(lines))

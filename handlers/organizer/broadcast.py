@@ -26,7 +26,7 @@ from bot.delivery import Renderer
 from bot.domain.countries import country_name, flag
 from bot.domain.models import Role
 from bot.domain.outbox import Attachment, Rendered
-from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator, joined
+from bot.i18n import LANGUAGE_LABELS, SUPPORTED_LOCALES, Translator, joined, language_both
 from bot.services import Services
 from bot.services.broadcasts import (
     AUDIENCE_KINDS,
@@ -122,7 +122,7 @@ def text_prompt(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
             tr._(
                 "Write the announcement in {language} and send it as one message. "
                 "Bold, italics and links are kept.",
-                language=LANGUAGE_LABELS[locale],
+                language=language_both(locale, tr),
             ),
         ]
     )
@@ -137,7 +137,7 @@ def text_prompt(tr: Translator, draft: Broadcast) -> tuple[str, Buttons]:
 def version_prompt(tr: Translator, locale: str) -> str:
     """Ask for another language's version."""
     return tr._(
-        "Send the announcement in {language} as one message.", language=LANGUAGE_LABELS[locale]
+        "Send the announcement in {language} as one message.", language=language_both(locale, tr)
     )
 
 
@@ -149,7 +149,7 @@ def _attached_text(tr: Translator, attachment: Attachment) -> str:
 
 def caption_refusal(tr: Translator, error: TooLongForCaption, *, adding: bool = False) -> str:
     """Why a text cannot go with a photo or document (when attaching, or adding a version)."""
-    language = LANGUAGE_LABELS.get(error.locale, error.locale)
+    language = language_both(error.locale, tr)
     if adding:
         return tr._(
             "This text is too long to go with the attached photo or document: each version is "
@@ -374,7 +374,7 @@ async def _preview(context: BotContext, who: Caller, draft: Broadcast) -> None:
             "👁 Preview as {language} readers see it ({n} recipient):",
             "👁 Preview as {language} readers see it ({n} recipients):",
             n,
-            language=LANGUAGE_LABELS.get(locale, locale),
+            language=language_both(locale, tr),
         )
         if draft.attachment is not None:
             heading += "\n" + _attached_text(tr, draft.attachment)

@@ -16,10 +16,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.domain.countries import flag
+from bot.domain.countries import country_name, flag
 from bot.domain.models import Role
 from bot.domain.outbox import DeadReason
-from bot.i18n import LANGUAGE_LABELS, Translator
+from bot.i18n import LANGUAGE_LABELS, Translator, joined
 from bot.services import exports as data_exports
 from bot.services.stats import TOP_MATCHES, event_figures
 from handlers import callbacks
@@ -40,8 +40,10 @@ IMPORT_GROUP = -5
 ACTIONS = frozenset({"stats", "exp", "retry"})
 
 
-def _top(pairs: list[tuple[str, int]], name: Callable[[str], str], limit: int = 8) -> str:
-    shown = ", ".join(f"{name(key)} {n}" for key, n in pairs[:limit])
+def _top(
+    pairs: list[tuple[str, int]], name: Callable[[str], str], tr: Translator, limit: int = 8
+) -> str:
+    shown = joined((f"{name(key)} {n}" for key, n in pairs[:limit]), tr)
     return shown + (" …" if len(pairs) > limit else "") if shown else "—"
 
 
@@ -87,7 +89,7 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
         return taxonomy.name(code, tr.locale)
 
     def country(code: str) -> str:
-        return f"{flag(code)} {code}" if len(code) == 2 else code
+        return f"{flag(code)} {country_name(code, tr.locale)}" if len(code) == 2 else code
 
     def language(code: str) -> str:
         return LANGUAGE_LABELS.get(code, code)
@@ -107,20 +109,20 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 claimed=stats.claimed,
                 unreachable=stats.unreachable,
             ),
-            tr._("By country: {list}", list=_top(stats.by_country, country)),
-            tr._("By language: {list}", list=_top(stats.by_language, language)),
-            tr._("By role: {list}", list=_top(stats.by_role, role)),
+            tr._("By country: {list}", list=_top(stats.by_country, country, tr)),
+            tr._("By language: {list}", list=_top(stats.by_language, language, tr)),
+            tr._("By role: {list}", list=_top(stats.by_role, role, tr)),
             "",
             tr._("<b>Offers and needs</b>"),
             tr._(
                 "Offers: {n}; by field: {list}",
                 n=stats.offers,
-                list=_top(stats.offers_by_field, field, 5),
+                list=_top(stats.offers_by_field, field, tr, 5),
             ),
             tr._(
                 "Needs: {n}; by field: {list}",
                 n=stats.needs,
-                list=_top(stats.needs_by_field, field, 5),
+                list=_top(stats.needs_by_field, field, tr, 5),
             ),
             tr._(
                 "Matches: {pairs} pairs among everyone's top {limit}; {matched} delegates have "
@@ -140,6 +142,20 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 pending=stats.meetings_pending,
                 held=stats.meetings_held,
                 no_show=stats.meetings_no_show,
+            ),
+            *(
+                [
+                    tr.ngettext(
+                        "⚠️ {n} meeting answered differently by its two sides (held / missed): "
+                        "{ids}",
+                        "⚠️ {n} meetings answered differently by their two sides (held / "
+                        "missed): {ids}",
+                        len(stats.meetings_disputed),
+                        ids=joined((f"#{m}" for m in stats.meetings_disputed), tr),
+                    )
+                ]
+                if stats.meetings_disputed
+                else []
             ),
             "",
             tr._("<b>Messages</b>"),

@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
+
 from benchmarks import broadcast as bench
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
@@ -414,3 +416,23 @@ async def test_a_report_and_final_edit_that_meet_a_429_are_sent_after_the_pause(
     await api.settle()
     assert "Finished" in shown(organizer, progress.message_id).text
     assert [c.status for c in api.calls if c.method == "editMessageText"][-2:] == [429, 200]
+
+
+@pytest.mark.parametrize(
+    ("language_code", "expected"),
+    [
+        ("en", "Write the announcement in Russian (Русский)"),
+        # In Arabic the same, each part isolated so the Cyrillic name cannot reorder it.
+        ("ar", "\u2068\u2068الروسية\u2069 (\u2068Русский\u2069)\u2069"),
+        ("zh", "俄语（Русский）"),
+    ],
+)
+async def test_the_organizer_is_asked_for_a_language_by_both_its_names(
+    api: FakeBotApi, bot: BotApplication, language_code: str, expected: str
+) -> None:
+    organizer = api.user(ORGANIZER, "Olga", language_code=language_code)
+    await organizer.send_text("/broadcast")
+    prompt = await organizer.expect("📢")
+    await organizer.press("Русский", prompt)
+    asked = await organizer.expect("Русский")
+    assert expected in asked.text, asked.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.app import BotApplication
 from bot.sandbox.fake_api import FakeBotApi, FakeUser
 from storage.matches import Mark
@@ -73,6 +75,7 @@ async def test_russian_university_and_chinese_dyeing_plant_find_each_other(
     # They meet in Chinese, she in Russian: the card says so.
     assert NO_LANGUAGE_RU in card.text
     assert t("ru", MATCH_OF, n=1, total=1, percent="57\xa0%") in card.text
+    assert "совпадение на 57\xa0%" in card.text  # as a Russian editor writes it
     assert "▶" not in card.button_texts()
 
     await plant.send_text("/matches")
@@ -276,3 +279,80 @@ async def test_deleting_my_data_removes_my_items_and_marks(
     assert items == marks == 0
     await plant.send_text("/matches")
     await plant.expect(seen("zh", NO_MATCHES))
+
+
+AHMED = "أحمد المنصوري"
+
+
+def match_of(locale: str, n: int, total: int) -> str:
+    """A pattern for the card's counter, whatever the fit."""
+    return re.escape(t(locale, MATCH_OF, n=n, total=total, percent="§").split("§")[0])
+
+
+async def test_arabic_pages_point_the_way_arabic_reads_and_arabic_names_stay_isolated(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    viewer = api.user(430, "Viewer", language_code="ar")
+    await seed(bot, viewer, name="عمر", organization="KAUST", country="SA", locale="ar",
+               languages=("ar", "en"), needs=("Industrial wastewater treatment for a mill",),
+               fields=("env.wastewater",))  # fmt: skip
+    reader = api.user(431, "Ольга", language_code="ru")
+    await seed(bot, reader, name=OLGA, organization=TPU, country="RU", locale="ru",
+               languages=("ru", "en"), needs=("Industrial wastewater treatment for a mill",),
+               fields=("env.wastewater",))  # fmt: skip
+    for n, who in enumerate((AHMED, "Li Wei")):
+        other = api.user(432 + n, who, language_code="en")
+        await seed(bot, other, name=who, organization=f"Lab {n}", country="AE", locale="en",
+                   languages=("ar", "en", "ru"), offers=(WASTEWATER_RU,),
+                   fields=("env.wastewater",))  # fmt: skip
+
+    # Arabic reads right to left: the next page is on the left and points left.
+    await viewer.send_text("/matches")
+    card = await viewer.expect(match_of("ar", 1, 2))
+    assert card.button_texts()[-1] == "◀"
+    await viewer.press("◀", card)
+    card = await viewer.expect(match_of("ar", 2, 2))
+    assert card.button_texts()[-1] == "▶"  # back to the first, on the right, pointing right
+    await viewer.press("▶", card)
+    await viewer.expect(match_of("ar", 1, 2))
+
+    # Left to right, the arrows are the other way round; an Arabic name is isolated in the
+    # Russian sentence, so it cannot turn the paragraph right to left.
+    await reader.send_text("/matches")
+    card = await reader.expect(match_of("ru", 1, 2))
+    cards = card.text
+    assert card.button_texts()[-1] == "▶"
+    await reader.press("▶", card)
+    card = await reader.expect(match_of("ru", 2, 2))
+    cards += card.text
+    assert card.button_texts()[-1] == "◀"
+    assert f"\u2068{AHMED}\u2069" in cards
+    assert "\u2068Li Wei\u2069" not in cards
+
+
+async def test_fields_are_enumerated_so_terms_with_a_conjunction_stay_apart(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    both = ("energy.hydrogen", "env.wastewater")
+    hydrogen_ru, wastewater_ru = name("energy.hydrogen", "ru"), name("env.wastewater", "ru")
+    hydrogen_ar, wastewater_ar = name("energy.hydrogen", "ar"), name("env.wastewater", "ar")
+    assert " и " in hydrogen_ru and " و" in hydrogen_ar  # the terms hold a conjunction
+    viewers = []
+    for n, locale in enumerate(("ru", "ar")):
+        viewer = api.user(440 + n, f"Viewer {n}", language_code=locale)
+        viewers.append(viewer)
+        await seed(bot, viewer, name=f"Viewer {n}", organization="Mill", country="CN",
+                   locale=locale, languages=("en",), needs=("Hydrogen and wastewater",),
+                   fields=both)  # fmt: skip
+    other = api.user(450, "Li", language_code="en")
+    await seed(bot, other, name="Li Wei", organization="Lab", country="CN", locale="en",
+               offers=("Hydrogen fuel cells and wastewater treatment",), fields=both)  # fmt: skip
+
+    expected = (
+        ("ru", f"{hydrogen_ru}, {wastewater_ru}"),
+        ("ar", f"{hydrogen_ar}، {wastewater_ar}"),
+    )
+    for viewer, (locale, fields) in zip(viewers, expected, strict=True):
+        await viewer.send_text("/matches")
+        card = await viewer.expect("Li Wei")
+        assert t(locale, "Fields: {fields}", fields=fields) in card.text, card.text

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,12 +16,14 @@ import pytest
 
 from bot.app import BotApplication
 from bot.domain.clock import ManualClock
+from bot.domain.meetings import Outcome
 from bot.domain.scheduling import parse_schedule
 from bot.sandbox.fake_api import FakeBotApi, FakeUser
 from bot.services import Services
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
 from tests.flows.items_kit import name, seen, t
 from tests.flows.test_matches import NEW_MATCH, OLGA, russian_and_chinese
+from tests.flows.test_registration import QUESTIONS
 
 MINUTE = dt.timedelta(minutes=1)
 # The clock stands at 09:00 in Shanghai; the first slot is 09:30-09:50 local.
@@ -107,8 +111,9 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     await anna.open_link(token)
     page = await anna.expect("Book a meeting with")
     assert "Иван" in page.text and "Russian" in page.text
-    assert page.button_texts()[0] == "Tue, Nov 24 09:30"
-    assert len(page.button_texts()) == 6
+    assert page.button_texts()[0] == "Tue, Nov 24, 09:30"  # CLDR's date-time pattern
+    # Six times of the first day, later ones a page away, and the second day reachable.
+    assert page.button_texts()[6:] == ["▶", "📅 Wed, Nov 25"]
     await anna.press(0, page)
     confirm = await anna.expect("Request a meeting with")
     await anna.send_text("About <batteries>")
@@ -136,7 +141,8 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     await ivan.press(0, request)  # Accept
     for_ivan = await ivan.expect(seen("ru", "✅ <b>Meeting confirmed</b>"))
     for_anna = await anna.expect("Meeting confirmed")
-    assert "Table A1, Hall 3" in for_anna.text and "+7 900 000 00 00" in for_anna.text
+    # The number as people write it (phonenumbers), whatever spacing it was typed with.
+    assert "Table A1, Hall 3" in for_anna.text and "+7 900 000-00-00" in for_anna.text
     assert "anna@tpu.ru" in for_ivan.text and "24 нояб." in for_ivan.text
     # Pressing Accept again on the stale request changes nothing.
     await ivan.press_data(accept_data, request)
@@ -248,6 +254,72 @@ async def test_booking_before_registering_starts_registration(
     await guest.expect("Welcome to the matchmaking")
 
 
+@pytest.mark.parametrize(
+    ("locale", "language", "country"), [("ru", "Русский", "Россия"), ("ar", "العربية", "السعودية")]
+)
+async def test_registering_after_a_booking_link_ends_on_the_booking_page(
+    api: FakeBotApi, bot: BotApplication, locale: str, language: str, country: str
+) -> None:
+    host = api.user(411, "Host", language_code="en")
+    await registered(bot, host, "en", "Host", "en", "h@example.com")
+    await host.send_text("/badge")
+    token = token_in((await host.expect("t.me/")).text)
+    guest = api.user(412, "Guest", language_code=locale)
+    await guest.open_link(token)
+    name_q, org_q, country_q, role_q, lang_q, contact_q, consent_q, done_q = QUESTIONS[locale]
+    await guest.press(language, await guest.expect("Nanjing Innovation Days"))
+    await guest.expect(name_q)
+    await guest.send_text("Guest")
+    await guest.expect(org_q)
+    await guest.send_text("Org")
+    await guest.expect(country_q)
+    await guest.send_text(country)
+    await guest.press(0, await guest.expect(role_q))
+    await guest.press(-1, await guest.expect(lang_q))
+    await guest.press(0, await guest.expect(contact_q))
+    await guest.press(0, await guest.expect(consent_q))
+    await guest.expect(done_q)
+    # The booking intent is not lost: the page of the host follows the registration.
+    opening = t(locale, "<b>Book a meeting with {name}</b>", name="§").split("§")[0]
+    page = await guest.expect(re.escape(opening) + ".*Host")
+    assert page.button_texts()[0]
+
+
+@pytest.mark.parametrize(
+    ("locale", "second_day", "later", "earlier"),
+    [("ru", "📅 ср, 25 нояб.", "▶", "◀"), ("ar", "📅 الأربعاء، 25 نوفمبر", "◀", "▶")],
+)
+async def test_free_times_are_offered_by_day_with_paging(
+    api: FakeBotApi, bot: BotApplication, locale: str, second_day: str, later: str, earlier: str
+) -> None:
+    host = api.user(421, "Host", language_code="en")
+    await registered(bot, host, "en", "Host", "en", "h@example.com")
+    await host.send_text("/badge")
+    token = token_in((await host.expect("t.me/")).text)
+    guest = api.user(422, "Guest", language_code=locale)
+    await registered(bot, guest, locale, "Guest", "en", "g@example.com")
+    await guest.open_link(token)
+    page = await guest.expect("Host")
+    first_day = page.button_texts()[:6]
+    # Later times of the day, then back (the arrows follow the reading direction).
+    await guest.press(later, page)
+    page = await guest.expect("Host")
+    assert page.edited
+    later_times = [b for b in page.button_texts()[:6] if b not in (later, earlier)]
+    assert later_times and not set(later_times) & set(first_day)
+    await guest.press(earlier, page)
+    page = await guest.expect("Host")
+    assert page.button_texts()[:6] == first_day
+    # The second day, and booking a time on it.
+    await guest.press(second_day, page)
+    page = await guest.expect("Host")
+    wednesday = page.button_texts()[0]
+    assert "25" in wednesday and wednesday not in first_day
+    await guest.press(0, page)
+    confirm = await guest.expect("Host")
+    assert "25" in confirm.text
+
+
 async def test_restart_keeps_reminders_owed(
     api: FakeBotApi, tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -285,7 +357,7 @@ async def test_request_a_meeting_from_matches_books_a_slot_and_says_why(
     card = await university.expect("王芳")
     await university.press(t("ru", "🤝 Request a meeting"), card)
     page = await university.expect(seen("ru", "<b>Book a meeting with {name}</b>", name="王芳"))
-    assert len(page.button_texts()) == 6
+    assert len(page.button_texts()) == 6 + 2  # six times, later times, the second day
     await university.press(0, page)
     confirm = await university.expect("王芳")
     await university.press(t("ru", "📨 Send request"), confirm)
@@ -336,8 +408,55 @@ async def test_confirmation_adds_the_delegates_own_time_when_it_differs(
     for_minho = await minho.expect("Meeting confirmed")
     for_wang = await wang.expect("Meeting confirmed")
     # 09:30 in Shanghai is 10:30 in Seoul; Wang lives in the event's zone and sees no extra line.
-    assert "Your local time: Tue 10:30 (Asia/Seoul)" in for_minho.text
+    # The zone is named for people (CLDR), not as an IANA id.
+    assert "Your local time: Tue, 10:30 (Korean Time)" in for_minho.text
+    assert "Asia/Seoul" not in for_minho.text
     assert "Your local time" not in for_wang.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "country", "when", "local"),
+    [
+        ("ru", "KR", "вт, 24 нояб., 09:30—09:50", "По вашему местному времени: вт, 10:30 (Корея)"),
+        ("ko", "KR", "11월 24일 (화) 09:30 ~ 09:50", "현지 시간: 화 10:30 (한국 시간)"),
+        ("zh", "KR", "11月24日周二 09:30–09:50", "您的当地时间：周二 10:30（首尔）"),
+        (
+            "ar",
+            "TJ",
+            "الثلاثاء، 24 نوفمبر، 09:30–09:50",
+            "بتوقيتك المحلي: \u2068الثلاثاء، 06:30\u2069 (\u2068دوشانبي\u2069)",
+        ),
+    ],
+)
+async def test_times_and_zones_read_in_the_delegates_language(
+    api: FakeBotApi, bot: BotApplication, locale: str, country: str, when: str, local: str
+) -> None:
+    guest = api.user(231, "Guest", language_code=locale)
+    wang = api.user(232, "Wang", language_code="en")
+    await registered(bot, guest, locale, "Guest", "en", "guest@example.com", country=country)
+    await registered(bot, wang, "en", "Wang", "en", "wang@nju.cn", country="CN")
+    await wang.send_text("/badge")
+    token = token_in((await wang.expect("t.me/")).text)
+    await guest.open_link(token)
+    page = await guest.expect("Wang")
+    await guest.press(0, page)
+    confirm = await guest.expect("Wang")
+    await guest.press(-1, confirm)
+    request = await wang.expect("Guest")
+    await wang.press(0, request)
+    confirmed = await guest.expect(re.escape(local))
+    # One date-time pattern per language: Arabic joins with "،", Chinese with no comma at all.
+    assert when in confirmed.text.replace("\u2068", "").replace("\u2069", "")
+    assert "Asia/" not in confirmed.text
+    # The calendar file carries no isolation marks, even from a right-to-left message.
+    await guest.send_text("/agenda")
+    ics = await guest.expect("")
+    while ics.kind != "document":
+        ics = await guest.expect("")
+    assert ics.document is not None
+    (event,) = icalendar.Calendar.from_ical(ics.document[1]).walk("VEVENT")
+    assert "Wang" in str(event["SUMMARY"])
+    assert not {"\u2068", "\u2069"} & set(ics.document[1].decode())
 
 
 async def test_an_organizer_answers_for_a_delegate_without_telegram_or_host(
@@ -413,3 +532,96 @@ async def test_a_delegate_who_deletes_their_data_frees_their_meetings_and_the_ot
     # Nothing about the meeting reaches the deleted chat afterwards.
     await api.settle()
     assert ivan.last().text.startswith("Your personal data has been deleted")
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+async def test_a_meeting_that_began_is_read_only_in_the_agenda(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock, locale: str
+) -> None:
+    guest = api.user(241, "Guest", language_code=locale)
+    wang = api.user(242, "Wang", language_code="en")
+    await registered(bot, guest, locale, "Guest", "en", "guest@example.com")
+    await registered(bot, wang, "en", "Wang", "en", "wang@nju.cn")
+    await wang.send_text("/badge")
+    token = token_in((await wang.expect("t.me/")).text)
+    await guest.open_link(token)
+    await guest.press(0, await guest.expect("Wang"))
+    await guest.press(-1, await guest.expect("Wang"))
+    await wang.press(0, await wang.expect("Guest"))
+    await guest.expect(re.escape(t(locale, "✅ <b>Meeting confirmed</b>").replace("<b>", "")[:6]))
+
+    # Before it: cancel and move offered.
+    await guest.send_text("/agenda")
+    before = await guest.expect("^" + re.escape(t(locale, "<b>Your meetings</b>")))
+    cancel = t(locale, "❌ Cancel {time}", time="09:30")
+    assert any(label.startswith(cancel[:4]) for label in before.button_texts())
+    stale = before.buttons[0][0][1]
+    assert stale is not None and ":cx:" in stale
+
+    # It took place (and was answered): listed as done, with nothing to cancel or move.
+    await run_due(bot, clock, FIRST_SLOT + 30 * MINUTE)
+    await guest.send_text("/agenda")
+    after = await guest.expect("^" + re.escape(t(locale, "<b>Your meetings</b>")))
+    assert "✔️" in after.text
+    assert not any(":cx:" in (data or "") or ":mv:" in (data or "")
+                   for row in after.buttons for _, data in row)  # fmt: skip
+    # The old Cancel button is refused, in the delegate's language.
+    await guest.press_data(stale, before)
+    await api.settle()
+    refusal = t(locale, "This meeting has already begun; it can no longer be cancelled or moved.")
+    assert guest.callback_answers[-1].get("text") == refusal
+
+
+@pytest.mark.parametrize(
+    ("locale", "counts", "disputed"),
+    [
+        ("en", "held: 1; no-shows: 0", "⚠️ 1 meeting answered differently by its two sides"),
+        ("ar", "عُقد", "اجتماع واحد (1) أجاب عنه طرفاه بشكل مختلف"),
+    ],
+)
+async def test_stats_count_each_meeting_once_and_show_the_disagreements(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock, locale: str, counts: str,
+    disputed: str,
+) -> None:  # fmt: skip
+    people = [api.user(251 + n, f"P{n}", language_code="en") for n in range(4)]
+    ids = [await registered(bot, p, "en", f"P{n}", "en", f"p{n}@x.org")
+           for n, p in enumerate(people)]  # fmt: skip
+    service = services_of(bot).meetings
+    # Two meetings: one both call held, one the sides answer differently.
+    first = await service.request(ids[0], ids[1], FIRST_SLOT)
+    await service.accept(first.id, ids[1])
+    second = await service.request(ids[2], ids[3], FIRST_SLOT)
+    await service.accept(second.id, ids[3])
+    clock.set(FIRST_SLOT + 30 * MINUTE)
+    await service.record_outcome(first.id, ids[0], Outcome.HELD)
+    await service.record_outcome(first.id, ids[1], Outcome.HELD)
+    await service.record_outcome(second.id, ids[2], Outcome.HELD)
+    await service.record_outcome(second.id, ids[3], Outcome.NO_SHOW)
+
+    organizer = api.user(900, "Olga", language_code=locale)
+    await organizer.send_text("/stats")
+    stats = await organizer.expect("")
+    shown = stats.text.replace("\u2068", "").replace("\u2069", "")
+    assert counts in shown, shown
+    assert disputed in shown and f"#{second.id}" in shown, shown
+    # Two requests are two delegates who asked to meet a match.
+    assert (
+        t(locale, "Interest shown in matches: {n}", n=2)
+        .replace("\u2068", "")
+        .replace("\u2069", "")
+        in shown
+    )
+    if locale != "en":
+        return
+    # The meetings export: local event time named in the header, each side's answer, the outcome.
+    await organizer.send_text("/export")
+    menu = await organizer.expect("CSV or Excel")
+    await organizer.press("Meetings · CSV", menu)
+    document = await organizer.expect("2 rows")
+    assert document.document is not None
+    rows = list(csv.DictReader(io.StringIO(document.document[1].decode("utf-8-sig"))))
+    assert rows[0]["start (Asia/Shanghai)"] == "2026-11-24 09:30"
+    outcomes = {int(r["id"]): (r["requester_answer"], r["invitee_answer"], r["outcome"])
+                for r in rows}  # fmt: skip
+    assert outcomes == {first.id: ("held", "held", "held"),
+                        second.id: ("held", "no_show", "disputed")}  # fmt: skip

@@ -312,3 +312,31 @@ async def test_a_restart_mid_offer_continues_where_it_stopped(
         assert WASTEWATER_RU in saved.text and name("services", "ru") in saved.text
     finally:
         await stop_bot(app)
+
+
+TOO_FEW_WORDS = (
+    "Please describe it in a few words, so that the right delegates find it, for example: "
+    "“Membrane bioreactors for textile wastewater”."
+)
+
+
+async def test_a_description_needs_a_few_meaningful_words(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    for n, (locale, language, name_, country, good) in enumerate(
+        (
+            ("ru", "Русский", "Ольга", "Россия", "Слуховые аппараты"),
+            ("ar", "العربية", "عمر", "السعودية", "مفاعلات حيوية غشائية"),
+        )
+    ):
+        user = api.user(170 + n, name_, language_code=locale)
+        await register(user, locale=locale, language=language, name=name_,
+                       organization="Org", country=country)  # fmt: skip
+        await user.send_text("/offer")
+        await user.expect(question(locale, "offer"))
+        for typed in ("ok", "ok ok"):
+            await user.send_text(typed)
+            refusal = await user.expect(seen(locale, TOO_FEW_WORDS))
+            assert "«" in refusal.text  # the example, quoted as the language quotes
+        await user.send_text(good)
+        await user.expect(seen(locale, OFFER_KIND))

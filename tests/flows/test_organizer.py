@@ -111,6 +111,25 @@ async def test_stats_shows_every_section(api: FakeBotApi, bot: BotApplication) -
     await api.settle()
 
 
+@pytest.mark.parametrize(
+    ("locale", "by_country"),
+    [
+        ("ru", "По странам: 🇨🇳 Китай 1 и 🇷🇺 Россия 1"),
+        ("ar", "🇨🇳 الصين 1 و🇷🇺 روسيا 1"),
+        ("zh", "🇨🇳 中国 1和🇷🇺 俄罗斯 1"),
+    ],
+)
+async def test_stats_lists_read_as_the_organizers_language_lists(
+    api: FakeBotApi, bot: BotApplication, locale: str, by_country: str
+) -> None:
+    await seed(api, bot, 420, locale="ru", country="RU")
+    await seed(api, bot, 421, locale="zh", country="CN")
+    organizer = api.user(ORGANIZER, "Olga", language_code=locale)
+    await organizer.send_text("/stats")
+    stats = await organizer.expect("")
+    assert by_country in stats.text.replace("\u2068", "").replace("\u2069", ""), stats.text
+
+
 def test_cli_invite_organizer_prints_a_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

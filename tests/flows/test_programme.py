@@ -90,7 +90,8 @@ async def test_programme_by_day_in_two_languages_and_a_reminder(
     day = await ivan.expect(re.escape(heading))
     assert "Форум о батареях" in day.text and "Ключевой доклад" in day.text
     assert hours("ru", FORUM, 60) in day.text
-    assert "Hall <A>" in day.text and "Anna Petrova, Li Wei" in day.text
+    # The speakers are listed the way Russian lists things (CLDR), not hand-joined by commas.
+    assert "Hall <A>" in day.text and "Anna Petrova и Li Wei" in day.text
     assert t("ru", "Forum") in day.text and t("ru", "Roadshow") in day.text
     assert "路演" in day.text  # no Russian, no English title: any title there is
     # The keynote has begun: reminders only for the forum and the roadshow, then the other day.

@@ -118,7 +118,7 @@ async def test_russian_registration_from_telegram_language(
     )
     assert "Иван Петров" in done.text
     assert "🇨🇳 Китай" in done.text
-    assert "Университет" in done.text
+    assert "Тип организации: Университет" in done.text  # not "Роль"
     assert "русский" in done.text
 
 
@@ -288,3 +288,110 @@ async def test_organizer_commands_check_the_role_on_every_use(
     await organizer.press("Refresh", stats)
     await api.settle()
     assert organizer.callback_answers[-1].get("text") in (None, "")
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "offered", "other", "chosen"),
+    [
+        ("ru", "Русский", ("таджикский", "казахский", "узбекский", "персидский", "иврит"),
+         "другой язык", "Языки встреч: русский и другой язык"),
+        ("ar", "العربية", ("الطاجيكية", "الكازاخية", "الأوزبكية", "الفارسية", "العبرية"),
+         "لغة أخرى", "لغات الاجتماعات: \u2068العربية ولغة أخرى\u2069"),
+    ],
+)  # fmt: skip
+async def test_meeting_languages_beyond_the_interface_ones_and_another(
+    api: FakeBotApi,
+    bot: BotApplication,
+    locale: str,
+    language: str,
+    offered: tuple[str, ...],
+    other: str,
+    chosen: str,
+) -> None:
+    name_q, org_q, country_q, role_q, lang_q, *_ = QUESTIONS[locale]
+    user = api.user(120, "X", language_code=locale)
+    await user.send_text("/start")
+    await user.press(language, await user.expect("Nanjing Innovation Days"))
+    await user.expect(name_q)
+    await user.send_text("Farida")
+    await user.expect(org_q)
+    await user.send_text("TNU")
+    await user.expect(country_q)
+    await user.send_text("Tajikistan")
+    await user.press(0, await user.expect(role_q))
+    languages = await user.expect(lang_q)
+    labels = " ".join(languages.button_texts())
+    for name in offered:  # names from CLDR in the reader's language, Arabic's Kazakh reviewed
+        assert name in labels, labels
+    assert "الكازاخستانية" not in labels
+    await user.press("▫️ " + other, languages)
+    toggled = await user.expect(lang_q)
+    await user.press(-1, toggled)
+    contact = await user.expect(QUESTIONS[locale][5])
+    await user.press(0, contact)
+    await user.press(0, await user.expect(QUESTIONS[locale][6]))
+    done = await user.expect(QUESTIONS[locale][7])
+    assert chosen in done.text, done.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "country", "typed", "shown"),
+    [
+        ("ru", "Русский", "Россия", "8 (913) 123 45 67", "+7 913 123-45-67"),
+        ("ar", "العربية", "السعودية", "050 123 4567", "\u2068+966 50 123 4567\u2069"),
+    ],
+)
+async def test_a_phone_number_is_read_in_the_delegates_country_and_shown_readably(
+    api: FakeBotApi,
+    bot: BotApplication,
+    locale: str,
+    language: str,
+    country: str,
+    typed: str,
+    shown: str,
+) -> None:
+    name_q, org_q, country_q, role_q, lang_q, contact_q, consent_q, done_q = QUESTIONS[locale]
+    user = api.user(130, "X", language_code=locale)
+    await user.send_text("/start")
+    await user.press(language, await user.expect("Nanjing Innovation Days"))
+    await user.expect(name_q)
+    await user.send_text("Sara")
+    await user.expect(org_q)
+    await user.send_text("Org")
+    await user.expect(country_q)
+    await user.send_text(country)
+    await user.press(0, await user.expect(role_q))
+    await user.press(-1, await user.expect(lang_q))
+    await user.expect(contact_q)
+    await user.send_text("12345")  # too short for any country's plan
+    await user.expect(contact_q)
+    await user.send_text(typed)
+    await user.press(0, await user.expect(consent_q))
+    done = await user.expect(done_q)
+    assert shown in done.text, done.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "country", "role"),
+    [("ko", "한국어", "대한민국", "기업"), ("ar", "العربية", "السعودية", "شركة")],
+)
+async def test_typing_a_buttons_exact_label_is_pressing_it(
+    api: FakeBotApi, bot: BotApplication, locale: str, language: str, country: str, role: str
+) -> None:
+    name_q, org_q, country_q, role_q, lang_q, *_ = QUESTIONS[locale]
+    user = api.user(140, "X", language_code="en")  # Telegram in English: the button decides
+    await user.send_text("/start")
+    await user.expect("Nanjing Innovation Days")
+    await user.send_text(language)
+    await user.expect(name_q)
+    await user.send_text("Min")
+    await user.expect(org_q)
+    await user.send_text("Org")
+    await user.expect(country_q)
+    await user.send_text(country)
+    await user.expect(role_q)
+    await user.send_text(role)
+    await user.expect(lang_q)
+    services = bot.bot_data["services"]
+    delegate = await services.delegates.by_telegram_user(140)
+    assert delegate is not None and (delegate.locale, delegate.role) == (locale, "company")

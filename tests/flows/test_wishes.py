@@ -190,7 +190,7 @@ async def test_published_proposals_reserve_and_are_answered_in_five_languages(
     # Ivan accepts: the meeting is booked at the reserved table and both get the contacts.
     await ivan.press(t("ru", "✅ Accept"), proposal_ru)
     confirmed = await anna.expect("Meeting confirmed")
-    assert "+7 900 000 00 00" in confirmed.text and anna_ivan.table in confirmed.text
+    assert "+7 900 000-00-00" in confirmed.text and anna_ivan.table in confirmed.text
     await ivan.expect(seen("ru", "✅ <b>Meeting confirmed</b>"))
     booked = await services.meetings.get(anna_ivan.id)
     assert booked is not None and booked.state is MeetingState.ACCEPTED

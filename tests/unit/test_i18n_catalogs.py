@@ -11,7 +11,7 @@ import pytest
 from babel.messages.catalog import Message
 
 from bot import catalogs
-from bot.i18n import SUPPORTED_LOCALES, I18n, resolve_locale
+from bot.i18n import SUPPORTED_LOCALES, I18n, clauses, resolve_locale, without_bidi_marks
 
 
 def _ids(catalog: object) -> set[object]:
@@ -194,3 +194,19 @@ def test_html_values_are_escaped_and_arabic_values_isolated() -> None:
     arabic = i18n.translator("ar")._("Name: {name}", name="Ivan")
     assert "\u2068Ivan\u2069" in arabic
     assert english != arabic
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "zh", "ko"])
+def test_right_to_left_names_are_isolated_in_every_language(locale: str) -> None:
+    tr = I18n("en").translator(locale)
+    text = tr._("Name: {name}", name="أحمد المنصوري")
+    assert "\u2068أحمد المنصوري\u2069" in text
+    assert "\u2068" in tr._("Name: {name}", name="Eve\u202e")  # a typed override is contained
+    assert without_bidi_marks(text) == tr._("Name: {name}", name="x").replace("x", "أحمد المنصوري")
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"), [("en", "A; B"), ("ru", "A; B"), ("ar", "A؛ B"), ("zh", "A；B")]
+)
+def test_clauses_are_joined_with_the_readers_semicolon(locale: str, expected: str) -> None:
+    assert clauses(["A", "", "B"], I18n("en").translator(locale)) == expected

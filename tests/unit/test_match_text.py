@@ -31,7 +31,7 @@ EN = I18n().translator("en")
         (Reason("same_field", "they_offer", ("env.wastewater",)),
          "Their offer answers your need: Wastewater treatment"),
         (Reason("same_field", "they_need", ("env.wastewater", "energy.hydrogen")),
-         "Your offer answers their need: Wastewater treatment and Hydrogen"),
+         "Your offer answers their need: Wastewater treatment, Hydrogen"),
         (Reason("same_broad_field", "they_offer", ("environment",)),
          "They offer related technology in Environment and water"),
         (Reason("same_broad_field", "they_need", ("environment",)),
@@ -53,9 +53,14 @@ def test_every_reason_reads_as_a_sentence(reason: Reason, sentence: str) -> None
 
 def test_names_come_from_the_taxonomy_in_the_viewers_language() -> None:
     zh = I18n().translator("zh")
+    # Terms that hold a conjunction themselves are enumerated, not joined by another one.
     assert (
-        field_names(("env.wastewater", "light.textiles"), zh, TAXONOMY) == "污水处理和纺织与服装"
+        field_names(("env.wastewater", "light.textiles"), zh, TAXONOMY) == "污水处理、纺织与服装"
     )
+    ru, ar = I18n().translator("ru"), I18n().translator("ar")
+    pair = ("energy.hydrogen", "env.wastewater")
+    assert field_names(pair, ru, TAXONOMY) == ", ".join(TAXONOMY.name(c, "ru") for c in pair)
+    assert field_names(pair, ar, TAXONOMY) == "، ".join(TAXONOMY.name(c, "ar") for c in pair)
     reason = Reason("same_kind", "both", ("joint_rnd",))
     assert "R&amp;D" in reason_text(reason, EN, TAXONOMY)  # HTML for Telegram
     ar = I18n().translator("ar")

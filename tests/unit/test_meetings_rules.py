@@ -106,3 +106,11 @@ def test_other_refuses_strangers() -> None:
     assert m.other(1) == 2 and m.other(2) == 1
     with pytest.raises(NotYourMeeting):
         m.other(9)
+
+
+def test_another_language_is_never_shared() -> None:
+    from bot.domain.languages import OTHER_LANGUAGE
+    from bot.domain.meetings import shared_languages
+
+    assert shared_languages(("ru", OTHER_LANGUAGE), ("tg", OTHER_LANGUAGE)) == ()
+    assert shared_languages(("tg", "ru"), ("ru", "tg")) == ("tg", "ru")

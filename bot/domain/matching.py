@@ -1082,3 +1082,18 @@ class MatchIndex:
 def normalize_language_tag(tag: str) -> str:
     """Reduce a BCP 47 tag to its primary language subtag (zh-CN -> zh)."""
     return _language_key(unicodedata.normalize("NFKC", tag))
+
+
+def answer_need(
+    need: Item, offer: Item, *, analyzer: Analyzer
+) -> tuple[float, tuple[Reason, ...]] | None:
+    """How well one offer answers one need (0..1) and why; None below the noise floor.
+
+    The pair score of the matcher, without the delegates around the items: what a catalogue
+    search uses, the query being the need and each exhibit an offer.
+    """
+    n, o = analyzer.profile(need), analyzer.profile(offer)
+    pair = _field_pair(n, o, field_similarity(n, o), _dot(n.broad, o.broad), _fusion(analyzer))
+    if pair is None:
+        return None
+    return pair.relevance, tuple(_pair_reasons(pair))

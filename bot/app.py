@@ -25,6 +25,7 @@ from handlers import (
     chat_member,
     claim,
     errors,
+    exhibits,
     fallback,
     matches,
     meetings,
@@ -162,6 +163,8 @@ def build_application(
     claim.register(app)
     # Before registration too: booking links (/start b_...) open the booking page.
     meetings.register(app)
+    # Before registration too: booth links (/start x_...) open the exhibit's card.
+    exhibits.register(app)
     registration.register(app)
     profile.register(app)
     # Answers to offer/need questions are taken in an earlier group, before registration's.

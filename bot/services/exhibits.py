@@ -26,7 +26,8 @@ from bot.domain.exhibits import ExhibitParse, cell_text, parse_csv, parse_table,
 from bot.domain.matching import Item, Reason, answer_need, content_tokens
 from bot.services.matching import EMBED_BATCH, MatchingService
 from storage.db import Database
-from storage.exhibits import Exhibit, ExhibitRepository, ImportSummary
+from storage.exhibits import Exhibit as Exhibit  # the record handlers show
+from storage.exhibits import ExhibitRepository, ImportSummary
 from storage.vectors import VectorRepository
 
 VECTOR_CANDIDATES = 60

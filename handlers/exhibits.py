@@ -23,10 +23,16 @@ QUERY = "exhibit_query"  # user_data: the last /search text, for the More button
 
 def _title(exhibit: Exhibit, tr: Translator) -> str:
     lang, title = title_of(exhibit, tr.locale)
+    org = exhibit.data.organization
     if lang == tr.locale:
-        return tr._("<b>{title}</b>", title=title)
+        return tr._("<b>{title}</b>, {organization}", title=title, organization=org)
     # Translators: a title shown in the language the exhibitor wrote it in, named after it.
-    return tr._("<b>{title}</b> ({language})", title=title, language=language_name(lang, tr))
+    return tr._(
+        "<b>{title}</b> ({language}), {organization}",
+        title=title,
+        language=language_name(lang, tr),
+        organization=org,
+    )
 
 
 def _booth(exhibit: Exhibit, tr: Translator) -> str:
@@ -39,18 +45,18 @@ def _booth(exhibit: Exhibit, tr: Translator) -> str:
 
 
 def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
-    lines = [_title(exhibit, tr), tr._("{organization}", organization=exhibit.data.organization)]
+    lines = [_title(exhibit, tr)]
     if booth := _booth(exhibit, tr):
         lines.append(booth)
     descriptions = exhibit.data.descriptions
     if descriptions:
         lang = tr.locale if tr.locale in descriptions else next(iter(descriptions))
         if lang == tr.locale:
-            lines.append(tr._("{description}", description=descriptions[lang]))
+            lines.append(tr._("About: {description}", description=descriptions[lang]))
         else:
             lines.append(
                 tr._(
-                    "In {language}: {description}",
+                    "About, in {language}: {description}",
                     language=language_name(lang, tr),
                     description=descriptions[lang],
                 )
@@ -59,7 +65,7 @@ def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
         lines.append(tr._("Technology readiness level: {trl}", trl=exhibit.data.trl))
     rows: Buttons = [
         [
-            (tr.label("Request a meeting"), callbacks.make(NS, "meet", exhibit.id)),
+            (tr.label("🤝 Request a meeting"), callbacks.make(NS, "meet", exhibit.id)),
             (tr.label("Save"), callbacks.make(NS, "save", exhibit.id)),
         ]
     ]

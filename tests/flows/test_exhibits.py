@@ -56,7 +56,7 @@ async def test_booth_qr_from_scan_to_a_meeting_with_the_owner(
     await visitor.open_link(exhibit.token)
     card = await visitor.expect("Fast charging of lithium batteries")
     assert "Booth B12, hall A" in card.text
-    assert "In Chinese: 一种用于电动汽车锂离子电池的快速充电方法" in card.text
+    assert "About, in Chinese: 一种用于电动汽车锂离子电池的快速充电方法" in card.text
     await visitor.press("Save", card)
     await api.settle()
     assert "Saved" in visitor.callback_answers[-1].get("text", "")
@@ -64,7 +64,7 @@ async def test_booth_qr_from_scan_to_a_meeting_with_the_owner(
     shortlist = await visitor.expect("Your saved exhibits")
     assert "Fast charging" in shortlist.text
 
-    await visitor.press("Request a meeting", card)
+    await visitor.press("🤝 Request a meeting", card)
     page = await visitor.expect("Book a meeting with")
     assert "王芳" in page.text
     await visitor.press(0, page)
@@ -93,8 +93,9 @@ async def test_search_names_the_original_language_and_pages(
         f"W{n},Org {n},,D{n},,,Water purification membrane model {n},\n" for n in range(7)
     )
     await services.exhibits.import_parsed(parse_csv((CATALOGUE + rows).encode()))
-    await visitor.send_text("/search water purification membrane")
-    first = await visitor.expect(t("ru", "Exhibits for “{query}”:", query="").split("“")[0])
+    query = "water purification membrane"
+    await visitor.send_text(f"/search {query}")
+    first = await visitor.expect(seen("ru", "Exhibits for “{query}”:", query=query))
     assert "(английский)" in first.text  # an English title, its language named in Russian
     assert first.button_texts()[-1] == t("ru", "More")
     assert len(first.button_texts()) == 6

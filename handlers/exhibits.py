@@ -5,19 +5,41 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from telegram import CallbackQuery, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    filters,
+)
 
 from bot.domain import links
 from bot.i18n import Translator, language_name
 from bot.services.exhibits import Exhibit, Hit, title_of
 from handlers import callbacks
-from handlers.common import Buttons, Caller, caller, refuse_button, registered_press, send
+from handlers.common import (
+    Buttons,
+    Caller,
+    caller,
+    refuse_button,
+    registered_press,
+    send,
+    translator_for,
+)
 from handlers.context import BotContext
 from handlers.meetings.booking import offer_slots, registered_caller
 
 NS = "x"
 PAGE = 5
+INLINE_PAGE = 20  # results per inline answer (Telegram allows 50)
 QUERY = "exhibit_query"  # user_data: the last /search text, for the More button
 
 
@@ -139,6 +161,41 @@ async def saved(update: Update, context: BotContext) -> None:
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 
+async def inline_search(update: Update, context: BotContext) -> None:
+    """`@bot TEXT` in any chat: exhibits to share, each a card with the booth link."""
+    query = update.inline_query
+    if query is None:
+        return
+    services = context.services
+    delegate = await services.delegates.by_telegram_user(query.from_user.id)
+    tr = translator_for(services, delegate, query.from_user.language_code)
+    offset = int(query.offset) if query.offset.isdecimal() else 0
+    hits = await services.exhibits.search(query.query, limit=INLINE_PAGE + 1, offset=offset)
+    results = []
+    for hit in hits[:INLINE_PAGE]:
+        exhibit = hit.exhibit
+        text, _ = _card(exhibit, tr)
+        link = links.start_link(context.bot.username, exhibit.token)
+        open_button = InlineKeyboardButton(tr.label("Open in the bot"), url=link)
+        lang, title = title_of(exhibit, tr.locale)
+        details = [exhibit.data.organization]
+        if lang != tr.locale:
+            details.append(language_name(lang, tr))
+        if exhibit.data.booth:
+            details.append(tr.label("Booth {booth}", booth=exhibit.data.booth))
+        results.append(
+            InlineQueryResultArticle(
+                id=f"x{exhibit.id}",
+                title=title[:200],
+                description=" · ".join(details)[:200],
+                input_message_content=InputTextMessageContent(text, parse_mode="HTML"),
+                reply_markup=InlineKeyboardMarkup([[open_button]]),
+            )
+        )
+    next_offset = str(offset + INLINE_PAGE) if len(hits) > INLINE_PAGE else None
+    await query.answer(results, cache_time=10, is_personal=True, next_offset=next_offset)
+
+
 @dataclass(frozen=True)
 class ExhibitPress:
     """A press on a catalogue button, with what every action needs."""
@@ -230,3 +287,4 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("search", search, filters=private))
     app.add_handler(CommandHandler("saved", saved, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
+    app.add_handler(InlineQueryHandler(inline_search))

@@ -104,3 +104,34 @@ async def test_search_names_the_original_language_and_pages(
     assert "7." in second.text
     await visitor.send_text("/search")
     await visitor.expect(t("ru", "Send /search and what you are looking for."))
+
+
+async def test_inline_mode_answers_with_shareable_cards_checked_against_the_spec(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    services = services_of(bot)
+    rows = "".join(
+        f"W{n:02},Org {n},,D{n},,,Water purification membrane model {n},\n" for n in range(25)
+    )
+    await services.exhibits.import_parsed(parse_csv((CATALOGUE + rows).encode()))
+    colleague = api.user(321, "Li", language_code="zh")  # not even registered
+    first_id = api.push_inline_query(colleague, "water purification membrane")
+    await api.settle()
+    answer = api.inline_answers[first_id]
+    results = answer["results"]
+    assert len(results) == 20 and answer["next_offset"] == "20"
+    top = results[0]
+    assert top["type"] == "article" and top["id"].startswith("x")
+    assert "英语" in top["description"]  # the original language, named in Chinese
+    button = top["reply_markup"]["inline_keyboard"][0][0]
+    assert button["url"].startswith(f"https://t.me/{api.bot_username}?start=x_")
+    assert "Water purification membrane" in top["input_message_content"]["message_text"]
+    second_id = api.push_inline_query(colleague, "water purification membrane", offset="20")
+    await api.settle()
+    second = api.inline_answers[second_id]
+    assert len(second["results"]) == 5 and "next_offset" not in second
+    assert not {r["id"] for r in second["results"]} & {r["id"] for r in results}
+    # The link in the shared card opens the exhibit in the bot.
+    token = button["url"].split("start=")[1]
+    await colleague.open_link(token)
+    await colleague.expect("Water purification membrane")

@@ -20,6 +20,8 @@ DATABASE_COMMANDS = (
     ["export-schedule"],
     ["export-badges", "--out", "badges.zip"],
     ["load-programme", "programme.toml"],
+    ["import-exhibits", "exhibits.csv"],
+    ["search-exhibits", "membranes"],
 )
 
 

@@ -127,7 +127,7 @@ def catalogue_csv(n: int, *, unique: bool) -> tuple[bytes, list[tuple[str, str]]
     fields = load_taxonomy().fields
     if unique:
         taken = target_fields()
-        fields = [f for f in fields if f.code not in taken]
+        fields = tuple(f for f in fields if f.code not in taken)
     vocab = {
         lang: [list(f.keywords.get(lang, ())) or [f.names[lang]] for f in fields] for lang in LANGS
     }

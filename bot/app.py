@@ -7,7 +7,7 @@ import logging
 import signal
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
@@ -24,6 +24,7 @@ from bot.transport.update_order import PerUserUpdateProcessor
 from handlers import (
     chat_member,
     claim,
+    edits,
     errors,
     exhibits,
     fallback,
@@ -37,10 +38,14 @@ from handlers import (
     wishes,
 )
 from handlers.context import BotContext
+from handlers.web import Webhook, WebServer
+from handlers.web.menu import publish_menu_button
 
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+# Webhook mode: the URL's path and the secret Telegram sends with each update.
+WebhookSpec = tuple[str, str]
 
 
 async def set_command_menus(app: BotApplication) -> None:
@@ -58,6 +63,7 @@ async def _post_init(app: BotApplication) -> None:
     version = await services.db.migrate()
     await services.matching.load()
     await set_command_menus(app)
+    await start_web(app)
     # Counted before the workers start claiming, so the line shows what was found.
     counts = await services.outbox.counts()
     recovered = await services.delivery.start(app.bot)
@@ -96,13 +102,82 @@ def install_stop_signals(app: BotApplication) -> None:
         loop.add_signal_handler(signum, on_signal)
 
 
+async def start_web(app: BotApplication) -> None:
+    """Start the web server (board, Mini App, the webhook) when the settings ask for one."""
+    services: Services = app.bot_data["services"]
+    settings = services.settings
+    hook: WebhookSpec | None = app.bot_data.get("webhook")
+    if settings.web_port is None and hook is None:
+        return
+    webhook = None
+    if hook is not None:
+        path, secret = hook
+
+        async def deliver(data: dict[str, Any]) -> None:
+            # As in polling (bot/transport/bot.py): an update PTB cannot read is skipped and
+            # logged by id and type only (its content holds what people typed).
+            bot: MatchmakerBot = app.bot
+            update = bot.parse_update(data)
+            if update is not None:
+                await app.update_queue.put(update)
+
+        webhook = Webhook(path, secret, deliver)
+    server = WebServer(services, webhook=webhook)
+    if settings.web_port is not None:
+        host, port = settings.web_listen, settings.web_port
+    else:
+        host, port = settings.webhook_listen, settings.webhook_port
+    await server.start(host, port)
+    app.bot_data["web"] = server
+    await publish_menu_button(app.bot, services)
+
+
+def serve_webhook(app: BotApplication, url: str, secret: str) -> None:
+    """Run the bot on Telegram's webhook, received by our web server, until a stop signal.
+
+    PTB's run_webhook would bring a second server (tornado) on a second port; this runs the
+    same life cycle as run_polling (post_init, start, stop, post_stop, shutdown) on ours.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(app.initialize())
+        if app.post_init is not None:
+            loop.run_until_complete(app.post_init(app))
+        loop.run_until_complete(
+            app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        )
+        loop.run_until_complete(app.start())
+        # Our stop signal handler calls app.stop_running(), which stops this loop.
+        loop.run_forever()
+    finally:
+        try:
+            if app.running:
+                loop.run_until_complete(app.stop())
+                if app.post_stop is not None:
+                    loop.run_until_complete(app.post_stop(app))
+            loop.run_until_complete(app.shutdown())
+            if app.post_shutdown is not None:
+                loop.run_until_complete(app.post_shutdown(app))
+        finally:
+            loop.close()
+
+
+async def _stop_web(app: BotApplication) -> None:
+    server: WebServer | None = app.bot_data.pop("web", None)
+    if server is not None:
+        await server.stop()
+
+
 async def _post_stop(app: BotApplication) -> None:
     services: Services = app.bot_data["services"]
+    await _stop_web(app)
     await services.delivery.stop()
 
 
 async def _post_shutdown(app: BotApplication) -> None:
     services: Services = app.bot_data["services"]
+    await _stop_web(app)
     await services.delivery.stop()
     await services.db.close()
 
@@ -113,7 +188,11 @@ async def _post_init_with_signals(app: BotApplication) -> None:
 
 
 def build_application(
-    settings: Settings, *, clock: Clock | None = None, own_stop_signals: bool = False
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    own_stop_signals: bool = False,
+    webhook: WebhookSpec | None = None,
 ) -> BotApplication:
     """Build the bot: Telegram client, services in bot_data, handlers in order.
 
@@ -149,6 +228,8 @@ def build_application(
     )
     app: BotApplication = builder.build()
     app.bot_data["services"] = services
+    if webhook is not None:
+        app.bot_data["webhook"] = webhook
     if app.job_queue is None:
         raise RuntimeError(
             "the due-work job needs PTB's JobQueue (python-telegram-bot[job-queue])"
@@ -157,7 +238,8 @@ def build_application(
     app.job_queue.run_repeating(
         services.delivery.dispatcher.tick, interval=DUE_WORK_INTERVAL, first=0, name=DUE_WORK_JOB
     )
-    # Order matters: features first, the catch-all fallback last.
+    # Order matters: edits are dropped before anything, features next, the fallback last.
+    edits.register(app)
     chat_member.register(app)
     # Before registration: claim links and username recognition take /start first.
     claim.register(app)

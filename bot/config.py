@@ -113,6 +113,25 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MATCHMAKER_LOG_LEVEL", "log_level", "`INFO`", "DEBUG, INFO, WARNING or ERROR"),
     Setting(
+        "MATCHMAKER_WEB_LISTEN",
+        "web.listen",
+        "`127.0.0.1`",
+        "Address of the web server (venue board, Mini App; in webhook mode also the webhook)",
+    ),
+    Setting(
+        "MATCHMAKER_WEB_PORT",
+        "web.port",
+        "(off)",
+        "Port of the web server; unset: no board and no Mini App (webhook mode: the webhook's)",
+    ),
+    Setting(
+        "MATCHMAKER_WEB_URL",
+        "web.url",
+        "(`http://` listen:port)",
+        "Public https base URL of the web server behind the proxy, for the Mini App buttons "
+        "and `board-link`",
+    ),
+    Setting(
         "MATCHMAKER_ENCODER",
         "matching.encoder",
         "`use`",
@@ -164,9 +183,20 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8080
     webhook_secret: str | None = None
+    web_listen: str = "127.0.0.1"
+    web_port: int | None = None  # None: no web server (0: any free port, for tests)
+    web_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     # The [schedule] table of the TOML file (README: "Meeting schedule").
     schedule: Schedule = field(default_factory=Schedule)
+
+    @property
+    def web_base_url(self) -> str:
+        """Where people reach the web server: MATCHMAKER_WEB_URL, else its own address."""
+        if self.web_url:
+            return self.web_url
+        port = self.web_port if self.web_port is not None else self.webhook_port
+        return f"http://{self.web_listen}:{port}"
 
     @property
     def api_base_file_url(self) -> str:
@@ -377,6 +407,19 @@ def load_settings(
         # Not echoed: it is a secret.
         raise ConfigError(name, "use 1-256 characters from A-Z, a-z, 0-9, _ and -")
 
+    _, value = raw("MATCHMAKER_WEB_LISTEN", "web.listen")
+    web_listen = str(value).strip() if value else "127.0.0.1"
+
+    name, value = raw("MATCHMAKER_WEB_PORT", "web.port")
+    web_port = None if value is None else _parse_number(name, value, low=0, high=65535)
+    if web_port is not None and web_port != int(web_port):
+        raise ConfigError(name, f"{value!r} is not a whole number")
+
+    name, value = raw("MATCHMAKER_WEB_URL", "web.url")
+    web_url = str(value).strip().rstrip("/") if value else None
+    if web_url is not None and not web_url.startswith(("http://", "https://")):
+        raise ConfigError(name, f"{web_url!r} is not an http(s) URL")
+
     section = data.get("schedule")
     if section is not None and not isinstance(section, Mapping):
         raise ConfigError(f"schedule in {path_text}", "expected a [schedule] table")
@@ -404,6 +447,9 @@ def load_settings(
         webhook_listen=webhook_listen,
         webhook_port=int(webhook_port),
         webhook_secret=webhook_secret,
+        web_listen=web_listen,
+        web_port=None if web_port is None else int(web_port),
+        web_url=web_url,
         extra=data,
         schedule=schedule,
     )

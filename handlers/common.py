@@ -14,6 +14,7 @@ from telegram import (
     Message,
     MessageEntity,
     Update,
+    WebAppInfo,
 )
 from telegram.error import BadRequest, Forbidden
 
@@ -130,13 +131,19 @@ def translator_for(
     return services.i18n.translator(resolve_locale(language_code, default))
 
 
+def _button(label: str, data: str) -> InlineKeyboardButton:
+    # An https address opens the Mini App there (handlers/web/menu.py); callback data never
+    # starts with one.
+    if data.startswith("https://"):
+        return InlineKeyboardButton(label, web_app=WebAppInfo(url=data))
+    return InlineKeyboardButton(label, callback_data=data)
+
+
 def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
-    """Build an inline keyboard from rows of (label, callback data)."""
+    """Build an inline keyboard from rows of (label, callback data or a Mini App's https URL)."""
     if not rows:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
+    return InlineKeyboardMarkup([[_button(label, data) for label, data in row] for row in rows])
 
 
 def chunk(buttons: list[tuple[str, str]], per_row: int) -> Buttons:

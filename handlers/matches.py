@@ -45,6 +45,7 @@ from handlers.views import (
     reason_lines,
     their_item,
 )
+from handlers.web.menu import miniapp_url
 
 NS = MATCHES_NS
 ACTIONS = frozenset({"pg", "det", "int", "hide", wishes.ACTION})
@@ -156,6 +157,9 @@ async def page(
     interested = await services.matches.has_mark(delegate_id, other.id, Mark.INTERESTED)
     wish = await wishes.wishes_of(services).get(delegate_id, other.id)
     rows = _card_buttons(tr, other.id, number, len(matches), interested=interested, wish=wish)
+    grid = miniapp_url(services)
+    if grid is not None:
+        rows = [[(tr.label("📅 Our free times side by side"), f"{grid}?with={other.id}")], *rows]
     return fit("\n".join(lines)), rows
 
 

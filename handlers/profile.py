@@ -102,6 +102,11 @@ async def on_button(update: Update, context: BotContext) -> None:
                 await services.matching.forget(who.delegate.id)
                 await services.meetings.close_for_erased(who.delegate.id)
                 await services.outbox.drop_for_chat(who.chat_id, "the delegate deleted their data")
+                await services.erasure.erase_traces(who.delegate.id, who.chat_id)
+            # Out of the WAL too: what was erased must not survive in the raw files.
+            await services.db.checkpoint()
+            if context.user_data is not None:
+                context.user_data.clear()  # a booking draft's note, match reasons
             await services.matching.refresh_delegate(who.delegate.id, announce=False)
             await send(
                 context,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -33,6 +36,69 @@ def migration_files() -> list[tuple[int, str, str]]:
     if len(set(versions)) != len(versions) or not versions or versions[0] != 1:
         raise RuntimeError(f"migrations must be numbered once each from 1, found {versions}")
     return found
+
+
+class DatabaseUnusable(Exception):
+    """The database file cannot be opened, read or written; the message is one line."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+_LOW_SPACE = 1 << 20  # below 1 MiB free, a failed write is a full disk, whatever SQLite says
+
+
+def _explain(path: Path, error: sqlite3.Error) -> str:
+    text = str(error)
+    name = getattr(error, "sqlite_errorname", "")
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return f"cannot write to it (read-only file or file system): {text}"
+    if name == "SQLITE_FULL" or "is full" in text:
+        return f"the disk is full: {text}"
+    if name in {"SQLITE_NOTADB", "SQLITE_CORRUPT"} or "not a database" in text:
+        return f"not a SQLite database, or damaged: {text}"
+    if name == "SQLITE_CANTOPEN" or "unable to open" in text:
+        return f"cannot open it (check the directory's permissions): {text}"
+    if name.startswith("SQLITE_IOERR"):
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(path.parent).free < _LOW_SPACE:
+                return f"the disk is full: {text}"
+        return f"the disk refused a read or a write (full or failing?): {text}"
+    return text
+
+
+def check_usable(path: Path) -> None:
+    """Open, read, check and write the database once, or raise DatabaseUnusable in one line.
+
+    Run before the bot starts, so that a read-only, full, damaged or unreachable file stops
+    it with the path and the reason instead of a traceback from deep inside its start.
+    """
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseUnusable(
+            path, f"cannot create its directory {parent}: {error.strerror or error}"
+        ) from None
+    if path.is_dir():
+        raise DatabaseUnusable(path, "is a directory, not a database file")
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=5, isolation_level=None)) as conn:
+            conn.execute("PRAGMA busy_timeout = 5000")
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                raise DatabaseUnusable(path, "damaged: " + "; ".join(problems))
+            # A write that changes nothing, to learn now whether writes work at all.
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        raise DatabaseUnusable(path, _explain(path, error)) from None
+    except OSError as error:
+        raise DatabaseUnusable(path, error.strerror or str(error)) from None
 
 
 class Database:
@@ -73,6 +139,8 @@ class Database:
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA busy_timeout=30000")
+        # What /delete_me erases is overwritten with zeros, not merely marked free.
+        await self._conn.execute("PRAGMA secure_delete=ON")
 
     async def close(self) -> None:
         """Close the connection if open."""
@@ -104,6 +172,22 @@ class Database:
             log.info("applied migration %s", name)
             current = version
         return current
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it; False if a reader held it.
+
+        After an erasure: the WAL still holds the pages as they were before, personal data
+        included, until a checkpoint moves the new pages into the file and empties it.
+        """
+        async with (
+            self._statement() as conn,
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor,
+        ):
+            row = await cursor.fetchone()
+        busy = row is not None and int(row[0]) != 0
+        if busy:
+            log.warning("WAL checkpoint incomplete: another connection is reading")
+        return not busy
 
     def _in_own_transaction(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()

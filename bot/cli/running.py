@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.cli.common import Commands, database_options, say, settings_of
+from bot.cli.common import Commands, database_options, settings_of
 from bot.cli.log_repeats import RepeatFilter
+from bot.config import ConfigError
 from bot.domain.clock import Clock, SystemClock
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
@@ -37,8 +37,6 @@ def configure_logging(level: str, token: str = "") -> None:
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request URL, and the URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     # PTB logs its API URLs (with the token) at DEBUG; mask it wherever it appears.
     formatter = _Redacting(
         "%(asctime)s %(levelname)s %(name)s: %(message)s", (token, token.partition(":")[2])
@@ -47,42 +45,57 @@ def configure_logging(level: str, token: str = "") -> None:
         handler.setFormatter(formatter)
         # A fault repeating in a loop logs its line once a minute, not thousands of times.
         handler.addFilter(RepeatFilter())
-    # At DEBUG these log whole updates and API parameters: what delegates type, contacts
-    # included. Personal data stays out of the logs at every level.
-    for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+    cap_library_loggers()
+
+
+# At DEBUG these libraries log what passes through them: PTB whole updates and API parameters,
+# aiosqlite every statement with its parameters (claim and booking tokens, names, contacts,
+# meeting notes), httpx/httpcore/aiohttp requests. Personal data stays out of the logs at every
+# level, so they never log below INFO; the bot's own DEBUG lines carry ids and counts only.
+LIBRARY_LOGGERS = (
+    "aiosqlite", "telegram", "httpcore", "aiohttp", "apscheduler", "tornado", "asyncio",
+)  # fmt: skip
+
+
+def cap_library_loggers() -> None:
+    """Keep third-party loggers at INFO or above (httpx at WARNING), whatever the root level."""
+    floor = max(logging.INFO, logging.getLogger().level)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(floor)
+    # httpx logs every request URL at INFO, and the URL contains the bot token; APScheduler
+    # logs each run of the due-work job (every 2 s) at INFO.
+    for noisy in ("httpx", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, floor))
 
 
 def _run(args: argparse.Namespace) -> int:
     from telegram import Update
 
-    from bot.app import build_application
+    from bot.app import build_application, serve_webhook
+    from storage.db import DatabaseUnusable, check_usable
 
     settings = settings_of(args, require_token=True)
     configure_logging(settings.log_level, settings.token)
+    try:
+        check_usable(settings.database)
+    except DatabaseUnusable as error:
+        raise ConfigError("MATCHMAKER_DB", str(error)) from None
     clock: Clock = SystemClock()
     if os.environ.get(SANDBOX_CLOCK):
         # Only the sandbox sets this: it moves time forward with /clock.
         clock = SandboxClock(Path(os.environ[SANDBOX_CLOCK]))
     webhook = getattr(args, "webhook", None)
-    if webhook and importlib.util.find_spec("tornado") is None:
-        say("matchmaker: --webhook needs tornado: pip install 'python-telegram-bot[webhooks]'")
-        return 2
-    app = build_application(settings, clock=clock, own_stop_signals=True)
     # Both stop gracefully on SIGTERM/SIGINT: the outbox stops claiming at once (our handler,
     # hence stop_signals=()), updates stop, post_stop lets sends in flight finish.
     if webhook:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            # The proxy forwards the public URL's path unchanged.
-            url_path=urlsplit(webhook).path.lstrip("/"),
-            webhook_url=webhook,
-            secret_token=settings.webhook_secret or secrets.token_urlsafe(32),
-            allowed_updates=Update.ALL_TYPES,
-            stop_signals=(),
-        )
+        # The web server (handlers/web) receives the webhook: one port for the board, the
+        # Mini App and Telegram. The proxy forwards the public URL's path unchanged.
+        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        spec = (urlsplit(webhook).path, secret)
+        app = build_application(settings, clock=clock, own_stop_signals=True, webhook=spec)
+        serve_webhook(app, webhook, secret)
     else:
+        app = build_application(settings, clock=clock, own_stop_signals=True)
         app.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=())
     return 0
 

@@ -16,7 +16,8 @@ The points in the code:
                                     confirmations; the transaction is not committed
 - `meetings.accept.after_commit`    the booking is committed, both confirmations wait in the
                                     outbox; none sent, the button press not answered
-- `import.in_transaction`  a row of an import is written (`:N`: the N-th row); not committed
+- `import.in_transaction`  a row of an import is written (`:N`: the N-th row); its batch is
+                           not committed
 
 Unset, a crash point costs one comparison. The variable is read once, on the first call.
 """

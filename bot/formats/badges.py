@@ -19,6 +19,8 @@ from pathlib import Path
 
 import segno
 
+from bot.formats import spreadsheet
+
 
 @dataclass(frozen=True)
 class Badge:
@@ -56,7 +58,9 @@ def badges_zip(badges: Sequence[Badge]) -> bytes:
             filename = f"{badge.delegate_id:05d}-{_safe_name(badge.name)}.png"
             archive.writestr(filename, qr_png(badge.link))
             writer.writerow(
-                [filename, badge.delegate_id, badge.name, badge.organization, badge.link]
+                spreadsheet.safe_row(
+                    [filename, badge.delegate_id, badge.name, badge.organization, badge.link]
+                )
             )
         # A byte-order mark lets spreadsheet programs read the UTF-8 names correctly.
         archive.writestr("manifest.csv", "\ufeff" + manifest.getvalue())

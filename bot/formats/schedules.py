@@ -3,13 +3,13 @@ per delegate as CSV or XLSX, in the event's time zone, with the interpreter flag
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 
 from bot.domain.meetings import Meeting, MeetingState, shared_languages
 from bot.domain.scheduling import Schedule
+from bot.formats import spreadsheet
 from storage.meetings import Party
 
 
@@ -92,11 +92,7 @@ def schedule_rows(
 
 def to_csv(rows: Sequence[ScheduleRow]) -> str:
     """The rows as CSV text with a header (the `view` column tells the two lists apart)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
-    writer.writerows(astuple(row) for row in rows)
-    return buffer.getvalue()
+    return spreadsheet.csv_text(HEADER, (astuple(row) for row in rows))
 
 
 def to_xlsx(rows: Sequence[ScheduleRow]) -> bytes:
@@ -109,12 +105,12 @@ def to_xlsx(rows: Sequence[ScheduleRow]) -> bytes:
     sheets["table"].title = "By table"
     sheets["delegate"].title = "By delegate"
     for sheet in sheets.values():
-        sheet.append(list(HEADER[1:]))
+        spreadsheet.append_row(sheet, HEADER[1:])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
     for row in rows:
-        sheets[row.view].append(list(astuple(row))[1:])
+        spreadsheet.append_row(sheets[row.view], astuple(row)[1:])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -11,16 +11,23 @@ import contextlib
 import datetime as dt
 import os
 import re
+import secrets
 import shlex
+import socket
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 from bot.config import load_settings
+from bot.domain.clock import SystemClock
+from bot.domain.webapp import sign_init_data
 from bot.sandbox import clock
 from bot.sandbox.fake_api import BotMessage, FakeBotApi, FakeUser
+from storage.db import Database
+from storage.web import BoardLinkRepository
 
 READY_TIMEOUT = 60.0
 EXPECT_TIMEOUT = 15.0
@@ -86,6 +93,41 @@ class Sandbox:
         self.clock_offset = dt.timedelta()
         self.start_at: dt.datetime | None = None
         self.variables: dict[str, str] = {}
+        # The bot's web server (board, Mini App) keeps one port across /crash restarts.
+        self.web_port = _free_port()
+
+    @property
+    def web_url(self) -> str:
+        """The bot's web server."""
+        return f"http://127.0.0.1:{self.web_port}"
+
+    async def board_url(self) -> str:
+        """The venue board's URL, its secret made in the database if there is none yet."""
+        db = Database(self.database)
+        await db.connect()
+        try:
+            secret = await BoardLinkRepository(db, SystemClock()).add_if_none(
+                secrets.token_urlsafe(24)
+            )
+        finally:
+            await db.close()
+        return f"{self.web_url}/board/{secret}"
+
+    def miniapp_url(self) -> str:
+        """The Mini App as the current user, with launch data signed as Telegram would sign it.
+
+        Signed at the bot's clock (moved by /clock), so its age check passes; the launch data is
+        in the fragment, which browsers never send to the server.
+        """
+        user = self.user
+        now = dt.datetime.now(dt.UTC) + self.clock_offset
+        data = sign_init_data(self.api.token, user.user_dict(), now)
+        return f"{self.web_url}/app#tgWebAppData={quote(data)}&tgWebAppVersion=8.0"
+
+    async def show_web(self) -> None:
+        """Print where the board and the current user's Mini App are."""
+        self.say(f"*** venue board: {await self.board_url()} ***")
+        self.say(f"*** Mini App as user {self.user.user_id}: {self.miniapp_url()} ***")
 
     async def start(self) -> None:
         """Start the fake server and the bot, the clock at 08:00 on the event's first day."""
@@ -104,8 +146,11 @@ class Sandbox:
             MATCHMAKER_API_BASE_URL=self.api.base_url,
             MATCHMAKER_DB=str(self.database),
             MATCHMAKER_RATE_LIMIT="off",
+            MATCHMAKER_WEB_LISTEN="127.0.0.1",
+            MATCHMAKER_WEB_PORT=str(self.web_port),
             PTB_TIMEDELTA="1",
         )
+        env.pop("MATCHMAKER_WEB_URL", None)
         if self.config_file is not None:
             env["MATCHMAKER_CONFIG"] = str(self.config_file)
         else:
@@ -237,6 +282,10 @@ class Sandbox:
                 return True
             await self.switch_user(int(parts[0]), parts[1] if len(parts) > 1 else None)
             self.say(f"*** you are now user {parts[0]} ***")
+            self.say(f"*** Mini App as user {parts[0]}: {self.miniapp_url()} ***")
+            return True
+        elif command == "/web":
+            await self.show_web()
             return True
         elif command == "/open":
             await self.user.open_link(rest.strip())
@@ -262,8 +311,9 @@ async def _interactive(sandbox: Sandbox) -> None:
     sandbox.say(
         "matchmaker sandbox: you are user 1. Type /start to register; numbers press buttons; "
         "/as 2 switches user, /open PAYLOAD opens a deep link, /clock +15m moves time, "
-        "/crash kills the bot, /quit leaves."
+        "/web shows the board and Mini App URLs, /crash kills the bot, /quit leaves."
     )
+    await sandbox.show_web()
     while True:
         try:
             line = await loop.run_in_executor(None, input, f"user {sandbox.user.user_id} › ")
@@ -285,6 +335,12 @@ async def _script(sandbox: Sandbox, lines: list[str], path: Path) -> None:
                 return
         except (AssertionError, ScriptFailed) as problem:
             raise ScriptFailed(f"{path}:{number}: {problem}") from None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def first_morning(config_file: Path) -> dt.datetime | None:

@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import mimetypes
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +28,8 @@ class ChatServer(Protocol):
     def push_user_message(self, user: FakeUser, content: JsonDict) -> JsonDict: ...
 
     def push_callback_query(self, user: FakeUser, message: BotMessage, data: str) -> str: ...
+
+    def push_update(self, update: JsonDict) -> int: ...
 
 
 @dataclass
@@ -120,6 +123,7 @@ class FakeUser:
         self.callback_answers: list[JsonDict] = []
         self.chat_actions: list[str] = []
         self.transcript: list[str] = []
+        self.sent: list[JsonDict] = []  # the messages this user sent, as Telegram stored them
         self._events: asyncio.Queue[BotMessage] = asyncio.Queue()
 
     def __repr__(self) -> str:
@@ -336,9 +340,21 @@ class FakeUser:
                 return message
         raise AssertionError(f"no bot message with an inline keyboard\n{self.dump()}")
 
+    async def edit_text(self, sent: int, text: str) -> None:
+        """Edit the user's own `sent`-th text message (0 the first, -1 the latest), as the
+        Telegram app does: an `edited_message` update with the same message id."""
+        original = self.sent[sent]
+        content: JsonDict = {**original, "text": text, "edit_date": int(time.time())}
+        content.pop("entities", None)
+        if entities := _command_entities(text):
+            content["entities"] = entities
+        self.transcript.append(f"user edits #{original['message_id']}: {text}")
+        self._api.push_update({"edited_message": content})
+        await asyncio.sleep(0)
+
     async def _send(self, content: JsonDict, line: str) -> None:
         self.transcript.append(line)
-        self._api.push_user_message(self, content)
+        self.sent.append(self._api.push_user_message(self, content))
         await asyncio.sleep(0)
 
     async def _press(self, message: BotMessage, data: str, line: str) -> None:

@@ -25,9 +25,11 @@ from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
 from bot.services.organizers import OrganizerService
 from bot.services.programme import ProgrammeService
+from bot.services.web import WebService
 from storage.claims import ClaimRepository
 from storage.db import Database
 from storage.delegates import DelegateRepository
+from storage.erasure import ErasureRepository
 from storage.importer import ImportRepository
 from storage.items import ItemRepository
 from storage.matches import MatchRepository
@@ -49,6 +51,7 @@ class Services:
     matches: MatchRepository  # what delegates did about matches
     matching: MatchingService
     imports: ImportRepository
+    erasure: ErasureRepository  # what /delete_me removes beyond the profile
     claims: ClaimRepository  # binding accounts to imported profiles (the c_ links)
     meetings: MeetingService
     organizers: OrganizerService  # the role, invites and the audit log
@@ -58,6 +61,7 @@ class Services:
     wishes: WishRepository  # who must, would like to, or will not meet whom
     scheduler: AutoScheduler  # the organizers' schedule built from everybody's wishes
     exhibits: ExhibitService  # the achievements catalogue, its search and shortlists
+    web: WebService  # the venue board and the Mini App
 
 
 # The timed work, in the order it runs on every tick: name -> what it calls with "now".
@@ -94,6 +98,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         matches=matching.matches,
         matching=matching,
         imports=ImportRepository(db, clock),
+        erasure=ErasureRepository(db),
         claims=ClaimRepository(db, clock),
         meetings=meetings,
         organizers=organizers,
@@ -109,6 +114,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             interpreters=dict(settings.schedule.interpreters),
         ),
         exhibits=ExhibitService(db, clock, matching),
+        web=WebService(db, clock, settings.schedule, meetings, matching),
     )
     for name, hook in DUE_WORK:
         services.delivery.dispatcher.add_hook(name, hook(services))

@@ -6,13 +6,13 @@ mark so spreadsheet programs read names in every script correctly; XLSX is writt
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import astuple, dataclass
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock, from_iso
 from bot.domain.scheduling import Schedule
+from bot.formats import spreadsheet
 from bot.formats.schedules import HEADER as SCHEDULE_HEADER
 from bot.formats.schedules import schedule_rows
 from storage.db import Database
@@ -117,11 +117,8 @@ async def export_table(
 
 def table_csv(table: Table) -> bytes:
     """The table as UTF-8 CSV with a byte-order mark."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.header)
-    writer.writerows(["" if cell is None else cell for cell in row] for row in table.rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    text = spreadsheet.csv_text(table.header, table.rows, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
 
 
 def table_xlsx(table: Table) -> bytes:
@@ -133,12 +130,12 @@ def table_xlsx(table: Table) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = table.name
-    sheet.append(list(table.header))
+    spreadsheet.append_row(sheet, table.header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for row in table.rows:
-        sheet.append(list(row))
+        spreadsheet.append_row(sheet, row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

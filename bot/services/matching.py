@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
@@ -43,6 +44,7 @@ from bot.domain.matching import (
 )
 from bot.domain.outbox import Priority, TemplateRef
 from bot.domain.taxonomy import Taxonomy
+from bot.services.importing import import_running
 from locales.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.items import ItemRepository
@@ -57,6 +59,7 @@ from storage.vectors import VectorRepository
 log = logging.getLogger(__name__)
 
 STRONG_MATCH = 0.5
+SYNC_EVERY = 10.0  # seconds between two rebuilds for changes made by another process
 ANNOUNCE_SCAN = 10  # how many of a changed delegate's best matches are checked for announcing
 PROPOSED_FIELDS = 5  # fields proposed for a new text
 EMBED_BATCH = 64  # texts encoded at once
@@ -127,7 +130,10 @@ class MatchingService:
         self._index = MatchIndex(analyzer=self.analyzer)
         self._candidates: dict[int, Candidate] = {}
         self._lock = asyncio.Lock()
+        self._loading = asyncio.Lock()  # one rebuild at a time
+        self._refreshed_while_loading: set[int] | None = None
         self._data_version: int | None = None
+        self._synced_at: float | None = None
 
     @property
     def encoder(self) -> Encoder | None:
@@ -145,23 +151,40 @@ class MatchingService:
     # -- keeping the index in step --------------------------------------------------------------
 
     async def load(self) -> None:
-        """Build the index from the database (at start, and when another process changed it)."""
-        async with self._lock:
+        """Build the index from the database (at start, and when another process changed it).
+
+        The build takes seconds for tens of thousands of delegates, so it runs in a worker
+        thread while the old index goes on answering; delegates refreshed meanwhile are
+        refreshed again in the new one.
+        """
+        async with self._loading:
+            self._refreshed_while_loading = set()
             # Read the version first: a change committed while we read triggers another load.
             version = await self._db.fetchval("PRAGMA data_version")
             profiles = await self.matches.profiles()
-            by_delegate: dict[int, list[StoredItem]] = {}
-            for item in await self.items.all_complete():
-                by_delegate.setdefault(item.delegate_id, []).append(item)
-            candidates = {p.id: to_candidate(p, by_delegate.get(p.id, [])) for p in profiles}
-            await self._vectors_for(
-                (i.text for c in candidates.values() for i in c.items), prune=True
-            )
-            index = MatchIndex(candidates.values(), analyzer=self.analyzer)
-            self._index = index
-            self._candidates = candidates
-            self._data_version = int(version) if version is not None else None
+            items = await self.items.all_complete()
+            live = {p.id for p in profiles}
+            # Vectors first, on the loop (they read and write the database); the index is then
+            # built off the loop from what is cached.
+            await self._vectors_for((i.text for i in items if i.delegate_id in live), prune=True)
+            candidates, index = await asyncio.to_thread(self._build, profiles, items)
+            async with self._lock:
+                self._index = index
+                self._candidates = candidates
+                self._data_version = int(version) if version is not None else None
+                again, self._refreshed_while_loading = self._refreshed_while_loading, None
+            for delegate_id in again:
+                await self.refresh_delegate(delegate_id, announce=False)
         log.info("match index loaded: %d delegates", len(candidates))
+
+    def _build(
+        self, profiles: list[MatchProfile], items: list[StoredItem]
+    ) -> tuple[dict[int, Candidate], MatchIndex]:
+        by_delegate: dict[int, list[StoredItem]] = {}
+        for item in items:
+            by_delegate.setdefault(item.delegate_id, []).append(item)
+        candidates = {p.id: to_candidate(p, by_delegate.get(p.id, [])) for p in profiles}
+        return candidates, MatchIndex(candidates.values(), analyzer=self.analyzer)
 
     async def sync(self, now: dt.datetime | None = None) -> bool:
         """Reload if another connection (the organizer's import) changed the database."""
@@ -170,6 +193,15 @@ class MatchingService:
         version = await self._db.fetchval("PRAGMA data_version")
         if self._data_version is not None and version == self._data_version:
             return False
+        # An import commits batch after batch: rebuild once it has finished, not after every
+        # batch (a rebuild reads and indexes every delegate, which slows the replies of the
+        # moment), and at most every SYNC_EVERY seconds.
+        if import_running(self._db.path):
+            return False
+        started = time.monotonic()
+        if self._synced_at is not None and started - self._synced_at < SYNC_EVERY:
+            return False
+        self._synced_at = started
         await self.load()
         return True
 
@@ -180,6 +212,8 @@ class MatchingService:
         meeting languages, deletion. With `announce`, new strong matches are announced.
         """
         async with self._lock:
+            if self._refreshed_while_loading is not None:
+                self._refreshed_while_loading.add(delegate_id)
             profile = await self.matches.profile(delegate_id)
             key = str(delegate_id)
             if profile is None:

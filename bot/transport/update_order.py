@@ -13,6 +13,8 @@ and the schema's constraints decide races (one booking per slot, one claim per l
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,8 @@ DEFAULT_CONCURRENCY = 64
 # Updates taken from Telegram but waiting for their owner's previous one: a bound on memory, not
 # on work, so that one person pressing a button fifty times does not hold up everyone else.
 WAITING_LIMIT = 4096
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,7 +70,14 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         lane.using += 1
         try:
             async with lane.lock, self._running:
+                started = time.perf_counter()
                 await coroutine
+                # Ids and timing only: what the update says stays out of the logs.
+                log.debug(
+                    "update %s handled in %.1f ms",
+                    getattr(update, "update_id", "?"),
+                    (time.perf_counter() - started) * 1000,
+                )
         finally:
             lane.using -= 1
             if lane.using == 0:

@@ -4,14 +4,12 @@ Every command and button re-checks the role when used."""
 
 from __future__ import annotations
 
-import html
 import io
 from collections.abc import Callable
 
 from telegram import InputFile, Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -19,12 +17,10 @@ from telegram.ext import (
 )
 
 from bot.domain.countries import flag
-from bot.domain.importing import parse_delegate_csv
 from bot.domain.models import Role
 from bot.domain.outbox import DeadReason
 from bot.i18n import LANGUAGE_LABELS, Translator
 from bot.services import exports as data_exports
-from bot.services.importing import format_report, import_delegates
 from bot.services.stats import TOP_MATCHES, event_figures
 from handlers import callbacks
 from handlers.common import (
@@ -36,13 +32,12 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext
+from handlers.organizer import importing
 from handlers.registration import role_label
 
 NS = "o"
 IMPORT_GROUP = -5
 ACTIONS = frozenset({"stats", "exp", "retry"})
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-REPORT_LIMIT = 3500  # characters of report shown in a message; longer ones go as a file
 
 
 def _top(pairs: list[tuple[str, int]], name: Callable[[str], str], limit: int = 8) -> str:
@@ -266,44 +261,11 @@ async def import_document(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or message.document is None or user is None:
         return
-    services = context.services
-    if not await services.organizers.is_organizer(user.id):
+    if not await context.services.organizers.is_organizer(user.id):
         return  # a delegate's file is not an import; other handlers may answer it
     who = await organizer(update, context)
-    if who is None:
-        return
-    document = message.document
-    if document.file_size is not None and document.file_size > MAX_IMPORT_BYTES:
-        await send(context, who.chat_id, who.tr._("This file is too large to import."))
-        raise ApplicationHandlerStop
-    data = bytes(await (await document.get_file()).download_as_bytearray())
-    name = document.file_name or "delegates.csv"
-    parsed = parse_delegate_csv(data)
-    if parsed.file_error is not None:
-        text = who.tr._(
-            "{file}: {error} Nothing was imported.", file=name, error=parsed.file_error
-        )
-        await send(context, who.chat_id, text)
-        raise ApplicationHandlerStop
-    report = await import_delegates(
-        services.db, services.imports, services.matching.items, services.matching.classify, parsed
-    )
-    for delegate_id in report.changed_ids:
-        await services.matching.refresh_delegate(delegate_id, announce=False)
-    await services.organizers.audit.record(
-        who.user_id, "import", name, {"inserted": report.inserted, "updated": report.updated}
-    )
-    lines = format_report(name, report)
-    body = "\n".join(lines)
-    if len(body) <= REPORT_LIMIT:
-        await send(context, who.chat_id, f"<pre>{html.escape(body)}</pre>")
-    else:
-        await send(context, who.chat_id, html.escape(lines[-1]))
-        await context.bot.send_document(
-            who.chat_id,
-            InputFile(io.BytesIO(body.encode("utf-8")), filename="import-report.txt"),
-        )
-    raise ApplicationHandlerStop
+    if who is not None:
+        await importing.import_document(update, context, who)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.app import BotApplication, build_application
+from bot.cli.running import LIBRARY_LOGGERS, cap_library_loggers
 from bot.config import Settings, load_settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.fake_api import FakeBotApi
@@ -77,3 +80,47 @@ async def bot(
     app = await start_bot(flow_settings(api, tmp_path / "flow.db"), clock)
     yield app
     await stop_bot(app)
+
+
+# What must never reach a log line, at any level (SECURITY.md "What is logged"): the bot token
+# (the fake API's and any real-looking one), claim and booking tokens, e-mail addresses, phones.
+SECRETS_IN_LOGS = re.compile(
+    r"TEST-TOKEN|\d{6,}:[A-Za-z0-9_-]{30,}"
+    r"|\b[cb]_[A-Za-z0-9_-]{22,62}\b"
+    r"|[\w.+-]+@[\w-]+\.[\w.-]+"
+    r"|\+\d[\d ()-]{7,}\d"
+)
+# The fake Bot API and the tests are Telegram's side and the delegate's, not the bot's logs.
+NOT_THE_BOTS = ("bot.sandbox", "tests")
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(NOT_THE_BOTS):
+            self.lines.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def debug_log_audit() -> Iterator[None]:
+    """Every flow runs with the root logger at DEBUG, the libraries capped as `matchmaker run`
+    caps them, and fails if a log line carries a token or a contact (issue 20, item 14)."""
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    cap_library_loggers()
+    lines = _Lines()
+    root.addHandler(lines)
+    try:
+        yield
+    finally:
+        root.removeHandler(lines)
+        root.setLevel(previous)
+        for name in (*LIBRARY_LOGGERS, "httpx"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+    leaked = [line for line in lines.lines if SECRETS_IN_LOGS.search(line)]
+    assert leaked == [], "\n".join(leaked[:20])

@@ -1,0 +1,440 @@
+"""Web benchmark: 200 board screens and 500 Mini App users while the bot serves chat updates.
+
+The bot runs as its own process (`python -m bot run`, its web server on a free port) against the
+fake Bot API, rate limiting off, on a database seeded with registered delegates. Two phases of
+the same length, in one run:
+
+A (baseline): chat only. Chat users (default 100) each send /help, wait for the answer, think,
+   and again: about 20 updates a second. The p99 of update-to-answer is the baseline.
+B (web load): the same chat load, plus 200 screens streaming the venue board (Server-Sent
+   Events), plus 500 Mini App users, each calling the API (their day grid, or two people's
+   slots side by side) about every 5 s (uniform think time), all with signed launch data, plus a
+   booking every second as delegates make one: a request from the Mini App, accepted in the
+   chat. The screens and the Mini App users run in a process of their own, so that they do not
+   slow down the fake Bot API that times the chat. For each booking and each screen, the time
+   from the Accept press to the screen's first board event naming the booker is a board update
+   latency (wall clock, across the two processes).
+
+Targets: board update p99 <= 2 s, Mini App API p99 <= 100 ms, chat p99 in B <= 1.2 x chat p99
+in A, no errors (chat answers missing after 30 s, Mini App calls that failed, streams that
+broke, bookings refused, requests the fake server rejected, ERROR lines in the bot's log).
+Run from the repository root: `python -m benchmarks.web [--seconds S] [--screens N]
+[--miniapp-users N] [--chat-users N]`. Prints one JSON line; exits 1 on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import random
+import re
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import (
+    ROOT,
+    bot_environment,
+    percentile_ms,
+    start_process,
+    stop_process,
+)
+from benchmarks.load import cpu_seconds
+
+TARGET_BOARD_P99_MS = 2000.0
+TARGET_API_P99_MS = 100.0
+TARGET_CHAT_RATIO = 1.2
+ANSWER_TIMEOUT = 30.0
+TABLES = 40
+ANSWERING_METHODS = ("sendMessage",)
+BOOKER = re.compile(r'"name": "(Booker \d{4})"')
+
+
+@dataclass
+class Figures:
+    """What one phase measured."""
+
+    chat: list[float] = field(default_factory=list)
+    api: list[float] = field(default_factory=list)
+    board: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(path: Path, first_day: dt.date) -> Path:
+    days = [first_day.isoformat(), (first_day + dt.timedelta(days=1)).isoformat()]
+    path.write_text(
+        f'[event]\nname = "Web benchmark"\ntimezone = "UTC"\n\n'
+        f"[schedule]\ndays = {json.dumps(days)}\n"
+        f'sessions = ["09:00-12:00", "13:00-18:00"]\ntables = {TABLES}\nrequest_hours = 12\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _seed(database: Path, count: int) -> None:
+    """Registered delegates with Telegram ids 10000 + n, shown to others."""
+    from storage.db import Database
+
+    db = Database(database)
+    await db.connect()
+    await db.migrate()
+    now = "2026-01-01T00:00:00.000000+00:00"
+    await db.executemany(
+        "INSERT INTO delegates (telegram_user_id, chat_id, locale, name, organization, country, "
+        "role, meeting_languages, contact, contact_kind, consent, step, created_at, updated_at, "
+        "registered_at) VALUES (?, ?, 'en', ?, ?, 'CN', 'company', 'en', ?, 'email', 1, 'done', "
+        "?, ?, ?)",
+        [
+            (10_000 + n, 10_000 + n, f"Booker {n:04d}", f"Org {n}", f"d{n}@example.org", now,
+             now, now)
+            for n in range(count)
+        ],
+    )  # fmt: skip
+    await db.close()
+
+
+class Answers:
+    """Times the first sendMessage to a chat after the harness pushed an update for it."""
+
+    def __init__(self, api: Any) -> None:
+        self._waiting: dict[int, asyncio.Future[float]] = {}
+        for method in ANSWERING_METHODS:
+            api._handlers[method] = self._timed(api._handlers[method])
+
+    def _timed(self, original: Any) -> Any:
+        async def handler(validated: Any) -> Any:
+            result = await original(validated)
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                future = self._waiting.pop(int(validated.params["chat_id"]))
+                if not future.done():
+                    future.set_result(time.perf_counter())
+            return result
+
+        return handler
+
+    def expect(self, chat_id: int) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiting[chat_id] = future
+        return future
+
+
+async def chat_user(api: Any, answers: Answers, user_id: int, until: float, out: Figures) -> None:
+    """A delegate asking /help again and again, about every 5 s."""
+    user = api.user(user_id, f"Chat {user_id}", language_code="en")
+    await asyncio.sleep(random.uniform(0, 5))
+    while time.perf_counter() < until:
+        answered = answers.expect(user.chat_id)
+        pushed = time.perf_counter()
+        await user.send_text("/help")
+        try:
+            out.chat.append(await asyncio.wait_for(answered, ANSWER_TIMEOUT) - pushed)
+        except TimeoutError:
+            out.error("chat_timeout")
+        await asyncio.sleep(random.uniform(2.5, 7.5))
+
+
+async def screen(
+    http: Any, url: str, arrivals: dict[str, list[float]], out: Figures, ready: Any
+) -> None:
+    """A board screen: read the stream, note when each booker's name first appears on it."""
+    seen: set[str] = set()
+    try:
+        async with http.get(url, timeout=None) as response:
+            if response.status != 200:
+                out.error("board_status")
+                return
+            ready.release()
+            event = ""
+            async for raw in response.content:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "board":
+                    # Wall-clock time: the bookings are timed by another process.
+                    arrived = time.time()
+                    for name in BOOKER.findall(line):
+                        if name not in seen:
+                            seen.add(name)
+                            arrivals.setdefault(name, []).append(arrived)
+    except (TimeoutError, OSError):
+        out.error("board_stream")
+
+
+async def miniapp_user(
+    http: Any, base: str, token: str, user_id: int, others: int, until: float, out: Figures
+) -> None:
+    """A delegate in the Mini App: a call every ~5 s, their day or someone's slots beside it."""
+    from bot.domain.webapp import sign_init_data
+
+    data = sign_init_data(token, {"id": user_id, "first_name": "U"}, dt.datetime.now(dt.UTC))
+    headers = {"Authorization": f"tma {data}"}
+    paths = ["/app/api/session"]
+    await asyncio.sleep(random.uniform(0, 5))
+    while time.perf_counter() < until:
+        path = paths.pop() if paths else random.choice(("/app/api/day", "/app/api/pair"))
+        if path == "/app/api/pair":
+            path += f"?with={random.randint(1, others)}"
+        started = time.perf_counter()
+        try:
+            async with http.get(base + path, headers=headers) as response:
+                await response.read()
+                ok = response.status == 200 or (response.status == 403 and "pair" in path)
+        except OSError:
+            ok = False
+        out.api.append(time.perf_counter() - started)
+        if not ok:
+            out.error("miniapp")
+        await asyncio.sleep(random.uniform(2.5, 7.5))
+
+
+async def book(
+    api: Any,
+    http: Any,
+    base: str,
+    count: int,
+    every: float,
+    booked: dict[str, float],
+    out: Figures,
+) -> None:
+    """Bookings as delegates make them: a request from the Mini App, accepted in the chat."""
+    from bot.domain.webapp import sign_init_data
+
+    first_slot = None
+    for n in range(count):
+        requester, invitee = 10_000 + 2 * n, 10_000 + 2 * n + 1
+        data = sign_init_data(
+            api.token, {"id": requester, "first_name": "B"}, dt.datetime.now(dt.UTC)
+        )
+        headers = {"Authorization": f"tma {data}"}
+        if first_slot is None:
+            async with http.get(f"{base}/app/api/pair?with={2 * n + 2}", headers=headers) as r:
+                rows = (await r.json())["rows"]
+                first_slot = next(row["key"] for row in rows if row["bookable"])
+        body = {"with": 2 * n + 2, "slot": first_slot}
+        async with http.post(f"{base}/app/api/request", json=body, headers=headers) as response:
+            if response.status != 200:
+                out.error("booking")
+                continue
+        user = api.user(invitee)
+        try:
+            request = await user.expect(f"Booker {2 * n:04d}", timeout=ANSWER_TIMEOUT)
+            booked[f"Booker {2 * n:04d}"] = time.time()
+            await user.press(0, request)  # Accept
+        except AssertionError:
+            out.error("booking")
+        await asyncio.sleep(every)
+
+
+async def web_load(args: argparse.Namespace) -> dict[str, Any]:
+    """The screens and the Mini App users, in their own process so as not to slow the fake API."""
+    import aiohttp
+
+    token = load_settings_token()
+    figures = Figures()
+    arrivals: dict[str, list[float]] = {}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        ready = asyncio.Semaphore(0)
+        url = f"{args.base}/board/{args.secret}/events"
+        streams = [
+            asyncio.create_task(screen(http, url, arrivals, figures, ready))
+            for _ in range(args.screens)
+        ]
+        for _ in range(args.screens):
+            await asyncio.wait_for(ready.acquire(), 30)
+        print("READY", flush=True)
+        until = time.perf_counter() + args.seconds
+        await asyncio.gather(
+            *(
+                miniapp_user(http, args.base, token, 10_000 + n, args.delegates, until, figures)
+                for n in range(2 * TABLES, 2 * TABLES + args.users)
+            )
+        )
+        # Let the last booking reach every screen, then close the streams.
+        await asyncio.sleep(4)
+        for task in streams:
+            task.cancel()
+        await asyncio.gather(*streams, return_exceptions=True)
+    return {"api": figures.api, "arrivals": arrivals, "errors": figures.errors}
+
+
+def load_settings_token() -> str:
+    """The bot token, from the environment the harness gave this process."""
+    from bot.config import load_settings
+
+    return load_settings(require_token=True).token
+
+
+async def measure(
+    seconds: float, screens: int, miniapp_users: int, chat_users: int
+) -> dict[str, Any]:
+    import aiohttp
+
+    from bot.config import load_settings
+    from bot.sandbox.fake_api import FakeBotApi
+    from bot.services import open_services
+
+    workdir = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    database = workdir / "web.db"
+    config = _config(workdir / "event.toml", dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1))
+    delegates = miniapp_users + 2 * TABLES + 10
+    await _seed(database, delegates)
+    port = _free_port()
+
+    async with FakeBotApi() as api:
+        # The seeded delegates' chats, so the confirmations of bookings reach someone.
+        for n in range(delegates):
+            api.user(10_000 + n, f"Booker {n:04d}")
+        answers = Answers(api)
+        env = bot_environment(
+            api, database, rate_limit=False, MATCHMAKER_CONFIG=str(config),
+            MATCHMAKER_WEB_PORT=str(port), MATCHMAKER_LOG_LEVEL="WARNING",
+        )  # fmt: skip
+        log = workdir / "bot.log"
+        process = await start_process(["-m", "bot", "run"], env, log)
+        settings = load_settings(env, require_token=True)
+        base = f"http://127.0.0.1:{port}"
+        baseline, loaded = Figures(), Figures()
+        web: dict[str, Any] = {"api": [], "arrivals": {}, "errors": {}}
+        cpu_a = cpu_b = 0.0
+        board: list[float] = []
+        try:
+            while not any(call.method == "getUpdates" for call in api.calls):
+                if process.returncode is not None:
+                    raise RuntimeError(f"the bot exited; see {log}")
+                await asyncio.sleep(0.1)
+            await api.settle(timeout=30)
+            async with open_services(settings) as services:
+                secret = await services.web.board_secret()
+
+            print(f"phase A: {chat_users} chat users for {seconds:.0f} s", file=sys.stderr)
+            cpu = cpu_seconds(process.pid)
+            until = time.perf_counter() + seconds
+            await asyncio.gather(
+                *(chat_user(api, answers, 50_000 + n, until, baseline) for n in range(chat_users))
+            )
+
+            cpu_a, cpu = cpu_seconds(process.pid) - cpu, cpu_seconds(process.pid)
+            print(
+                f"phase B: the same, with {screens} screens, {miniapp_users} Mini App users "
+                "and a booking a second",
+                file=sys.stderr,
+            )
+            load = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.web", "load", "--base", base,
+                "--secret", secret, "--seconds", str(seconds), "--screens", str(screens),
+                "--users", str(miniapp_users), "--delegates", str(delegates),
+                env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            assert load.stdout is not None
+            if (await asyncio.wait_for(load.stdout.readline(), 60)).strip() != b"READY":
+                raise RuntimeError("the web load did not connect its screens")
+            until = time.perf_counter() + seconds
+            bookings = min(int(seconds), TABLES)
+            booked: dict[str, float] = {}
+            async with aiohttp.ClientSession() as http:
+                await asyncio.gather(
+                    *(
+                        chat_user(api, answers, 60_000 + n, until, loaded)
+                        for n in range(chat_users)
+                    ),
+                    book(api, http, base, bookings, seconds / max(bookings, 1), booked, loaded),
+                )
+            cpu_b = cpu_seconds(process.pid) - cpu
+            web = json.loads(await asyncio.wait_for(load.stdout.read(), 120))
+            await load.wait()
+            for name, at in booked.items():
+                times = web["arrivals"].get(name, [])
+                board.extend(arrived - at for arrived in times)
+                if len(times) < screens:
+                    loaded.error("board_missed")
+        finally:
+            await stop_process(process)
+        logged = log.read_text(encoding="utf-8", errors="replace")
+        errors = {**baseline.errors}
+        for kind, n in [*loaded.errors.items(), *web["errors"].items()]:
+            errors[kind] = errors.get(kind, 0) + n
+        if api.rejected:
+            errors["rejected"] = len(api.rejected)
+            print(f"first rejected call: {api.rejected[0]}", file=sys.stderr)
+        if logged.count(" ERROR ") or logged.count("Traceback"):
+            errors["logged"] = logged.count(" ERROR ") + logged.count("Traceback")
+    chat_a = percentile_ms(baseline.chat, 99)
+    chat_b = percentile_ms(loaded.chat, 99)
+    return {
+        "board_update_p99_ms": _r(percentile_ms(board, 99)),
+        "board_update_p50_ms": _r(percentile_ms(board, 50)),
+        "miniapp_api_p99_ms": _r(percentile_ms(web["api"], 99)),
+        "miniapp_api_p50_ms": _r(percentile_ms(web["api"], 50)),
+        "miniapp_calls": len(web["api"]),
+        "chat_p99_ms_baseline": _r(chat_a),
+        "chat_p99_ms_with_web": _r(chat_b),
+        "chat_p99_ratio": round(chat_b / chat_a, 2) if chat_a and chat_b else None,
+        "chat_replies": [len(baseline.chat), len(loaded.chat)],
+        "bot_cpu_share": [round(cpu_a / seconds, 2), round(cpu_b / seconds, 2)],
+        "screens": screens,
+        "board_samples": len(board),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+    }
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _load_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web load")
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--screens", type=int, required=True)
+    parser.add_argument("--users", type=int, required=True)
+    parser.add_argument("--delegates", type=int, required=True)
+    print(json.dumps(asyncio.run(web_load(parser.parse_args(argv)))), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["load"]:
+        return _load_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
+    parser.add_argument("--screens", type=int, default=200)
+    parser.add_argument("--miniapp-users", type=int, default=500)
+    parser.add_argument("--chat-users", type=int, default=100)
+    args = parser.parse_args(argv)
+    result = asyncio.run(measure(args.seconds, args.screens, args.miniapp_users, args.chat_users))
+    met = (
+        result["board_update_p99_ms"] is not None
+        and result["board_update_p99_ms"] <= TARGET_BOARD_P99_MS
+        and result["miniapp_api_p99_ms"] is not None
+        and result["miniapp_api_p99_ms"] <= TARGET_API_P99_MS
+        and result["chat_p99_ratio"] is not None
+        and result["chat_p99_ratio"] <= TARGET_CHAT_RATIO
+        and result["errors"] == 0
+    )
+    result["targets_met"] = met
+    print(json.dumps(result))
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

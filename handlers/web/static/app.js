@@ -1,0 +1,202 @@
+// The Mini App: every call carries Telegram's launch data; the texts come from the server.
+"use strict";
+(function () {
+  const launch = new URLSearchParams((window.launchHash || location.hash).slice(1));
+  const tg = window.Telegram && window.Telegram.WebApp;
+  const initData = launch.get("tgWebAppData") || (tg && tg.initData) || "";
+  const query = new URLSearchParams(location.search);
+  const $ = (id) => document.getElementById(id);
+  let L = {};
+  let state = { tab: "day", date: null, withId: null, days: [] };
+
+  function theme() {
+    let params = {};
+    try { params = JSON.parse(launch.get("tgWebAppThemeParams") || "{}"); } catch (e) { params = {}; }
+    if (tg && tg.themeParams) params = Object.assign(params, tg.themeParams);
+    Object.entries(params).forEach(([key, value]) => {
+      document.documentElement.style.setProperty("--tg-theme-" + key.replace(/_/g, "-"), value);
+    });
+  }
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function say(id, text) {
+    const node = $(id);
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+  async function api(path, options) {
+    const response = await fetch(path, Object.assign({}, options, {
+      headers: Object.assign({ Authorization: "tma " + initData, "Content-Type": "application/json" },
+        (options || {}).headers),
+    }));
+    let body = {};
+    try { body = await response.json(); } catch (e) { body = {}; }
+    if (!response.ok) {
+      const error = new Error(body.error || L.failed || String(response.status));
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+
+  function tabs(session) {
+    const nav = $("tabs");
+    nav.replaceChildren();
+    // The catalogue (issue 18) joins here as a third tab when the server lists it.
+    const names = { day: L.my_day, book: L.book };
+    session.tabs.filter((t) => names[t]).forEach((tab) => {
+      const button = el("button", null, names[tab]);
+      button.id = "tab-" + tab;
+      button.setAttribute("role", "tab");
+      button.setAttribute("aria-pressed", String(tab === state.tab));
+      button.onclick = () => { state.tab = tab; show(); };
+      nav.append(button);
+    });
+  }
+  function days() {
+    const box = $("days");
+    box.replaceChildren();
+    state.days.forEach((day) => {
+      const button = el("button", null, day.label);
+      button.dataset.date = day.date;
+      button.setAttribute("aria-pressed", String(day.date === state.date));
+      button.onclick = () => { state.date = day.date; show(); };
+      box.append(button);
+    });
+  }
+  async function showDay() {
+    const data = await api("/app/api/day?date=" + encodeURIComponent(state.date));
+    const list = $("grid");
+    list.replaceChildren();
+    if (!data.rows.length) list.append(el("li", null, L.no_slots));
+    data.rows.forEach((row) => {
+      const item = el("li");
+      item.dataset.key = row.key;
+      item.dataset.state = row.state;
+      const time = el("bdi", "time", row.time);
+      time.dir = "ltr";
+      item.append(time, el("bdi", "what", row.text));
+      list.append(item);
+    });
+  }
+  let listed = false;
+  async function listCounterparts() {
+    // Ranking matches costs what /matches costs: asked once, when the Book tab first opens.
+    if (listed) return;
+    listed = true;
+    const data = await api("/app/api/counterparts");
+    const select = $("counterpart");
+    const kept = [...select.options].filter((o) => o.value);
+    select.replaceChildren(el("option", null, data.counterparts.length || kept.length ? "—" : L.none), ...kept);
+    data.counterparts.forEach((p) => {
+      if (kept.some((o) => o.value === String(p.id))) return;
+      const option = el("option", null, (p.flag ? p.flag + " " : "") + p.name + (p.org ? " · " + p.org : ""));
+      option.value = String(p.id);
+      select.append(option);
+    });
+    if (state.withId) select.value = String(state.withId);
+  }
+  async function showPair() {
+    const body = $("pair").tBodies[0];
+    body.replaceChildren();
+    $("languages").textContent = "";
+    if (!state.withId) return;
+    const data = await api("/app/api/pair?with=" + state.withId + "&date=" + encodeURIComponent(state.date));
+    $("col-them").replaceChildren(el("bdi", null, data.them.name));
+    const option = [...$("counterpart").options].find((o) => o.value === String(state.withId));
+    if (option && option.textContent === "…") option.textContent = data.them.name;
+    $("languages").textContent = data.languages;
+    if (!data.rows.length) {
+      const row = body.insertRow();
+      row.insertCell().textContent = L.no_slots;
+    }
+    data.rows.forEach((slot) => {
+      const row = body.insertRow();
+      row.dataset.key = slot.key;
+      const time = el("bdi", "time", slot.time);
+      time.dir = "ltr"; // 09:30–09:50 reads left to right in every language
+      row.insertCell().append(time);
+      const mine = row.insertCell();
+      mine.className = slot.mine ? "yes" : "no";
+      mine.textContent = slot.mine ? L.free : L.busy;
+      const theirs = row.insertCell();
+      theirs.className = slot.theirs ? "yes" : "no";
+      theirs.textContent = slot.theirs ? L.free : L.busy;
+      const action = row.insertCell();
+      if (slot.bookable) {
+        const button = el("button", "primary request", L.request);
+        button.onclick = () => book(slot.key, button);
+        action.append(button);
+      }
+    });
+  }
+  async function book(key, button) {
+    button.disabled = true;
+    button.textContent = L.sending;
+    say("error", "");
+    try {
+      const result = await api("/app/api/request", {
+        method: "POST", body: JSON.stringify({ with: state.withId, slot: key }),
+      });
+      say("message", result.message);
+      if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred("success");
+    } catch (error) {
+      say("error", error.message);
+    }
+    await showPair().catch((error) => say("error", error.message));
+  }
+  async function show() {
+    say("error", "");
+    document.querySelectorAll("#tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.id === "tab-" + state.tab)));
+    days();
+    $("view-day").hidden = state.tab !== "day";
+    $("view-book").hidden = state.tab !== "book";
+    try {
+      if (state.tab === "day") await showDay();
+      else {
+        await listCounterparts();
+        await showPair();
+      }
+    } catch (error) {
+      say("error", error.message);
+    }
+    document.body.dataset.ready = "true";
+  }
+  async function start() {
+    theme();
+    if (tg) { tg.ready(); tg.expand(); }
+    let session;
+    try {
+      session = await api("/app/api/session");
+    } catch (error) {
+      say("error", error.message);
+      document.body.dataset.ready = "refused";
+      return;
+    }
+    L = session.labels;
+    document.documentElement.lang = session.lang;
+    document.documentElement.dir = session.dir;
+    state.days = session.days;
+    state.date = session.today;
+    $("choose-label").textContent = L.choose;
+    $("col-me").textContent = L.me;
+    const select = $("counterpart");
+    select.onchange = () => { state.withId = select.value ? Number(select.value) : null; show(); };
+    const wanted = Number(query.get("with"));
+    if (wanted) {
+      state.withId = wanted;
+      state.tab = "book";
+      const option = el("option", null, "…");
+      option.value = String(wanted);
+      select.replaceChildren(option);
+      select.value = String(wanted);
+    }
+    tabs(session);
+    await show();
+  }
+  start();
+})();

@@ -13,6 +13,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.exhibits import parse_csv
 from bot.domain.scheduling import parse_schedule
 from bot.sandbox.fake_api import FakeBotApi
+from bot.services import open_services
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
 from tests.flows.items_kit import seen, t
 from tests.flows.test_meetings import SCHEDULE, registered, services_of
@@ -135,3 +136,18 @@ async def test_inline_mode_answers_with_shareable_cards_checked_against_the_spec
     token = button["url"].split("start=")[1]
     await colleague.open_link(token)
     await colleague.expect("Water purification membrane")
+
+
+async def test_a_running_bot_finds_what_another_process_imported(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    visitor = api.user(331, "Anna", language_code="en")
+    await visitor.send_text("/search lithium battery charging")
+    await visitor.expect("No exhibit matches this search.")
+    # The organizer's `matchmaker import-exhibits`: its own connection to the same file.
+    settings = services_of(bot).settings
+    async with open_services(settings) as other:
+        await other.exhibits.import_parsed(parse_csv(CATALOGUE.encode()))
+    await visitor.send_text("/search lithium battery charging")
+    found = await visitor.expect("Exhibits for")
+    assert "Fast charging of lithium batteries" in found.text

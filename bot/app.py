@@ -26,6 +26,7 @@ from handlers import (
     claim,
     edits,
     errors,
+    exhibits,
     fallback,
     matches,
     meetings,
@@ -244,6 +245,8 @@ def build_application(
     claim.register(app)
     # Before registration too: booking links (/start b_...) open the booking page.
     meetings.register(app)
+    # Before registration too: booth links (/start x_...) open the exhibit's card.
+    exhibits.register(app)
     registration.register(app)
     profile.register(app)
     # Answers to offer/need questions are taken in an earlier group, before registration's.

@@ -28,6 +28,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("agenda", N_("Your meetings, availability and reminders")),
     ("badge", N_("Your booking QR code")),
     ("programme", N_("The event programme")),
+    ("search", N_("Search the exhibits, in any language")),
+    ("saved", N_("Exhibits you saved")),
     ("profile", N_("See and edit your profile")),
     ("language", N_("Change the interface language")),
     ("help", N_("What this bot can do")),

@@ -31,10 +31,10 @@ def migration_files() -> list[tuple[int, str, str]]:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [version for version, _, _ in found]
-    # Numbers are assigned to branches ahead of time, so one may land before a lower one:
-    # each number once and rising, gaps allowed.
-    if len(set(versions)) != len(versions) or not versions or versions[0] != 1:
-        raise RuntimeError(f"migrations must be numbered once each from 1, found {versions}")
+    # 1..n without gaps: a database at version k has applied exactly the first k files, so a
+    # migration can never land below a version some database already passed.
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
     return found
 
 

@@ -16,15 +16,17 @@ _DTYPE = np.dtype("<f2")  # half precision: cosines stay within 1e-3, the table 
 class VectorRepository:
     """Vectors keyed by bot.domain.encoding.text_key."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, table: str = "text_vectors") -> None:
         self._db = db
         self._clock = clock
+        self._table = table  # text_vectors (items) or exhibit_vectors (the catalogue)
 
     async def load(self, encoder: str, keys: Sequence[str] | None = None) -> dict[str, Vector]:
         """The stored vectors of this encoder version, by key (all, or those of `keys`)."""
         if keys is None:
             rows = await self._db.fetchall(
-                "SELECT key, dim, vector FROM text_vectors WHERE encoder = ?", (encoder,)
+                f"SELECT key, dim, vector FROM {self._table} WHERE encoder = ?",
+                (encoder,),  # noqa: S608 - a fixed table name
             )
         else:
             rows = []
@@ -32,7 +34,7 @@ class VectorRepository:
                 chunk = list(keys[start : start + 500])
                 marks = ", ".join("?" * len(chunk))
                 rows += await self._db.fetchall(
-                    f"SELECT key, dim, vector FROM text_vectors "  # noqa: S608 - only marks
+                    f"SELECT key, dim, vector FROM {self._table} "  # noqa: S608 - only marks
                     f"WHERE encoder = ? AND key IN ({marks})",
                     (encoder, *chunk),
                 )
@@ -49,7 +51,7 @@ class VectorRepository:
             return
         now = to_iso(self._clock.now())
         await self._db.executemany(
-            "INSERT OR IGNORE INTO text_vectors (key, encoder, dim, vector, created_at) "
+            f"INSERT OR IGNORE INTO {self._table} (key, encoder, dim, vector, created_at) "  # noqa: S608 - a fixed table name
             "VALUES (?, ?, ?, ?, ?)",
             [
                 (key, encoder, int(vec.shape[0]), vec.astype(_DTYPE).tobytes(), now)
@@ -61,17 +63,19 @@ class VectorRepository:
         """Delete vectors of other encoder versions and of texts no item has any more."""
         wanted = set(keep)
         stored = await self._db.fetchall(
-            "SELECT key FROM text_vectors WHERE encoder = ?", (encoder,)
+            f"SELECT key FROM {self._table} WHERE encoder = ?",
+            (encoder,),  # noqa: S608 - a fixed table name
         )
         stale = [(row["key"],) for row in stored if row["key"] not in wanted]
         async with self._db.transaction():
             removed = await self._db.execute(
-                "DELETE FROM text_vectors WHERE encoder <> ?", (encoder,)
+                f"DELETE FROM {self._table} WHERE encoder <> ?",
+                (encoder,),  # noqa: S608 - a fixed table name
             )
             if stale:
-                await self._db.executemany("DELETE FROM text_vectors WHERE key = ?", stale)
+                await self._db.executemany(f"DELETE FROM {self._table} WHERE key = ?", stale)  # noqa: S608 - a fixed table name
         return removed + len(stale)
 
     async def count(self) -> int:
         """How many vectors are stored."""
-        return int(await self._db.fetchval("SELECT count(*) FROM text_vectors") or 0)
+        return int(await self._db.fetchval(f"SELECT count(*) FROM {self._table}") or 0)  # noqa: S608 - a fixed table name

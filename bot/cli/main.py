@@ -7,12 +7,32 @@ import os
 import sys
 from pathlib import Path
 
-from bot.cli import meetings, organizers, outbox, programme, running, scheduling, stats, web
+from bot.cli import (
+    exhibits,
+    meetings,
+    organizers,
+    outbox,
+    programme,
+    running,
+    scheduling,
+    stats,
+    web,
+)
 from bot.cli.common import say
 from bot.config import ConfigError
 
 # The command groups, in the order `matchmaker --help` lists them.
-COMMAND_GROUPS = (running, organizers, stats, meetings, scheduling, programme, outbox, web)
+COMMAND_GROUPS = (
+    running,
+    organizers,
+    stats,
+    meetings,
+    scheduling,
+    programme,
+    exhibits,
+    outbox,
+    web,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

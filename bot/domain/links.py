@@ -4,8 +4,9 @@ Two kinds of token travel in a link, told apart by their prefix so a claim never
 booking never binds: a claim token ("c_…", printed by an import, binds a Telegram account to an
 imported delegate, once) and a booking token ("b_…", on a badge or poster, opens "Book a
 meeting with …"). Telegram allows 64 characters after ?start=; both stay well inside.
-Organizer invite codes ("org_…") are typed, not linked: `/organizer CODE`, once; only their hash
-is stored.
+An exhibit token ("x_…", on a booth poster's QR) opens the exhibit's card and never binds an
+account or books by itself. Organizer invite codes ("org_…") are typed, not linked:
+`/organizer CODE`, once; only their hash is stored.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ BOOKING_PREFIX = "b_"
 BOOKING_TOKEN_BYTES = 16  # 22 URL-safe characters after the prefix
 BOOKING_TOKEN_LENGTH = 22
 INVITE_PREFIX = "org_"
+EXHIBIT_PREFIX = "x_"
+EXHIBIT_TOKEN_BYTES = 12  # 16 URL-safe characters after the prefix
+EXHIBIT_TOKEN_LENGTH = 16
 
 
 def start_link(bot_username: str, payload: str) -> str:
@@ -52,6 +56,21 @@ def is_booking_token(payload: str) -> bool:
     return (
         payload.startswith(BOOKING_PREFIX)
         and len(body) == BOOKING_TOKEN_LENGTH
+        and _url_safe(body)
+    )
+
+
+def new_exhibit_token() -> str:
+    """An exhibit's booth token: "x_" and 16 random URL-safe characters."""
+    return EXHIBIT_PREFIX + secrets.token_urlsafe(EXHIBIT_TOKEN_BYTES)
+
+
+def is_exhibit_token(payload: str) -> bool:
+    """Whether a /start payload has the shape of an exhibit token."""
+    body = payload[len(EXHIBIT_PREFIX) :]
+    return (
+        payload.startswith(EXHIBIT_PREFIX)
+        and len(body) == EXHIBIT_TOKEN_LENGTH
         and _url_safe(body)
     )
 

@@ -1082,3 +1082,22 @@ class MatchIndex:
 def normalize_language_tag(tag: str) -> str:
     """Reduce a BCP 47 tag to its primary language subtag (zh-CN -> zh)."""
     return _language_key(unicodedata.normalize("NFKC", tag))
+
+
+def answer_need(
+    need: Item, offer: Item, *, analyzer: Analyzer, fusion: Fusion | None = None
+) -> tuple[float, tuple[Reason, ...]] | None:
+    """How well one offer answers one need (0..1) and why; None below the noise floor.
+
+    The pair score of the matcher, without the delegates around the items: what a catalogue
+    search uses, the query being the need and each exhibit an offer. `fusion` replaces the
+    analyzer's weights (only when it has an encoder).
+    """
+    n, o = analyzer.profile(need), analyzer.profile(offer)
+    fused = _fusion(analyzer)
+    if fused is not None and fusion is not None:
+        fused = fusion
+    pair = _field_pair(n, o, field_similarity(n, o), _dot(n.broad, o.broad), fused)
+    if pair is None:
+        return None
+    return pair.relevance, tuple(_pair_reasons(pair))

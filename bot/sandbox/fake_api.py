@@ -167,6 +167,9 @@ class FakeBotApi:
         self._file_counter = itertools.count(1)
         self._callback_counter = itertools.count(4_242_000_000_000_001)
         self._callbacks: dict[str, _Callback] = {}
+        # Inline queries sent (id -> the user), and what the bot answered to each.
+        self._inline_queries: dict[str, FakeUser] = {}
+        self.inline_answers: dict[str, JsonDict] = {}
         self._busy = 0
         self._last_activity = 0.0
         self._closing = False
@@ -195,6 +198,7 @@ class FakeBotApi:
             "deleteMessage": self._delete_message,
             "deleteMessages": self._delete_messages,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -387,6 +391,24 @@ class FakeBotApi:
                     "inline_message_id": inline_message_id,
                     "chat_instance": str(abs(hash((self.bot_id, inline_message_id)))),
                     "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def push_inline_query(self, user: FakeUser, query: str, offset: str = "") -> str:
+        """The user types `@bot query` in any chat; returns the inline query's id."""
+        query_id = str(next(self._callback_counter))
+        self._inline_queries[query_id] = user
+        user.transcript.append(f"user: inline @{self.bot_username} {query!r}")
+        self.push_update(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": user.user_dict(),
+                    "query": query,
+                    "offset": offset,
+                    "chat_type": "sender",
                 }
             }
         )
@@ -1060,6 +1082,28 @@ class FakeBotApi:
         if params.get("text"):
             style = "alert" if params.get("show_alert") else "toast"
             entry.user.transcript.append(f"bot {style}: {params['text']}")
+        return True
+
+    async def _answer_inline_query(self, validated: Validated) -> Any:
+        # The results were checked against the spec (every InlineQueryResult type and field);
+        # here: an inline query that exists, answered once, ids unique, at most 50 results.
+        params = validated.params
+        query_id = params["inline_query_id"]
+        if query_id not in self._inline_queries or query_id in self.inline_answers:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params["results"]
+        if len(results) > 50:
+            raise bad_request("RESULTS_TOO_MUCH")
+        ids = [r["id"] for r in results]
+        if len(set(ids)) != len(ids):
+            raise bad_request("RESULT_ID_DUPLICATE")
+        if any(not 1 <= len(str(i).encode()) <= 64 for i in ids):
+            raise bad_request("RESULT_ID_INVALID")
+        self.inline_answers[query_id] = dict(params)
+        user = self._inline_queries[query_id]
+        user.transcript.append(f"bot inline answer: {len(results)} result(s)")
         return True
 
     def _commands_key(self, params: JsonDict) -> tuple[str | None, str]:

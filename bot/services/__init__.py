@@ -20,6 +20,7 @@ from bot.i18n import I18n
 from bot.services.autoschedule import AutoScheduler, WishRepository
 from bot.services.broadcasts import BroadcastService
 from bot.services.day_control import DayControl
+from bot.services.exhibits import ExhibitService
 from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
 from bot.services.organizers import OrganizerService
@@ -61,6 +62,7 @@ class Services:
     control: DayControl  # the organizer's desk on the day: find, seat, move, erase
     wishes: WishRepository  # who must, would like to, or will not meet whom
     scheduler: AutoScheduler  # the organizers' schedule built from everybody's wishes
+    exhibits: ExhibitService  # the achievements catalogue, its search and shortlists
     web: WebService  # the venue board and the Mini App
 
 
@@ -116,6 +118,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             meetings,
             interpreters=dict(settings.schedule.interpreters),
         ),
+        exhibits=ExhibitService(db, clock, matching),
         web=WebService(db, clock, settings.schedule, meetings, matching),
     )
     for name, hook in DUE_WORK:

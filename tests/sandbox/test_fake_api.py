@@ -487,3 +487,31 @@ async def test_settle_reports_updates_nobody_fetched(api: FakeBotApi) -> None:
     await api.user(1).send_text("anyone?")
     with pytest.raises(AssertionError, match="1 update"):
         await api.settle(quiet=0.01, timeout=0.1)
+
+
+async def test_answer_inline_query_is_checked_against_the_spec(
+    api: FakeBotApi, http: httpx.AsyncClient
+) -> None:
+    user = api.user(7)
+    query_id = api.push_inline_query(user, "membranes")
+
+    async def answer(results: list[dict[str, Any]], qid: str = query_id) -> dict[str, Any]:
+        body = {"inline_query_id": qid, "results": json.dumps(results)}
+        reply: dict[str, Any] = (await http.post("answerInlineQuery", data=body)).json()
+        return reply
+
+    article = {
+        "type": "article",
+        "id": "x1",
+        "title": "Membrane",
+        "input_message_content": {"message_text": "<b>Membrane</b>", "parse_mode": "HTML"},
+    }
+    no_title = {k: v for k, v in article.items() if k != "title"}
+    assert "title" in (await answer([no_title]))["description"]
+    assert "Unsupported" in (await answer([{**article, "type": "nonsense"}]))["description"]
+    assert "DUPLICATE" in (await answer([article, article]))["description"]
+    assert (await answer([article], qid="999"))["ok"] is False
+    assert (await answer([article]))["ok"] is True
+    assert api.inline_answers[query_id]["results"][0]["title"] == "Membrane"
+    assert (await answer([article]))["ok"] is False  # answered once only
+    api.rejected.clear()

@@ -24,6 +24,8 @@ DATABASE_COMMANDS = (
     ["auto-schedule"],
     ["retry-dead"],
     ["board-link"],
+    ["import-exhibits", "exhibits.csv"],
+    ["search-exhibits", "membranes"],
 )
 
 

@@ -1,0 +1,281 @@
+"""The achievements catalogue: importing exhibits, searching them across languages, shortlists.
+
+Search uses the matching engine (bot.domain.matching.answer_need with the matching service's
+analyzer and encoder): the query is a need, each language version of an exhibit an offer, and
+an exhibit scores as its best version. To answer in milliseconds over thousands of exhibits,
+only likely candidates are scored: the nearest texts by vector (with an encoder), the texts
+sharing a technology field with the query, and those sharing its content words.
+
+The in-memory catalogue is rebuilt when the database changed under it (another process's
+import: `sync`, also called before each search), so a running bot sees an import at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+import numpy as np
+
+from bot.domain.clock import Clock
+from bot.domain.encoding import Matrix, normalize_rows, text_key
+from bot.domain.exhibits import ExhibitParse, cell_text, parse_csv, parse_table, pick
+from bot.domain.matching import Fusion, Item, Reason, answer_need, content_tokens
+from bot.services.matching import EMBED_BATCH, MatchingService
+from storage.db import Database
+from storage.exhibits import Exhibit as Exhibit  # the record handlers show
+from storage.exhibits import ExhibitRepository, ImportSummary
+from storage.vectors import VectorRepository
+
+VECTOR_CANDIDATES = 60
+FIELD_CANDIDATES = 120
+WORD_CANDIDATES = 60
+MIN_SCORE = 0.12
+# A catalogue search names one thing: the wording weighs more than in matching delegates,
+# where a shared field carries half the score (chosen on benchmarks.exhibits: 0.5 gave
+# recall@5 0.56, 0.8 gave 0.63 with same-field distractors).
+SEARCH_FUSION = Fusion(w_sem=0.8)
+
+Progress = Callable[[int, int], None]
+
+
+class ExhibitFileError(Exception):
+    """The file cannot be read at all (unknown extension, broken XLSX)."""
+
+
+def read_file(name: str, data: bytes) -> ExhibitParse:
+    """Parse an exhibits file by its extension: .csv, or .xlsx (the first sheet)."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix == ".csv":
+        return parse_csv(data)
+    if suffix != ".xlsx":
+        raise ExhibitFileError(f"{name}: expected a .csv or .xlsx file")
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        return ExhibitParse(file_error=f"The file cannot be read as XLSX ({exc}).")
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        header = [cell_text(c) for c in next(rows)]
+    except StopIteration:
+        return ExhibitParse(file_error="The file is empty.")
+    table = [(line, [cell_text(c) for c in cells]) for line, cells in enumerate(rows, start=2)]
+    book.close()
+    return parse_table(header, table)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import read, changed, and noted."""
+
+    parse: ExhibitParse
+    summary: ImportSummary | None
+    notes: tuple[str, ...] = ()  # not errors: owners that are not known delegates
+    embedded: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One exhibit found for a query."""
+
+    exhibit: Exhibit
+    score: float
+    reasons: tuple[Reason, ...]
+    language: str  # the version that matched best
+
+
+@dataclass
+class _Catalogue:
+    exhibits: dict[int, Exhibit] = field(default_factory=dict)
+    texts: list[tuple[int, str, str]] = field(default_factory=list)  # (exhibit id, lang, text)
+    matrix: Matrix | None = None
+    by_field: dict[str, list[int]] = field(default_factory=dict)  # field -> text rows
+    by_word: dict[str, list[int]] = field(default_factory=dict)  # content word -> text rows
+
+
+class ExhibitService:
+    """The catalogue over the database, searched with the matching engine."""
+
+    def __init__(self, db: Database, clock: Clock, matching: MatchingService) -> None:
+        self._db = db
+        self.repo = ExhibitRepository(db, clock)
+        self.vectors = VectorRepository(db, clock, table="exhibit_vectors")
+        self.matching = matching
+        self._catalogue = _Catalogue()
+        self._version: int | None = None
+        self._lock = asyncio.Lock()
+
+    # -- importing ------------------------------------------------------------------------------
+
+    async def import_parsed(
+        self, parse: ExhibitParse, *, progress: Progress | None = None
+    ) -> ImportReport:
+        """Store the valid rows (insert or update by key) and embed their texts."""
+        if not parse.ok:
+            return ImportReport(parse, None)
+        owners = {d.owner_external_id for _, d in parse.exhibits if d.owner_external_id}
+        known = await self.repo.known_owners(owners)
+        notes = tuple(
+            f"row {line}: owner {d.owner_external_id} is not a known delegate (yet); "
+            "the exhibit is listed without a contact"
+            for line, d in parse.exhibits
+            if d.owner_external_id and d.owner_external_id not in known
+        )
+        summary = await self.repo.upsert(d for _, d in parse.exhibits)
+        texts = [t for _, d in parse.exhibits for t in d.texts().values()]
+        embedded = await self._embed(texts, progress=progress)
+        await self.load()
+        return ImportReport(parse, summary, notes, embedded)
+
+    async def _embed(self, texts: Sequence[str], *, progress: Progress | None = None) -> int:
+        """Give the analyzer a vector for each text: stored first, the rest encoded and stored."""
+        analyzer = self.matching.analyzer
+        encoder = analyzer.encoder
+        if encoder is None:
+            return 0
+        todo = analyzer.missing(texts)
+        if todo:
+            keys = {t: text_key(t, encoder.version) for t in todo}
+            stored = await self.vectors.load(
+                encoder.version, None if len(keys) > 500 else list(keys.values())
+            )
+            for text in todo:
+                vec = stored.get(keys[text])
+                if vec is not None and vec.shape[0] == encoder.dim:
+                    analyzer.remember(text, vec)
+            todo = analyzer.missing(todo)
+        for start in range(0, len(todo), EMBED_BATCH):
+            chunk = todo[start : start + EMBED_BATCH]
+            new = await asyncio.to_thread(analyzer.prime, chunk, batch=EMBED_BATCH)
+            await self.vectors.save(
+                encoder.version, {text_key(t, encoder.version): v for t, v in new.items()}
+            )
+            if progress is not None:
+                progress(min(start + EMBED_BATCH, len(todo)), len(todo))
+        return len(todo)
+
+    # -- the in-memory catalogue ----------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Rebuild the searchable catalogue from the database."""
+        async with self._lock:
+            version = await self._db.fetchval("PRAGMA data_version")
+            exhibits = await self.repo.all()
+            cat = _Catalogue(exhibits={e.id: e for e in exhibits})
+            for e in exhibits:
+                for lang, text in e.data.texts().items():
+                    cat.texts.append((e.id, lang, text))
+            await self._embed([t for _, _, t in cat.texts])
+            analyzer = self.matching.analyzer
+            vectors = []
+            for row, (eid, _, text) in enumerate(cat.texts):
+                profile = analyzer.profile(self._offer(cat.exhibits[eid], text))
+                for code in profile.fields:
+                    cat.by_field.setdefault(code, []).append(row)
+                for word in profile.tokens:
+                    cat.by_word.setdefault(word, []).append(row)
+                vec = analyzer.vector(text)
+                if vec is not None:
+                    vectors.append(vec)
+            if vectors:
+                cat.matrix = normalize_rows(np.stack(vectors))
+            self._catalogue = cat
+            self._version = int(version) if version is not None else None
+
+    async def sync(self) -> bool:
+        """Reload when another connection changed the database since the last load."""
+        if not self._db.is_open:
+            return False
+        version = await self._db.fetchval("PRAGMA data_version")
+        if self._version is not None and version == self._version:
+            return False
+        await self.load()
+        return True
+
+    @staticmethod
+    def _offer(exhibit: Exhibit, text: str) -> Item:
+        kind = exhibit.data.deal_kinds[0] if exhibit.data.deal_kinds else None
+        return Item(f"x{exhibit.id}", f"x{exhibit.id}", "offer", text, kind=kind)
+
+    # -- searching ------------------------------------------------------------------------------
+
+    def _candidates(self, query: Item) -> set[int]:
+        cat = self._catalogue
+        analyzer = self.matching.analyzer
+        need = analyzer.profile(query)
+        rows: set[int] = set()
+        if cat.matrix is not None and need.vec is not None:
+            cos = cat.matrix @ need.vec
+            k = min(VECTOR_CANDIDATES, len(cos))
+            rows.update(int(i) for i in np.argpartition(-cos, k - 1)[:k])
+        weight: dict[int, float] = {}
+        for code, w in need.fields.items():
+            for row in cat.by_field.get(code, ()):
+                weight[row] = weight.get(row, 0.0) + w
+        rows.update(sorted(weight, key=lambda r: -weight[r])[:FIELD_CANDIDATES])
+        words: dict[int, int] = {}
+        for word in content_tokens(query.text):
+            for row in cat.by_word.get(word, ()):
+                words[row] = words.get(row, 0) + 1
+        rows.update(sorted(words, key=lambda r: -words[r])[:WORD_CANDIDATES])
+        return rows
+
+    async def search(self, text: str, *, limit: int = 10, offset: int = 0) -> list[Hit]:
+        """Exhibits answering a need, best first (an exhibit once, as its best version)."""
+        await self.sync()
+        text = text.strip()
+        if not text:
+            return []
+        cat = self._catalogue
+        analyzer = self.matching.analyzer
+        query = Item("query", "visitor", "need", text)
+        best: dict[int, Hit] = {}
+        for row in self._candidates(query):
+            eid, lang, offer_text = cat.texts[row]
+            exhibit = cat.exhibits[eid]
+            got = answer_need(
+                query, self._offer(exhibit, offer_text), analyzer=analyzer, fusion=SEARCH_FUSION
+            )
+            if got is None or got[0] < MIN_SCORE:
+                continue
+            score, reasons = got
+            if eid not in best or score > best[eid].score:
+                best[eid] = Hit(exhibit, round(min(score, 1.0), 4), reasons, lang)
+        ranked = sorted(best.values(), key=lambda h: (-h.score, h.exhibit.data.key))
+        return ranked[offset : offset + limit]
+
+    # -- cards and shortlists -------------------------------------------------------------------
+
+    async def by_token(self, token: str) -> Exhibit | None:
+        """The exhibit a booth QR opens."""
+        return await self.repo.by_token(token)
+
+    async def get(self, exhibit_id: int) -> Exhibit | None:
+        """One exhibit."""
+        return await self.repo.get(exhibit_id)
+
+    async def owner_of(self, exhibit: Exhibit) -> int | None:
+        """The delegate who answers for the exhibit (None when not a known delegate)."""
+        if exhibit.data.owner_external_id is None:
+            return None
+        return await self.repo.owner_delegate(exhibit.data.owner_external_id)
+
+    async def save(self, delegate_id: int, exhibit_id: int) -> bool:
+        """Put an exhibit on the visitor's shortlist."""
+        return await self.repo.save(delegate_id, exhibit_id)
+
+    async def saved(self, delegate_id: int) -> list[Exhibit]:
+        """The visitor's shortlist."""
+        return await self.repo.saved(delegate_id)
+
+
+def title_of(exhibit: Exhibit, language: str) -> tuple[str, str]:
+    """(language, title): the reader's language where the file has it, else the original."""
+    got = pick(exhibit.data.titles, language)
+    return got if got is not None else (language, exhibit.data.key)

@@ -24,7 +24,7 @@ from bot.domain.links import CLAIM_PREFIX, is_claim_token
 from bot.domain.models import Step
 from bot.services.claims import ClaimTarget
 from handlers import callbacks, registration
-from handlers.common import Caller, caller, close_buttons, refuse_button, send
+from handlers.common import Caller, caller, caller_press, close_buttons, refuse_button, send
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -178,13 +178,12 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Yes binds (after checking the username again); No goes on to normal registration."""
-    query = update.callback_query
-    who = await caller(update, context)
-    if query is None or who is None:
+    press = await caller_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    data = callbacks.parse(query.data, NS, ACTIONS)
+    query, who, data = press.query, press.who, press.data
     target = await _username_match(update, context, who)
-    if data is None or target is None or str(target.delegate_id) != data.arg:
+    if target is None or str(target.delegate_id) != data.arg:
         await refuse_button(query, who.tr)
         return
     await query.answer()

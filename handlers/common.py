@@ -62,21 +62,44 @@ class Press:
     data: callbacks.Callback
 
 
-async def registered_press(
+@dataclass(frozen=True)
+class CallerPress:
+    """A button press by anyone in a private chat (registered or not), its data parsed."""
+
+    query: CallbackQuery
+    who: Caller
+    data: callbacks.Callback
+
+
+async def caller_press(
     update: Update, context: BotContext, namespace: str, actions: frozenset[str]
-) -> Press | None:
-    """The press to act on; None when there is none, or once a forged or stale press, or one by
-    someone not registered, was refused with an alert."""
+) -> CallerPress | None:
+    """The press to act on; None when there is none, or once a forged or stale press was
+    refused with an alert."""
     query = update.callback_query
     who = await caller(update, context)
     if query is None or who is None:
         return None
     data = callbacks.parse(query.data, namespace, actions)
-    delegate = who.delegate
-    if data is None or delegate is None or not delegate.is_registered:
+    if data is None:
         await refuse_button(query, who.tr)
         return None
-    return Press(query, who, delegate, data)
+    return CallerPress(query, who, data)
+
+
+async def registered_press(
+    update: Update, context: BotContext, namespace: str, actions: frozenset[str]
+) -> Press | None:
+    """The press to act on; None when there is none, or once a forged or stale press, or one by
+    someone not registered, was refused with an alert."""
+    press = await caller_press(update, context, namespace, actions)
+    if press is None:
+        return None
+    delegate = press.who.delegate
+    if delegate is None or not delegate.is_registered:
+        await refuse_button(press.query, press.who.tr)
+        return None
+    return Press(press.query, press.who, delegate, press.data)
 
 
 async def organizer(update: Update, context: BotContext) -> Caller | None:

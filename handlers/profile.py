@@ -8,7 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.domain.models import Step
 from bot.i18n import SUPPORTED_LOCALES
 from handlers import callbacks
-from handlers.common import caller, close_buttons, refuse_button, send
+from handlers.common import caller, caller_press, close_buttons, refuse_button, send
 from handlers.context import BotContext
 from handlers.registration import ask, language_buttons, start, summary
 
@@ -75,15 +75,12 @@ async def delete_me(update: Update, context: BotContext) -> None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Handle language and deletion buttons."""
-    query = update.callback_query
-    who = await caller(update, context)
-    if query is None or who is None:
+    press = await caller_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    data = callbacks.parse(query.data, NS, ACTIONS)
+    query, who, data = press.query, press.who, press.data
     services = context.services
-    if data is None:
-        await refuse_button(query, who.tr)
-    elif data.action == "lang" and data.arg in SUPPORTED_LOCALES:
+    if data.action == "lang" and data.arg in SUPPORTED_LOCALES:
         await query.answer()
         await close_buttons(query)
         delegate = who.delegate or await services.delegates.start_draft(who.user_id, who.chat_id)

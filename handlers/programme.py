@@ -29,7 +29,7 @@ from bot.services.programme import (
     title_for,
 )
 from handlers import callbacks
-from handlers.common import Buttons, caller, chunk, edit_message, refuse_button, send
+from handlers.common import Buttons, caller, caller_press, chunk, edit_message, refuse_button, send
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -197,14 +197,10 @@ async def show_programme(update: Update, context: BotContext) -> None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """A day chosen, or a reminder asked for or cancelled."""
-    query = update.callback_query
-    who = await caller(update, context)
-    if query is None or who is None:
+    press = await caller_press(update, context, NS, ACTIONS)
+    if press is None:
         return
-    pressed = callbacks.parse(query.data, NS, ACTIONS)
-    if pressed is None:
-        await refuse_button(query, who.tr)
-        return
+    query, who, pressed = press.query, press.who, press.data
     services = context.services
     repo = _service(services).repo
     delegate_id = _registered_id(who.delegate)

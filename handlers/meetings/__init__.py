@@ -100,6 +100,15 @@ class MeetingPress:
             raise NotYourMeeting("not a party")
         return meeting, party
 
+    async def meeting_i_may_change(
+        self, meeting_id: int, action: rules.Action
+    ) -> tuple[Meeting, int]:
+        """As meeting_i_may_act_for, and `action` is allowed now: a begun meeting is read-only."""
+        meeting, party = await self.meeting_i_may_act_for(meeting_id)
+        rules.check_action(meeting, party, action)
+        rules.check_not_started(meeting, action, self.context.services.clock.now())
+        return meeting, party
+
 
 # An action returns False when its argument does not parse or no longer applies: refused.
 MeetingAction = Callable[[MeetingPress], Awaitable[bool]]
@@ -248,9 +257,7 @@ async def _ask_cancel(press: MeetingPress) -> bool:
     meeting_id = parse_id(press.arg)
     if meeting_id is None:
         return False
-    meeting, party = await press.meeting_i_may_act_for(meeting_id)
-    rules.check_action(meeting, party, rules.Action.CANCEL)
-    rules.check_not_started(meeting, rules.Action.CANCEL, press.context.services.clock.now())
+    meeting, party = await press.meeting_i_may_change(meeting_id, rules.Action.CANCEL)
     await press.query.answer()
     tr = press.tr
     other = await press.service.party(meeting.other(party))
@@ -278,9 +285,7 @@ async def _ask_move(press: MeetingPress) -> bool:
     meeting_id = parse_id(press.arg)
     if meeting_id is None:
         return False
-    meeting, party = await press.meeting_i_may_act_for(meeting_id)
-    rules.check_action(meeting, party, rules.Action.RESCHEDULE)
-    rules.check_not_started(meeting, rules.Action.RESCHEDULE, press.context.services.clock.now())
+    meeting, party = await press.meeting_i_may_change(meeting_id, rules.Action.RESCHEDULE)
     await press.query.answer()
     tr = press.tr
     other = await press.service.party(meeting.other(party))

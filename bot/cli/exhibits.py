@@ -1,4 +1,5 @@
-"""The catalogue's subcommands: `import-exhibits` and `search-exhibits` (README, "Exhibits")."""
+"""The catalogue's subcommands: `import-exhibits`, `search-exhibits` and `export-posters`
+(README, "Exhibits")."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.cli.common import Commands, database_options, positive, say, settings_of
 from bot.domain.languages import INTERFACE_LANGUAGES
+from bot.domain.links import start_link
 from bot.formats.match_reasons import reason_plain
+from bot.formats.posters import SIZES, Poster, posters_pdf, posters_zip
+from bot.i18n import Translator, without_bidi_marks
 from bot.services import open_services
-from bot.services.exhibits import ExhibitFileError, ImportReport, read_file, title_of
+from bot.services.exhibits import Exhibit, ExhibitFileError, ImportReport, read_file, title_of
 
 
 async def _import(args: argparse.Namespace) -> ImportReport:
@@ -78,6 +83,73 @@ def _search_exhibits(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(exhibit: Exhibit, tr: Translator) -> str:
+    d = exhibit.data
+    if d.booth and d.hall:
+        return tr.label("Booth {booth}, hall {hall}", booth=d.booth, hall=d.hall)
+    if d.booth:
+        return tr.label("Booth {booth}", booth=d.booth)
+    if d.hall:
+        return tr.label("Hall {hall}", hall=d.hall)
+    return ""
+
+
+def _poster(exhibit: Exhibit, link: str, translators: list[Translator]) -> Poster:
+    def each(line: Callable[[Translator], str]) -> tuple[str, ...]:
+        lines = (without_bidi_marks(line(tr)) for tr in translators)
+        return tuple(dict.fromkeys(t for t in lines if t))
+
+    d = exhibit.data
+    return Poster(
+        key=d.key,
+        titles=d.titles,
+        organization=d.organization,
+        booth=d.booth or d.hall or "",
+        where=each(lambda tr: _where(exhibit, tr)),
+        # Translators: under the QR code of an exhibit's booth poster.
+        scan=each(lambda tr: tr.label("Scan to open this exhibit in Telegram")),
+        link=link,
+    )
+
+
+async def _posters(args: argparse.Namespace) -> list[Poster]:
+    from bot.cli.organizers import resolve_bot_username
+
+    settings = settings_of(args)
+    username = await resolve_bot_username(settings)
+    async with open_services(settings) as services:
+        posters = []
+        for exhibit in await services.exhibits.repo.all():
+            # The poster's languages: its titles', then English for everyone else.
+            languages = [lang for lang in exhibit.data.titles if lang in INTERFACE_LANGUAGES]
+            translators = [services.i18n.translator(lang) for lang in [*languages, "en"]]
+            link = start_link(username, exhibit.token)
+            posters.append(_poster(exhibit, link, list(dict.fromkeys(translators))))
+    return posters
+
+
+def _export_posters(args: argparse.Namespace) -> int:
+    suffix = args.out.suffix.lower()
+    if suffix not in {".pdf", ".zip"}:
+        say("matchmaker: --out must end in .pdf or .zip")
+        return 2
+    settings = settings_of(args)
+    if not settings.database.exists():
+        say(f"matchmaker: database {settings.database} does not exist")
+        return 1
+    posters = asyncio.run(_posters(args))
+    if not posters:
+        say("matchmaker: no exhibits to print: import them first (import-exhibits)")
+        return 1
+    if suffix == ".zip":
+        data = posters_zip(posters, page_format=args.size)
+    else:
+        data = posters_pdf(posters, page_format=args.size)
+    args.out.write_bytes(data)
+    say(f"{len(posters)} poster(s) written to {args.out}")
+    return 0
+
+
 def add_commands(commands: Commands) -> None:
     """Add the catalogue's subcommands to the `matchmaker` parser."""
     imp = commands.add_parser(
@@ -101,3 +173,13 @@ def add_commands(commands: Commands) -> None:
     )
     search.add_argument("--format", choices=("text", "json"), default="text")
     search.set_defaults(handler=_search_exhibits)
+    posters = commands.add_parser(
+        "export-posters",
+        parents=[database_options()],
+        help="print a booth poster per exhibit: titles, booth, organization, QR (PDF or ZIP)",
+        description="A .pdf has a page per exhibit; a .zip holds one PDF per exhibit, named "
+        "after its key. The fonts (Chinese, Korean, Arabic, Cyrillic) come with the package.",
+    )
+    posters.add_argument("--out", type=Path, required=True, metavar="FILE.pdf|FILE.zip")
+    posters.add_argument("--size", choices=tuple(SIZES), default="A4", help="page size")
+    posters.set_defaults(handler=_export_posters)

@@ -1,10 +1,10 @@
 """Booking-link QR codes: a PNG for /badge, and printable badges for the badge desk.
 
-A PDF needs a font that holds every name: fpdf2's built-in fonts cover Latin-1 only and no font
-ships with this package, so Chinese, Korean or Arabic names need `--font` with a TTF that covers
-them (e.g. Noto Sans CJK, SIL Open Font License). Without one, `export-badges` refuses such a PDF
-and the ZIP form always works: one PNG per delegate plus `manifest.csv` (UTF-8) with the names
-and organizations, for a print shop's own layout software.
+The PDF sets every name with the fonts installed with the package (bot/formats/fonts.py: Chinese,
+Korean, Arabic shaped right to left, Cyrillic), so no `--font` is needed; `--font` still picks
+another TTF for the names, with the bundled fonts as fallbacks. The ZIP form holds one PNG per
+delegate plus `manifest.csv` (UTF-8) with the names and organizations, for a print shop's own
+layout software.
 """
 
 from __future__ import annotations
@@ -30,10 +30,6 @@ class Badge:
     name: str
     organization: str
     link: str
-
-
-class BadgeFontMissing(Exception):
-    """Some names cannot be drawn with the built-in PDF fonts and no --font was given."""
 
 
 def qr_png(link: str, *, scale: int = 8) -> bytes:
@@ -67,28 +63,21 @@ def badges_zip(badges: Sequence[Badge]) -> bytes:
     return buffer.getvalue()
 
 
-def _latin1(text: str) -> bool:
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def badges_pdf(badges: Sequence[Badge], *, font: Path | None = None) -> bytes:
     """A4 pages of badges (2 x 4 per page): name, organization and the QR code."""
-    from fpdf import FPDF
+    from bot.formats.fonts import ARABIC, DEFAULT, unicode_pdf, use_font
 
-    if font is None and not all(_latin1(b.name + b.organization) for b in badges):
-        raise BadgeFontMissing(
-            "some names need a Unicode font: pass --font FILE.ttf or write a .zip instead"
-        )
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=False)
-    family = "Helvetica"
+    pdf = unicode_pdf()
     if font is not None:
         pdf.add_font("badge", "", str(font))
-        family = "badge"
+
+    def font_for(text: str, size: float) -> None:
+        if font is None:
+            use_font(pdf, text, size)
+        else:
+            pdf.set_font("badge", size=size)
+            pdf.set_fallback_fonts([DEFAULT, ARABIC])
+
     width, height, per_row, per_page = 95.0, 68.0, 2, 8
     for index, badge in enumerate(badges):
         if index % per_page == 0:
@@ -98,10 +87,10 @@ def badges_pdf(badges: Sequence[Badge], *, font: Path | None = None) -> bytes:
         y = 12 + (slot // per_row) * height
         pdf.rect(x, y, width - 5, height - 5)
         pdf.set_xy(x + 4, y + 6)
-        pdf.set_font(family, size=15)
-        pdf.multi_cell(width - 52, 7, badge.name)
+        font_for(badge.name, 15)
+        pdf.multi_cell(width - 52, 7, badge.name, new_x="LEFT", new_y="NEXT")
         pdf.set_xy(x + 4, pdf.get_y() + 2)
-        pdf.set_font(family, size=10)
-        pdf.multi_cell(width - 52, 5, badge.organization)
+        font_for(badge.organization, 10)
+        pdf.multi_cell(width - 52, 5, badge.organization, new_x="LEFT", new_y="NEXT")
         pdf.image(io.BytesIO(qr_png(badge.link, scale=6)), x=x + width - 48, y=y + 8, w=40)
     return bytes(pdf.output())

@@ -111,10 +111,13 @@ def test_export_badges_zip_and_pdf(config: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(again) as archive:
         assert archive.read("manifest.csv").decode("utf-8-sig") == manifest
 
-    # A Chinese name needs a Unicode font for the PDF.
+    # A Chinese name needs no --font: the fonts come with the package (issue 18, item 4).
     pdf = tmp_path / "badges.pdf"
-    assert main(["--config", str(config), "export-badges", "--out", str(pdf)]) == 1
-    assert not pdf.exists()
+    assert main(["--config", str(config), "export-badges", "--out", str(pdf)]) == 0
+    import pypdfium2
+
+    text = pypdfium2.PdfDocument(pdf.read_bytes())[0].get_textpage().get_text_range()
+    assert "王芳" in text.splitlines()
     font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
     if font.exists():
         # DejaVu has no CJK glyphs (fpdf2 leaves them blank); the PDF is written all the same.

@@ -26,6 +26,7 @@ DATABASE_COMMANDS = (
     ["board-link"],
     ["import-exhibits", "exhibits.csv"],
     ["search-exhibits", "membranes"],
+    ["export-posters", "--out", "posters.pdf"],
 )
 
 

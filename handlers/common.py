@@ -154,11 +154,23 @@ def translator_for(
     return services.i18n.translator(resolve_locale(language_code, default))
 
 
+# A button whose data starts with SHARE lets the user pick a chat and puts "@bot <the rest>"
+# there: inline mode answers it (the exhibit card's Share). Callback data never starts with it.
+SHARE = "@"
+
+
+def share_button(query: str) -> str:
+    """The data of a button that shares an inline query in a chat the user picks."""
+    return SHARE + query
+
+
 def _button(label: str, data: str) -> InlineKeyboardButton:
     # An https address opens the Mini App there (handlers/web/menu.py); callback data never
     # starts with one.
     if data.startswith("https://"):
         return InlineKeyboardButton(label, web_app=WebAppInfo(url=data))
+    if data.startswith(SHARE):
+        return InlineKeyboardButton(label, switch_inline_query=data[len(SHARE) :])
     return InlineKeyboardButton(label, callback_data=data)
 
 

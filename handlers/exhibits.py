@@ -32,6 +32,7 @@ from handlers.common import (
     refuse_button,
     registered_press,
     send,
+    share_button,
     translator_for,
 )
 from handlers.context import BotContext
@@ -89,7 +90,9 @@ def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
         [
             (tr.label("🤝 Request a meeting"), callbacks.make(NS, "meet", exhibit.id)),
             (tr.label("Save"), callbacks.make(NS, "save", exhibit.id)),
-        ]
+        ],
+        # Inline mode answers the exhibit's exact title with this exhibit first.
+        [(tr.label("📤 Share"), share_button(title_of(exhibit, tr.locale)[1]))],
     ]
     return "\n".join(lines), rows
 
@@ -171,9 +174,11 @@ async def inline_search(update: Update, context: BotContext) -> None:
     tr = translator_for(services, delegate, query.from_user.language_code)
     offset = int(query.offset) if query.offset.isdecimal() else 0
     hits = await services.exhibits.search(query.query, limit=INLINE_PAGE + 1, offset=offset)
+    # A shared card's query is the exhibit's title: that exhibit comes first, then the search.
+    named = await services.exhibits.named(query.query)
+    shown = [h.exhibit for h in hits[:INLINE_PAGE] if h.exhibit.id not in {e.id for e in named}]
     results = []
-    for hit in hits[:INLINE_PAGE]:
-        exhibit = hit.exhibit
+    for exhibit in ([*named, *shown] if offset == 0 else shown)[:50]:  # Telegram's limit
         text, _ = _card(exhibit, tr)
         link = links.start_link(context.bot.username, exhibit.token)
         open_button = InlineKeyboardButton(tr.label("Open in the bot"), url=link)

@@ -274,6 +274,19 @@ class ExhibitService:
         """The visitor's shortlist."""
         return await self.repo.saved(delegate_id)
 
+    async def named(self, text: str) -> list[Exhibit]:
+        """Exhibits whose key or one of whose titles is exactly text (a shared card's query)."""
+        await self.sync()
+        wanted = " ".join(text.split()).casefold()
+        if not wanted:
+            return []
+        return [
+            e
+            for e in sorted(self._catalogue.exhibits.values(), key=lambda e: e.data.key)
+            if wanted == e.data.key.casefold()
+            or any(wanted == " ".join(t.split()).casefold() for t in e.data.titles.values())
+        ]
+
 
 def title_of(exhibit: Exhibit, language: str) -> tuple[str, str]:
     """(language, title): the reader's language where the file has it, else the original."""

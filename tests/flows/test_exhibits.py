@@ -151,3 +151,36 @@ async def test_a_running_bot_finds_what_another_process_imported(
     await visitor.send_text("/search lithium battery charging")
     found = await visitor.expect("Exhibits for")
     assert "Fast charging of lithium batteries" in found.text
+
+
+async def test_share_puts_the_exhibit_title_in_inline_mode_and_its_answer_is_that_exhibit(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    services = services_of(bot)
+    # Exhibits sorted before E1 with the same words in their titles, so as good for search.
+    rows = "".join(
+        f"A{n:02},Org {n},,D{n},,锂电池快速充电技术！,Fast charging of lithium batteries!,"
+        "一种用于电动汽车锂离子电池的快速充电方法\n"
+        for n in range(25)
+    )
+    await services.exhibits.import_parsed(parse_csv((CATALOGUE + rows).encode()))
+    exhibit = await services.exhibits.repo.by_key("E1")
+    assert exhibit is not None
+    for user_id, language, title in (
+        (341, "ru", "锂电池快速充电技术"),  # no Russian title: the original's
+        (342, "en", "Fast charging of lithium batteries"),
+    ):
+        visitor = api.user(user_id, "Visitor", language_code=language)
+        await visitor.open_link(exhibit.token)
+        card = await visitor.expect(title)
+        share = [b for row in card.raw["reply_markup"]["inline_keyboard"] for b in row][-1]
+        assert share["text"] == t(language, "📤 Share")
+        assert share["switch_inline_query"] == title
+        # The user picks a chat; Telegram sends the inline query with that text.
+        query_id = api.push_inline_query(visitor, share["switch_inline_query"])
+        await api.settle()
+        results = api.inline_answers[query_id]["results"]
+        assert results[0]["id"] == f"x{exhibit.id}"
+        assert [r["id"] for r in results].count(f"x{exhibit.id}") == 1
+        shared = results[0]["input_message_content"]["message_text"]
+        assert title in shared and "B12" in shared

@@ -22,7 +22,8 @@ from telegram.ext import (
 )
 
 from bot.domain import links
-from bot.i18n import Translator, language_name
+from bot.i18n import Html, Translator, language_name
+from bot.services import Services
 from bot.services.exhibits import Exhibit, Hit, title_of
 from handlers import callbacks
 from handlers.common import (
@@ -95,6 +96,35 @@ def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
         [(tr.label("📤 Share"), share_button(title_of(exhibit, tr.locale)[1]))],
     ]
     return "\n".join(lines), rows
+
+
+async def on_display(
+    services: Services, delegate_id: int, tr: Translator
+) -> tuple[list[str], Buttons]:
+    """Lines and buttons for /matches: exhibits on the floor that answer the delegate's needs."""
+    needs = [i.text for i in await services.items.complete_for(delegate_id) if i.side == "need"]
+    if not needs:
+        return [], []
+    lines: list[str] = []
+    rows: Buttons = []
+    for hit in await services.exhibits.for_needs(needs):
+        exhibit = hit.exhibit
+        where = _booth(exhibit, tr)
+        if exhibit.data.booth:
+            # Translators: in /matches, an exhibit answering the delegate's need; where is
+            # "Booth B12, hall A".
+            line = tr._(
+                "🏛 On display: {where} — {title}",
+                where=Html(where),
+                title=Html(_title(exhibit, tr)),
+            )
+            button = tr.label("🏛 Booth {booth}", booth=exhibit.data.booth)
+        else:
+            line = tr._("🏛 On display: {title}", title=Html(_title(exhibit, tr)))
+            button = tr.label("🏛 Open the exhibit")
+        lines.append(line)
+        rows.append([(button, callbacks.make(NS, "open", exhibit.id))])
+    return lines, rows
 
 
 async def _results(context: BotContext, who: Caller, text: str, offset: int) -> None:

@@ -21,7 +21,7 @@ from bot.domain.outbox import Rendered
 from bot.i18n import N_, Html, Translator, joined, language_name
 from bot.services import Services
 from bot.services.matching import INTEREST_TEMPLATE, NEW_MATCH_TEMPLATE, Mark, MatchProfile
-from handlers import callbacks, wishes
+from handlers import callbacks, exhibits, wishes
 from handlers.common import (
     Buttons,
     Caller,
@@ -133,7 +133,18 @@ def _card_buttons(
 async def page(
     services: Services, delegate_id: int, tr: Translator, number: int
 ) -> tuple[str, Buttons]:
-    """One match card, the number-th best (clamped to the list), with its buttons."""
+    """One match card, the number-th best (clamped to the list), with its buttons, and the
+    exhibits on display that answer the delegate's needs below it."""
+    text, rows = await _match_page(services, delegate_id, tr, number)
+    shown, buttons = await exhibits.on_display(services, delegate_id, tr)
+    if not shown:
+        return text, rows
+    return fit("\n".join([text, "", *shown])), [*buttons, *rows]
+
+
+async def _match_page(
+    services: Services, delegate_id: int, tr: Translator, number: int
+) -> tuple[str, Buttons]:
     matches = await services.matching.top(delegate_id, limit=SHOWN)
     number = max(0, min(number, len(matches) - 1))
     other = await services.matching.profile(int(matches[number].key)) if matches else None

@@ -39,6 +39,10 @@ MIN_SCORE = 0.12
 # recall@5 0.56, 0.8 gave 0.63 with same-field distractors).
 SEARCH_FUSION = Fusion(w_sem=0.8)
 
+# An exhibit is put beside a delegate's matches only when it answers one of their needs this
+# well: a search shows weaker answers because the visitor asked, /matches does not.
+ON_DISPLAY_MIN = 0.3
+
 Progress = Callable[[int, int], None]
 
 
@@ -273,6 +277,17 @@ class ExhibitService:
     async def saved(self, delegate_id: int) -> list[Exhibit]:
         """The visitor's shortlist."""
         return await self.repo.saved(delegate_id)
+
+    async def for_needs(self, needs: Sequence[str], *, limit: int = 2) -> list[Hit]:
+        """Exhibits answering any of a delegate's needs, best first, each once (/matches)."""
+        best: dict[int, Hit] = {}
+        for text in needs:
+            for hit in await self.search(text, limit=limit):
+                if hit.score < ON_DISPLAY_MIN:
+                    continue
+                if hit.exhibit.id not in best or hit.score > best[hit.exhibit.id].score:
+                    best[hit.exhibit.id] = hit
+        return sorted(best.values(), key=lambda h: (-h.score, h.exhibit.data.key))[:limit]
 
     async def named(self, text: str) -> list[Exhibit]:
         """Exhibits whose key or one of whose titles is exactly text (a shared card's query)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,10 +13,11 @@ from bot.app import BotApplication
 from bot.domain.clock import ManualClock
 from bot.domain.exhibits import parse_csv
 from bot.domain.scheduling import parse_schedule
+from bot.i18n import Html
 from bot.sandbox.fake_api import FakeBotApi
 from bot.services import open_services
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
-from tests.flows.items_kit import seen, t
+from tests.flows.items_kit import seed, seen, t
 from tests.flows.test_meetings import SCHEDULE, registered, services_of
 
 CATALOGUE = (
@@ -184,3 +186,46 @@ async def test_share_puts_the_exhibit_title_in_inline_mode_and_its_answer_is_tha
         assert [r["id"] for r in results].count(f"x{exhibit.id}") == 1
         shared = results[0]["input_message_content"]["message_text"]
         assert title in shared and "B12" in shared
+
+
+async def test_matches_show_the_exhibits_on_display_for_my_needs_in_english_and_arabic(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    services = services_of(bot)
+    await services.exhibits.import_parsed(parse_csv(CATALOGUE.encode()))
+    exhibit = await services.exhibits.repo.by_key("E1")
+    assert exhibit is not None
+    need = "Fast charging of lithium batteries for electric buses"
+    english = api.user(351, "Anna", language_code="en")
+    await seed(bot, english, name="Anna", organization="TPU", country="RU", locale="en",
+               needs=(need,))  # fmt: skip
+    offerer = api.user(352, "Wang", language_code="zh")
+    offer = "Lithium battery fast charging stations"
+    await seed(bot, offerer, name="王芳", organization="西安交大", country="CN", locale="zh",
+               languages=("zh", "en"), offers=(offer,))  # fmt: skip
+    arabic = api.user(353, "Ahmed", language_code="ar")
+    await seed(bot, arabic, name="أحمد", organization="جامعة القاهرة", country="EG", locale="ar",
+               needs=(need,))  # fmt: skip
+    english_title = t(
+        "en", "<b>{title}</b>, {organization}",
+        title="Fast charging of lithium batteries", organization="西安交大",
+    )  # fmt: skip
+    # No Arabic title: the original, its language named in Arabic.
+    arabic_title = t(
+        "ar", "<b>{title}</b> ({language}), {organization}",
+        title="锂电池快速充电技术", language="الصينية", organization="西安交大",
+    )  # fmt: skip
+    for user, locale, title in ((english, "en", english_title), (arabic, "ar", arabic_title)):
+        await user.send_text("/matches")
+        card = await user.expect(r"🏛")
+        where = t(locale, "Booth {booth}, hall {hall}", booth="B12", hall="A")
+        expected = t(
+            locale, "🏛 On display: {where} — {title}", where=Html(where), title=Html(title)
+        )
+        assert expected in card.text, card.text
+        assert "小麦" not in card.text  # the wheat exhibit answers no need of theirs
+        assert "王芳" in card.text  # below the match card, which keeps its buttons
+        assert t(locale, "🙈 Hide") in card.button_texts()
+        await user.press(t(locale, "🏛 Booth {booth}", booth="B12"), card)
+        opened = await user.expect(re.escape(title))
+        assert t(locale, "📤 Share") in opened.button_texts()

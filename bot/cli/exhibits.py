@@ -36,17 +36,7 @@ def _import_exhibits(args: argparse.Namespace) -> int:
     if report.summary is None:
         say(f"matchmaker: import-exhibits failed: {name}: {report.parse.file_error}")
         return 1
-    for row_error in report.parse.errors:
-        column = f" ({row_error.column})" if row_error.column else ""
-        sys.stdout.write(f"{name}: row {row_error.line}{column}: {row_error.reason}\n")
-    for note in report.notes:
-        sys.stdout.write(f"{name}: note: {note}\n")
-    s = report.summary
-    sys.stdout.write(
-        f"{len(report.parse.exhibits)} exhibit(s) read: {s.added} added, {s.updated} updated, "
-        f"{s.unchanged} unchanged; {len(report.parse.errors)} row(s) skipped, "
-        f"{len(report.notes)} note(s)\n"
-    )
+    sys.stdout.write("".join(line + "\n" for line in report.lines(name)))
     return 0
 
 

@@ -232,3 +232,14 @@ def cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def is_exhibits_header(data: bytes) -> bool:
+    """Whether a CSV header names an exhibits file (key and a title_<lang>), not delegates."""
+    first = data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:1]
+    try:
+        header = next(csv.reader(first)) if first else []
+    except csv.Error:
+        return False
+    columns = {_column_key(c) for c in header}
+    return "key" in columns and any(c.startswith("title_") for c in columns)

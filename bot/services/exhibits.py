@@ -22,7 +22,14 @@ import numpy as np
 
 from bot.domain.clock import Clock
 from bot.domain.encoding import Matrix, normalize_rows, text_key
-from bot.domain.exhibits import ExhibitParse, cell_text, parse_csv, parse_table, pick
+from bot.domain.exhibits import (
+    ExhibitParse,
+    cell_text,
+    is_exhibits_header,
+    parse_csv,
+    parse_table,
+    pick,
+)
 from bot.domain.matching import Fusion, Item, Reason, answer_need, content_tokens
 from bot.services.matching import EMBED_BATCH, MatchingService
 from storage.db import Database
@@ -82,6 +89,32 @@ class ImportReport:
     summary: ImportSummary | None
     notes: tuple[str, ...] = ()  # not errors: owners that are not known delegates
     embedded: int = 0
+
+    @property
+    def rows(self) -> int:
+        """How many data rows the file had, valid or not."""
+        return len(self.parse.exhibits) + len({e.line for e in self.parse.errors})
+
+    def lines(self, name: str) -> list[str]:
+        """The organizer's report: each skipped row and note, then one summary line."""
+        out = []
+        for row_error in self.parse.errors:
+            column = f" ({row_error.column})" if row_error.column else ""
+            out.append(f"{name}: row {row_error.line}{column}: {row_error.reason}")
+        out += [f"{name}: note: {note}" for note in self.notes]
+        s = self.summary or ImportSummary()
+        out.append(
+            f"{len(self.parse.exhibits)} exhibit(s) read: {s.added} added, {s.updated} updated, "
+            f"{s.unchanged} unchanged; {len(self.parse.errors)} row(s) skipped, "
+            f"{len(self.notes)} note(s)"
+        )
+        return out
+
+
+def is_exhibits_file(name: str, data: bytes) -> bool:
+    """Whether a file sent to the desk is an exhibits file: an XLSX, or a CSV with its header."""
+    suffix = PurePath(name).suffix.lower()
+    return suffix == ".xlsx" or (suffix == ".csv" and is_exhibits_header(data))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A delegate file sent in chat by an organizer: imported in the background, with progress.
+"""A delegate file sent in chat by an organizer: imported in the background, with progress
+(an exhibits file goes on to handlers/organizer/exhibits_import.py).
 
 The import runs as its own task, so the organizer's chat (and everyone else's) stays answered:
 parsing and classifying run in worker threads, rows are written in short batches
@@ -16,13 +17,12 @@ import io
 import logging
 import time
 
-from babel.numbers import format_decimal
 from telegram import InputFile, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.domain.importing import ImportResult, parse_delegate_csv
-from bot.i18n import Translator
+from bot.services.exhibits import is_exhibits_file
 from bot.services.importing import (
     MAX_IMPORT_ROWS,
     ImportReport,
@@ -35,32 +35,18 @@ from bot.services.importing import (
 )
 from handlers.common import Caller, send
 from handlers.context import BotContext
+from handlers.organizer.exhibits_import import import_exhibits
+from handlers.organizer.import_texts import REPORT_LIMIT, number, progress_text
 
 log = logging.getLogger(__name__)
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-REPORT_LIMIT = 3500  # characters of report shown in a message; longer ones go as a file
 PROGRESS_EVERY = 3.0  # seconds between two edits of the progress message
 RELOAD_ABOVE = 500  # more changed delegates than this: rebuild the match index once instead
 
 
-def _number(tr: Translator, n: int) -> str:
-    return format_decimal(n, locale=tr.babel_locale)
-
-
-def _progress_text(tr: Translator, name: str, done: int, total: int) -> str:
-    return tr.ngettext(
-        "Importing {file}: {done} of {total} row written…",
-        "Importing {file}: {done} of {total} rows written…",
-        total,
-        file=name,
-        done=_number(tr, done),
-        total=_number(tr, total),
-    )
-
-
 async def import_document(update: Update, context: BotContext, who: Caller) -> None:
-    """An organizer's CSV in the import format: start importing it, or say why not."""
+    """An organizer's delegates CSV, or an exhibits file: start importing it, or say why not."""
     message = update.effective_message
     if message is None or message.document is None:
         return
@@ -71,6 +57,9 @@ async def import_document(update: Update, context: BotContext, who: Caller) -> N
         raise ApplicationHandlerStop
     data = bytes(await (await document.get_file()).download_as_bytearray())
     name = document.file_name or "delegates.csv"
+    if is_exhibits_file(name, data):
+        await import_exhibits(update, context, who, name, data)
+        raise ApplicationHandlerStop
     with loop_first():
         parsed = await asyncio.to_thread(parse_delegate_csv, data)
     if parsed.file_error is not None:
@@ -87,8 +76,8 @@ async def import_document(update: Update, context: BotContext, who: Caller) -> N
             "send the parts one after the other. Nothing was imported.",
             rows,
             file=name,
-            rows=_number(who.tr, rows),
-            limit=_number(who.tr, MAX_IMPORT_ROWS),
+            rows=number(who.tr, rows),
+            limit=number(who.tr, MAX_IMPORT_ROWS),
         )
         await send(context, who.chat_id, text)
         raise ApplicationHandlerStop
@@ -107,7 +96,7 @@ async def import_document(update: Update, context: BotContext, who: Caller) -> N
         raise ApplicationHandlerStop from None
     try:
         progress = await context.bot.send_message(
-            who.chat_id, _progress_text(who.tr, name, 0, len(parsed.delegates))
+            who.chat_id, progress_text(who.tr, name, 0, len(parsed.delegates))
         )
     except BaseException:
         lock.close()
@@ -137,14 +126,14 @@ async def _run(
         if not final and now - last_edit < PROGRESS_EVERY:
             return
         last_edit = now
-        text = _progress_text(who.tr, name, done, total)
+        text = progress_text(who.tr, name, done, total)
         if final:
             text = who.tr.ngettext(
                 "Imported {file}: {total} row read.",
                 "Imported {file}: {total} rows read.",
                 row_count(parsed),
                 file=name,
-                total=_number(who.tr, row_count(parsed)),
+                total=number(who.tr, row_count(parsed)),
             )
         try:
             await context.bot.edit_message_text(text, who.chat_id, progress.message_id)
@@ -168,7 +157,7 @@ async def _run(
                 "The import of {file} stopped after {done} rows. What was written stays; "
                 "send the file again to complete it.",
                 file=name,
-                done=_number(who.tr, written),
+                done=number(who.tr, written),
             )
             await send(context, who.chat_id, text)
             return

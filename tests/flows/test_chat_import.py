@@ -4,6 +4,8 @@ language."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from bot.app import BotApplication
@@ -85,3 +87,66 @@ async def test_a_file_above_the_row_limit_is_refused_in_the_readers_language(
     assert (
         await services.db.fetchval("SELECT count(*) FROM delegates WHERE source = 'import'") == 0
     )
+
+
+EXHIBITS = (
+    "key,organization,booth,hall,title_zh,title_en\n"
+    "E1,西安交大,B12,A,锂电池快速充电技术,Fast charging of lithium batteries\n"
+    "E2,Tomsk Uni,C3,B,,Water purification membrane\n"
+    "E3,No title,,,,\n"
+)
+
+
+def exhibits_xlsx() -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in EXHIBITS.splitlines():
+        sheet.append(line.split(","))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_an_exhibits_file_sent_in_chat_is_imported_with_the_row_report(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    visitor = await seed(api, bot, 1702, locale="en")
+    await organizer.send_document("exhibits.csv", EXHIBITS.encode("utf-8"))
+    progress = await organizer.expect("Importing exhibits.csv: 0 of 2 rows written")
+    done = await organizer.expect("Imported exhibits.csv: 3 rows read")
+    assert done.message_id == progress.message_id and done.edited
+    report = await organizer.expect("exhibit\\(s\\) read")
+    assert "exhibits.csv: row 4 (title_en): at least one title_<lang> is required" in report.text
+    assert "2 exhibit(s) read: 2 added, 0 updated, 0 unchanged; 1 row(s) skipped" in report.text
+    services = services_of(bot)
+    assert await services.db.fetchval("SELECT count(*) FROM exhibits") == 2
+    assert await services.db.fetchval("SELECT count(*) FROM delegates") == 1  # no delegate rows
+    # The running bot searches the new catalogue at once.
+    await visitor.send_text("/search lithium battery charging")
+    found = await visitor.expect("Exhibits for")
+    assert "Fast charging of lithium batteries" in found.text
+    # The same rows as XLSX change nothing.
+    await organizer.send_document("exhibits.xlsx", exhibits_xlsx())
+    again = await organizer.expect("0 added, 0 updated, 2 unchanged")
+    assert "row 4 (title_en)" in again.text
+
+
+async def test_exhibits_files_that_cannot_be_read_or_wait_for_another_import_are_answered(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    organizer = api.user(ORGANIZER, "Olga", language_code="en")
+    await organizer.send_document("exhibits.xlsx", b"this is not a spreadsheet")
+    broken = await organizer.expect("exhibits.xlsx")
+    assert "cannot be read as XLSX" in broken.text and "Nothing was imported" in broken.text
+    await organizer.send_document("exhibits.csv", b"key,title_en\nE1,Membranes\n")
+    missing = await organizer.expect("organization")
+    assert "Nothing was imported" in missing.text
+    with import_lock(services_of(bot).db.path, "matchmaker import-exhibits", "big.xlsx", "now"):
+        await organizer.send_document("exhibits.csv", EXHIBITS.encode("utf-8"))
+        refusal = await organizer.expect("Another import is running")
+    assert "(big.xlsx)" in refusal.text
+    assert await services_of(bot).db.fetchval("SELECT count(*) FROM exhibits") == 0

@@ -29,6 +29,8 @@ class ChatServer(Protocol):
 
     def push_callback_query(self, user: FakeUser, message: BotMessage, data: str) -> str: ...
 
+    def push_inline_query(self, user: FakeUser, query: str, offset: str = "") -> str: ...
+
     def push_update(self, update: JsonDict) -> int: ...
 
 
@@ -260,7 +262,13 @@ class FakeUser:
         chosen = flat[index]
         markup = target.raw.get("reply_markup") or {}
         raw_buttons = [b for row in markup.get("inline_keyboard", []) for b in row]
-        data = raw_buttons[index].get("callback_data") if index < len(raw_buttons) else None
+        raw = raw_buttons[index] if index < len(raw_buttons) else {}
+        if isinstance(raw.get("switch_inline_query"), str):
+            # Telegram lets the user pick a chat and types "@bot <query>" there.
+            self._api.push_inline_query(self, raw["switch_inline_query"])
+            await asyncio.sleep(0)
+            return
+        data = raw.get("callback_data")
         if not isinstance(data, str):
             raise AssertionError(
                 f"button {chosen[0]!r} on message #{target.message_id} has no callback_data "

@@ -178,10 +178,12 @@ async def test_share_puts_the_exhibit_title_in_inline_mode_and_its_answer_is_tha
         share = [b for row in card.raw["reply_markup"]["inline_keyboard"] for b in row][-1]
         assert share["text"] == t(language, "📤 Share")
         assert share["switch_inline_query"] == title
-        # The user picks a chat; Telegram sends the inline query with that text.
-        query_id = api.push_inline_query(visitor, share["switch_inline_query"])
+        # The user picks a chat; Telegram types "@bot <title>" there and sends the inline query.
+        answered = len(api.inline_answers)
+        await visitor.press(t(language, "📤 Share"), card)
         await api.settle()
-        results = api.inline_answers[query_id]["results"]
+        assert len(api.inline_answers) == answered + 1
+        results = list(api.inline_answers.values())[-1]["results"]
         assert results[0]["id"] == f"x{exhibit.id}"
         assert [r["id"] for r in results].count(f"x{exhibit.id}") == 1
         shared = results[0]["input_message_content"]["message_text"]

@@ -65,18 +65,14 @@ def badges_zip(badges: Sequence[Badge]) -> bytes:
 
 def badges_pdf(badges: Sequence[Badge], *, font: Path | None = None) -> bytes:
     """A4 pages of badges (2 x 4 per page): name, organization and the QR code."""
-    from bot.formats.fonts import ARABIC, DEFAULT, unicode_pdf, use_font
+    from bot.formats.fonts import unicode_pdf, use_font
 
     pdf = unicode_pdf()
     if font is not None:
         pdf.add_font("badge", "", str(font))
 
     def font_for(text: str, size: float) -> None:
-        if font is None:
-            use_font(pdf, text, size)
-        else:
-            pdf.set_font("badge", size=size)
-            pdf.set_fallback_fonts([DEFAULT, ARABIC])
+        use_font(pdf, text, size, family="badge" if font is not None else None)
 
     width, height, per_row, per_page = 95.0, 68.0, 2, 8
     for index, badge in enumerate(badges):

@@ -25,17 +25,24 @@ A4 = (210.0, 297.0)
 
 
 def unicode_pdf(*, page_size: tuple[float, float] = A4) -> Any:
-    """An empty portrait PDF (page size in millimetres) with the bundled fonts and shaping on."""
+    """An empty portrait PDF (page size in millimetres) with text shaping on; the bundled fonts
+    are added when first used (reading one takes a few tenths of a second)."""
     from fpdf import FPDF
 
     pdf = FPDF(orientation="P", unit="mm", format=page_size)
     pdf.set_auto_page_break(auto=False)
-    collection = str(noto_cjk_sans_otc.FONT_PATH)
-    for family, face in CJK_FACES.items():
-        pdf.add_font(family, "", collection, collection_font_number=face)
-    pdf.add_font(ARABIC, "", str(fontpkg_tajawal.ROOT / "files" / "Tajawal-Regular.ttf"))
     pdf.set_text_shaping(True)
     return pdf
+
+
+def _ensure(pdf: Any, family: str) -> None:
+    if family in pdf.fonts:
+        return
+    if family == ARABIC:
+        pdf.add_font(ARABIC, "", str(fontpkg_tajawal.ROOT / "files" / "Tajawal-Regular.ttf"))
+    else:
+        collection = str(noto_cjk_sans_otc.FONT_PATH)
+        pdf.add_font(family, "", collection, collection_font_number=CJK_FACES[family])
 
 
 def _has_script(text: str, names: tuple[str, ...]) -> bool:
@@ -51,8 +58,15 @@ def family_for(text: str) -> str:
     return DEFAULT
 
 
-def use_font(pdf: Any, text: str, size: float) -> None:
-    """Select the family for text at size, with the other fonts as fallbacks."""
-    family = family_for(text)
+def use_font(pdf: Any, text: str, size: float, *, family: str | None = None) -> None:
+    """Select the family for text (or the one given) at size, the bundled ones as fallbacks."""
+    family = family or family_for(text)
+    fallbacks = [DEFAULT] if family != DEFAULT else []
+    if family != ARABIC and _has_script(text, ("ARABIC",)):
+        fallbacks.append(ARABIC)
+    for name in (family, *fallbacks):
+        if name not in CJK_FACES and name != ARABIC:
+            continue  # a font the caller added itself
+        _ensure(pdf, name)
     pdf.set_font(family, size=size)
-    pdf.set_fallback_fonts([f for f in (DEFAULT, ARABIC) if f != family])
+    pdf.set_fallback_fonts(fallbacks)

@@ -65,14 +65,16 @@ def badges_zip(badges: Sequence[Badge]) -> bytes:
 
 def badges_pdf(badges: Sequence[Badge], *, font: Path | None = None) -> bytes:
     """A4 pages of badges (2 x 4 per page): name, organization and the QR code."""
-    from bot.formats.fonts import unicode_pdf, use_font
+    from bot.formats.fonts import ARABIC, family_for, unicode_pdf, use_font
 
     pdf = unicode_pdf()
     if font is not None:
         pdf.add_font("badge", "", str(font))
 
-    def font_for(text: str, size: float) -> None:
+    def font_for(text: str, size: float) -> str:
+        """Select the font for text; return its alignment (right for Arabic)."""
         use_font(pdf, text, size, family="badge" if font is not None else None)
+        return "R" if family_for(text) == ARABIC else "L"
 
     width, height, per_row, per_page = 95.0, 68.0, 2, 8
     for index, badge in enumerate(badges):
@@ -83,10 +85,10 @@ def badges_pdf(badges: Sequence[Badge], *, font: Path | None = None) -> bytes:
         y = 12 + (slot // per_row) * height
         pdf.rect(x, y, width - 5, height - 5)
         pdf.set_xy(x + 4, y + 6)
-        font_for(badge.name, 15)
-        pdf.multi_cell(width - 52, 7, badge.name, new_x="LEFT", new_y="NEXT")
+        align = font_for(badge.name, 15)
+        pdf.multi_cell(width - 52, 7, badge.name, align=align, new_x="LEFT", new_y="NEXT")
         pdf.set_xy(x + 4, pdf.get_y() + 2)
-        font_for(badge.organization, 10)
-        pdf.multi_cell(width - 52, 5, badge.organization, new_x="LEFT", new_y="NEXT")
+        align = font_for(badge.organization, 10)
+        pdf.multi_cell(width - 52, 5, badge.organization, align=align, new_x="LEFT", new_y="NEXT")
         pdf.image(io.BytesIO(qr_png(badge.link, scale=6)), x=x + width - 48, y=y + 8, w=40)
     return bytes(pdf.output())

@@ -30,6 +30,7 @@ from handlers import (
     fallback,
     matches,
     meetings,
+    nudges,
     offers,
     organizer,
     profile,
@@ -245,6 +246,7 @@ def build_application(
     claim.register(app)
     # Before registration too: booking links (/start b_...) open the booking page.
     meetings.register(app)
+    nudges.register(app)
     # Before registration too: booth links (/start x_...) open the exhibit's card.
     exhibits.register(app)
     registration.register(app)

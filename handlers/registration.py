@@ -213,6 +213,10 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
             language=LANGUAGE_LABELS.get(delegate.locale or "", "—"),
         ),
         tr._("Tell me about new matches: {answer}", answer=Html(announce)),
+        tr._(
+            "Suggest meetings while I have none: {answer}",
+            answer=Html(tr._("yes") if delegate.nudges else tr._("no")),
+        ),
     ]
     buttons = [
         (tr.label(label), callbacks.make(NS, "edit", step.value))
@@ -224,6 +228,11 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
         toggle = (tr.label("🔔 Send match alerts"), callbacks.make(NS, "notify", 1))
     rows = chunk(buttons, 2)
     rows.append([toggle])
+    # The nudges' toggle (handlers/nudges.py, namespace "n").
+    if delegate.nudges:
+        rows.append([(tr.label("💤 Stop meeting suggestions"), callbacks.make("n", "tog", 0))])
+    else:
+        rows.append([(tr.label("💡 Suggest meetings"), callbacks.make("n", "tog", 1))])
     if delegate.is_registered:
         rows.append(
             [(tr.label("⏰ Meeting reminders"), callbacks.make(callbacks.MEETINGS, "rem"))]

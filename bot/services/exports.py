@@ -11,6 +11,7 @@ from dataclasses import astuple, dataclass
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock, from_iso
+from bot.domain.followup import Result, meeting_result
 from bot.domain.meetings import Outcome, settled_outcome
 from bot.domain.scheduling import Schedule
 from bot.formats import spreadsheet
@@ -20,7 +21,7 @@ from storage.db import Database
 from storage.exports import ExportRepository
 from storage.meetings import MeetingRepository
 
-WHAT = ("delegates", "offers", "needs", "meetings", "schedule")
+WHAT = ("delegates", "offers", "needs", "meetings", "schedule", "results")
 FORMATS = ("csv", "xlsx")
 
 Cell = str | int | None
@@ -81,8 +82,12 @@ async def _meetings(db: Database, zone: ZoneInfo) -> Table:
         "id", "state", _at("start", zone), _at("end", zone), "table", "requester",
         "requester_organization", "invitee", "invitee_organization", _at("created_at", zone),
         "requester_answer", "invitee_answer", "outcome",
+        # Months later (the follow-up): each side's latest answer and the meeting's result.
+        "requester_result", "invitee_result", "result",
     )  # fmt: skip
-    rows = await ExportRepository(db).meetings()
+    repo = ExportRepository(db)
+    rows = await repo.meetings()
+    results = await repo.latest_results()
     return Table(
         "meetings",
         header,
@@ -97,6 +102,7 @@ async def _meetings(db: Database, zone: ZoneInfo) -> Table:
                 r[10] or "",
                 r[11] or "",
                 _settled(r[10], r[11]),
+                *_results(results.get((r[0], r[12])), results.get((r[0], r[13]))),
             )
             for r in rows
         ],
@@ -107,6 +113,40 @@ def _settled(*answers: str | None) -> str:
     # held / no_show / late_cancel when the answers agree, "disputed" when they differ.
     outcome = settled_outcome([Outcome(a) for a in answers if a])
     return "" if outcome is None else str(outcome)
+
+
+def _results(*answers: str | None) -> tuple[str, str, str]:
+    # The meeting's result is the furthest either side reports (bot.domain.followup).
+    result = meeting_result(Result(a) for a in answers if a)
+    return answers[0] or "", answers[1] or "", "" if result is None else str(result)
+
+
+async def _results_table(db: Database, zone: ZoneInfo) -> Table:
+    header = (
+        "meeting_id", _at("meeting_start", zone), "delegate_id", "name", "organization",
+        "counterpart", "counterpart_organization", "after_days", "result",
+        _at("answered_at", zone),
+    )  # fmt: skip
+    rows = await ExportRepository(db).results()
+    return Table(
+        "results",
+        header,
+        [
+            (
+                r[0],
+                _local(r[1], zone),
+                r[2],
+                r[3],
+                r[4],
+                r[8],
+                r[9],
+                r[5],
+                r[6],
+                _local(r[7], zone),
+            )
+            for r in rows
+        ],  # fmt: skip
+    )
 
 
 async def _schedule(db: Database, clock: Clock, schedule: Schedule) -> Table:
@@ -129,6 +169,8 @@ async def export_table(
         return await _meetings(db, zone)
     if what == "schedule":
         return await _schedule(db, clock, schedule)
+    if what == "results":
+        return await _results_table(db, zone)
     raise ValueError(f"cannot export {what!r}")
 
 

@@ -32,6 +32,7 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext
+from handlers.nudges import follow_up_lines
 from handlers.organizer import importing
 from handlers.registration import role_label
 
@@ -157,6 +158,7 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 if stats.meetings_disputed
                 else []
             ),
+            *follow_up_lines(stats, tr),
             "",
             tr._("<b>Messages</b>"),
             tr._(
@@ -254,6 +256,7 @@ def _export_buttons(who: Caller) -> list[list[tuple[str, str]]]:
         "needs": tr.label("Needs"),
         "meetings": tr.label("Meetings"),
         "schedule": tr.label("Schedule"),
+        "results": tr.label("What came of meetings"),
     }
     return [
         [

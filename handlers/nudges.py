@@ -307,7 +307,7 @@ def follow_up_lines(stats: EventStats, tr: Translator) -> list[str]:
             answered=stats.followups_answered,
         ),
         tr._(
-            "Agreements signed: {n} (licence: {licence}; joint R&D: {joint}; investment: "
+            "Agreements signed: {n} (licence: {licence}; joint R&amp;D: {joint}; investment: "
             "{investment}; supply: {supply})",
             n=agreements,
             licence=n(Result.LICENCE),

@@ -23,7 +23,7 @@ from bot.domain.followup import RESULT_CODES, Result
 from bot.domain.meetings import MeetingError, NotYourMeeting
 from bot.domain.outbox import CAPTION_LIMIT, Attachment, Buttons, Rendered
 from bot.formats import moments
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Html, Translator
 from bot.services import Services
 from bot.services import followup as fs
 from bot.services import nudges as ns
@@ -96,7 +96,10 @@ def renderers(services: Services) -> dict[str, Any]:
                 continue
             why = await match_reasons(services, me, other, tr)
             name = who_text(other, tr)
-            lines.append(tr._("• {name}: {reason}", name=name, reason=why) if why else f"• {name}")
+            if why:
+                lines.append(tr._("• {name}: {reason}", name=name, reason=Html(why)))
+            else:
+                lines.append(tr._("• {name}", name=name))
             label = tr.label("🤝 Meet {name}", name=other.name or name)
             rows.append(((label, callbacks.make(NS, "req", other.id)),))
         lines.append(tr._("To stop these suggestions, open /profile."))

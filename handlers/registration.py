@@ -228,12 +228,13 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
         toggle = (tr.label("🔔 Send match alerts"), callbacks.make(NS, "notify", 1))
     rows = chunk(buttons, 2)
     rows.append([toggle])
-    # The nudges' toggle (handlers/nudges.py, namespace "n").
-    if delegate.nudges:
-        rows.append([(tr.label("💤 Stop meeting suggestions"), callbacks.make("n", "tog", 0))])
-    else:
-        rows.append([(tr.label("💡 Suggest meetings"), callbacks.make("n", "tog", 1))])
     if delegate.is_registered:
+        # The nudges' toggle (handlers/nudges.py, namespace "n").
+        if delegate.nudges:
+            nudge = (tr.label("💤 Stop meeting suggestions"), callbacks.make("n", "tog", 0))
+        else:
+            nudge = (tr.label("💡 Suggest meetings"), callbacks.make("n", "tog", 1))
+        rows.append([nudge])
         rows.append(
             [(tr.label("⏰ Meeting reminders"), callbacks.make(callbacks.MEETINGS, "rem"))]
         )

@@ -41,8 +41,9 @@ class NudgeRepository:
             "SELECT d.id FROM delegates AS d "
             "WHERE d.deleted_at IS NULL AND d.registered_at IS NOT NULL "
             "AND d.chat_id IS NOT NULL AND d.reachable = 1 AND d.nudges = 1 "
-            "AND NOT EXISTS (SELECT 1 FROM meetings AS m WHERE m.state = 'accepted' "
-            "  AND m.slot_start >= ? AND (m.requester_id = d.id OR m.invitee_id = d.id)) "
+            # A booked meeting holds a busy slot of each of its people (the primary key: indexed).
+            "AND NOT EXISTS (SELECT 1 FROM busy_slots AS b WHERE b.delegate_id = d.id "
+            "  AND b.slot_start >= ? AND b.meeting_id IS NOT NULL) "
             "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.dedupe_key = ? || d.id) "
             "ORDER BY d.id",
             (to_iso(day_start), key_prefix),

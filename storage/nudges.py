@@ -99,6 +99,18 @@ class NudgeRepository:
             for row in rows
         ]
 
+    async def owed(self, keys: list[str]) -> set[str]:
+        """Which of these outbox dedupe keys were already used (one indexed lookup per 500)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT dedupe_key FROM outbox WHERE dedupe_key IN ({marks})", tuple(chunk)
+            )
+            found.update(str(row[0]) for row in rows)
+        return found
+
     async def save_answer(
         self, meeting_id: int, delegate_id: int, after_days: int, result: Result
     ) -> None:

@@ -52,6 +52,7 @@ class FollowupService:
         self.delegates = delegates
         self.repo = NudgeRepository(db, clock)
         self.meetings = MeetingRepository(db, clock)
+        self._asked: set[str] = set()  # outbox keys known to be used
 
     async def ask_due(self, now: dt.datetime) -> int:
         """Owe each side of each held meeting the question of every stage that is due."""
@@ -60,9 +61,18 @@ class FollowupService:
         low = now - dt.timedelta(days=max(self.policy.after_days)) - ASK_WINDOW
         high = now - dt.timedelta(days=min(self.policy.after_days))
         ended = await self.repo.ended_between(low, high)
+        due = {
+            f"result:{meeting_id}:{days}:{person}": (meeting_id, person, days)
+            for meeting_id, person, days in questions_due(ended, self.policy, now)
+        }
+        # Keys known to be owed are remembered (the outbox stays the truth: after a restart
+        # they are looked up again, at once), so a tick that owes nothing new stays cheap.
+        unknown = [key for key in due if key not in self._asked]
+        self._asked.update(await self.repo.owed(unknown))
         owed = 0
-        for meeting_id, person, days in questions_due(ended, self.policy, now):
-            key = f"result:{meeting_id}:{days}:{person}"
+        for key, (meeting_id, person, days) in due.items():
+            if key in self._asked:
+                continue
             async with self.db.transaction():
                 delegate = await self.delegates.get(person)
                 if delegate is None or delegate.chat_id is None:
@@ -76,6 +86,7 @@ class FollowupService:
                     expires_at=now + ASK_WINDOW,
                 )
             owed += 0 if item is None else 1
+            self._asked.add(key)
         return owed
 
     async def question(self, meeting_id: int, delegate_id: int, after_days: int) -> Question:

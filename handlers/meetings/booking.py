@@ -41,6 +41,8 @@ from handlers.meetings.common import (
 
 log = logging.getLogger(__name__)
 
+EXHIBITS = "meeting_exhibits"  # user_data: invitee id -> the exhibit card the booking came from
+
 
 async def registered_caller(update: Update, context: BotContext) -> Caller | None:
     """The caller if registered; otherwise tell them to finish registration first."""
@@ -197,11 +199,14 @@ def current_draft(context: BotContext) -> dict[str, Any] | None:
 
 def start_draft(context: BotContext, invitee: int, key: int, token: str | None) -> dict[str, Any]:
     reasons: dict[int, str] = (context.user_data or {}).get("meeting_reasons", {})
+    # Booked from an exhibit card: the exhibit, whose representatives are all asked.
+    exhibits: dict[int, int] = (context.user_data or {}).get(EXHIBITS, {})
     draft: dict[str, Any] = {
         "invitee": invitee,
         "slot": key,
         "token": token,
         "reason": reasons.get(invitee),
+        "exhibit": exhibits.get(invitee) if token is None else None,
         "note": None,
         "made": context.services.clock.now().isoformat(),
     }

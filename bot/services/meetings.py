@@ -264,6 +264,7 @@ class MeetingService:
     ) -> Meeting:
         """Answer a request with another time: a new request to the original requester."""
         async with self.db.transaction():
+            await self._take_for_team(meeting_id, actor_id)
             meeting, me = await self._acting(meeting_id, actor_id, Action.PROPOSE)
             return await self._ask(
                 me, meeting.other(me), slot_start, note=note, reason=meeting.reason,
@@ -335,7 +336,7 @@ class MeetingService:
         """Book the meeting at a free table, in one transaction; SlotTaken if someone was first."""
         try:
             async with self.db.transaction():
-                await self._take_for_team(meeting_id, actor_id)
+                await self._take_for_team(meeting_id, actor_id, accepting=True)
                 meeting, _ = await self._acting(meeting_id, actor_id, Action.ACCEPT)
                 if meeting.slot_start <= self.clock.now():
                     raise MeetingClosed(MeetingState.EXPIRED)
@@ -392,8 +393,11 @@ class MeetingService:
             raise await self._slot_taken(meeting_id) from None
         return Booked(booked, tuple(withdrawn))
 
-    async def _take_for_team(self, meeting_id: int, actor_id: int) -> None:
-        """A representative accepting their organization's request becomes its invitee."""
+    async def _take_for_team(
+        self, meeting_id: int, actor_id: int, *, accepting: bool = False
+    ) -> None:
+        """A representative answering their organization's request (accept, decline, another
+        time) becomes its invitee: the requester hears from the one who answered."""
         meeting = await self.repo.get(meeting_id)
         if meeting is None or meeting.involves(actor_id):
             return
@@ -404,7 +408,10 @@ class MeetingService:
         try:
             await self.teams.take(meeting_id, actor_id)
         except sqlite3.IntegrityError:
-            raise Conflict("the requester already asked this colleague for the slot") from None
+            # The requester also asked this colleague for the slot: that request stands, and
+            # this one is answered for the organization (an accept loses the race).
+            if accepting:
+                raise Conflict("the requester already asked this colleague") from None
 
     async def _notify_member(self, meeting: Meeting, member: int, template: str, kind: str) -> int:
         """Owe a representative a message about their organization's request (as the invitee
@@ -434,6 +441,7 @@ class MeetingService:
     async def decline(self, meeting_id: int, actor_id: int) -> Meeting:
         """Say no to a request; the requester is told."""
         async with self.db.transaction():
+            await self._take_for_team(meeting_id, actor_id)
             meeting, _ = await self._acting(meeting_id, actor_id, Action.DECLINE)
             await self.repo.set_state(
                 meeting.id, MeetingState.DECLINED, expected=[MeetingState.REQUESTED]

@@ -134,6 +134,32 @@ async def test_a_request_from_an_organizations_card_goes_to_every_representative
     assert counts["E2"].asks == 1 and counts["E2"].opted_in == 0
 
 
+async def test_a_colleague_who_declines_answers_for_the_organization(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    wang = api.user(541, "王芳", language_code="zh")
+    ahmad = api.user(542, "أحمد", language_code="ar")
+    anna = api.user(543, "Anna", language_code="en")
+    await person(bot, wang, "zh", "王芳", organization=ORG)
+    await person(bot, ahmad, "ar", "أحمد", organization=ORG)
+    await person(bot, anna, "en", "Anna", organization="Tomsk Polytechnic")
+    tokens = await catalogue(bot)
+    await anna.open_link(tokens["E2"])
+    card = await anna.expect("Hydrogen fuel cells")
+    await anna.press("🤝 Request a meeting", card)
+    await anna.press(0, await anna.expect("Book a meeting with"))
+    await anna.press("📨 Send request", await anna.expect("Request a meeting with"))
+    to_wang = await wang.expect("Anna")
+    to_ahmad = await ahmad.expect("Anna")
+    await ahmad.press(t("ar", "Decline"), to_ahmad)
+    declined = await anna.expect("declined your meeting request")
+    assert "أحمد" in declined.text and "王芳" not in declined.text
+    await wang.press(t("zh", "Decline"), to_wang)
+    await api.settle()
+    answer = wang.callback_answers[-1]
+    assert answer.get("text") == t("zh", "This request has already been declined.")
+
+
 async def test_leads_opt_in_score_note_export_and_a_forged_press(
     api: FakeBotApi, bot: BotApplication
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.app import BotApplication
+from bot.cli import main
 from bot.domain.clock import ManualClock
 from bot.domain.exhibits import parse_csv
 from bot.domain.scheduling import parse_schedule
@@ -22,6 +23,7 @@ from bot.services.programme import parse_toml
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
 from tests.flows.items_kit import seen, t
 from tests.flows.test_meetings import SCHEDULE, registered, run_due, services_of
+from tests.storage.test_meetings_exports import config  # noqa: F401  (the fixture)
 
 ORG = "Xi'an Jiaotong University"
 CATALOGUE = (
@@ -370,3 +372,23 @@ async def test_roadshow_projects_meet_the_presenter_and_one_follow_up(
     )
     assert owed == 2
     assert not [m for m in ivan.drain_events() if "Plasma" in m.text]
+
+
+def test_matchmaker_export_exhibit_leads_is_formula_safe(
+    config: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exhibits = tmp_path / "exhibits.csv"
+    exhibits.write_text(
+        "key,organization,booth,hall,title_en\n=E9,Org,@B1,-A,Formula-looking key\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "import-exhibits", str(exhibits)]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "export", "--what", "exhibit_leads"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    assert rows == [
+        {"exhibit": "'=E9", "hall": "'-A", "booth": "'@B1", "scans": "0", "saves": "0",
+         "meeting_requests": "0", "cards_left": "0"}
+    ]  # fmt: skip

@@ -36,6 +36,12 @@ def organization_key(name: str | None) -> str:
     return _org_key(name or "")
 
 
+def same_organization(one: str | None, other: str | None) -> bool:
+    """Whether two organization names are one organization (never for a blank name)."""
+    key = organization_key(one)
+    return bool(key) and key == organization_key(other)
+
+
 def representatives(
     organization: str,
     owner: int | None,

@@ -51,6 +51,8 @@ class LeadService:
     async def team(self, exhibit: Exhibit) -> list[int]:
         """Who answers for the exhibit: its owner first, then the organization's delegates."""
         owner = await self.exhibits.owner_of(exhibit)
+        if owner is not None and await self.repo.member(owner) is None:
+            owner = None  # imported but not registered: the organization's delegates answer
         return rules.representatives(exhibit.data.organization, owner, await self.repo.delegates())
 
     async def represented(self, delegate_id: int) -> list[Exhibit]:
@@ -73,8 +75,17 @@ class LeadService:
 
     async def leads_of(self, delegate_id: int) -> list[Lead]:
         """The opted-in leads of every exhibit the delegate answers for."""
-        exhibits = await self.represented(delegate_id)
-        return await self.repo.for_exhibits([e.id for e in exhibits])
+        exhibits = {e.id: e for e in await self.represented(delegate_id)}
+        # The exhibit's own people (its owner, its organization) visiting it are not leads.
+        own = {eid: await self.exhibits.owner_of(e) for eid, e in exhibits.items()}
+        return [
+            lead
+            for lead in await self.repo.for_exhibits(list(exhibits))
+            if lead.delegate_id not in (delegate_id, own[lead.exhibit_id])
+            and not rules.same_organization(
+                lead.organization, exhibits[lead.exhibit_id].data.organization
+            )
+        ]
 
     async def lead(self, delegate_id: int, lead_id: int) -> Lead:
         """One lead, if the delegate answers for its exhibit; LeadError otherwise."""
@@ -100,7 +111,7 @@ class LeadService:
     async def export(self, delegate_id: int, zone: ZoneInfo, language: str) -> Table:
         """The delegate's leads as a table (times in the event's zone, titles in `language`)."""
         exhibits = {e.id: e for e in await self.represented(delegate_id)}
-        leads = await self.repo.for_exhibits(list(exhibits))
+        leads = await self.leads_of(delegate_id)
 
         def local(moment: dt.datetime | None) -> str:
             return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -189,6 +189,11 @@ async def test_leads_opt_in_score_note_export_and_a_forged_press(
     await ivan.press(t("ru", "Save"), ivan_card)
     await api.settle()
 
+    # The owner scanning their own QR is not a lead of theirs.
+    await wang.open_link(tokens["E1"])
+    own = await wang.expect("锂电池")
+    await wang.press(t("zh", "📇 Leave my card with the exhibitor"), own)
+    await api.settle()
     # The owner (by external id) sees Anna only, with what she did.
     await wang.send_text("/leads")
     listing = await wang.expect(t("zh", "{n} visitor left their card.", n=1)[:6])

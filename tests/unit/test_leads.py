@@ -15,6 +15,7 @@ from bot.domain.leads import (
     organization_key,
     per_hall,
     representatives,
+    same_organization,
     stars,
 )
 
@@ -30,9 +31,8 @@ from bot.domain.leads import (
     ],
 )
 def test_organizations_compare_as_matching_compares_them(one: str, other: str, same: bool) -> None:
-    assert (
-        bool(organization_key(one)) and organization_key(one) == organization_key(other)
-    ) is same
+    assert same_organization(one, other) is same
+    assert (organization_key(one) == organization_key(other)) is (same or one == other)
 
 
 def test_representatives_are_the_owner_then_the_organizations_delegates_by_id() -> None:

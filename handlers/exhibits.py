@@ -264,7 +264,7 @@ async def _meet(press: ExhibitPress) -> bool:
         return True
     reason = title_of(exhibit, press.who.tr.locale)[1]
     leads_view.remember_exhibit(press.context, team[0], exhibit.id)
-    await offer_slots(press.context, press.who, team[0], reason=reason)
+    await offer_slots(press.context, press.who, team[0], reason=reason, team=team)
     return True
 
 

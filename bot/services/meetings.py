@@ -134,6 +134,17 @@ class MeetingService:
         moment = now or self.clock.now()
         return free_slots(self.schedule, busy, now=moment, full=full, limit=limit)
 
+    async def free_slots_for_team(
+        self, requester_id: int, team: Sequence[int], *, limit: int | None = None
+    ) -> list[Slot]:
+        """Slots ahead in which the requester and at least one of the team are free."""
+        found: dict[dt.datetime, Slot] = {}
+        for member in team:
+            for slot in await self.free_slots_for([requester_id, member], limit=None):
+                found.setdefault(slot.start, slot)
+        ordered = [found[start] for start in sorted(found)]
+        return ordered if limit is None else ordered[:limit]
+
     async def agenda(self, delegate_id: int) -> list[Meeting]:
         """The delegate's booked meetings and open requests, by time."""
         return await self.repo.for_delegate(delegate_id, rules.OPEN_STATES)
@@ -214,6 +225,8 @@ class MeetingService:
                     raise UnknownBookingLink("the booking link was replaced or never existed")
             elif not invitee.shown:
                 raise InvalidCounterpart(f"delegate {invitee_id} keeps their profile hidden")
+            if team:
+                invitee_id = await self._free_member(requester_id, invitee_id, team, slot_start)
             meeting = await self._ask(
                 requester_id, invitee_id, slot_start, note=note, reason=reason, replaces=None
             )
@@ -223,6 +236,18 @@ class MeetingService:
                 for member in colleagues:
                     await self._notify_member(meeting, member, T_REQUEST, "request")
             return meeting
+
+    async def _free_member(
+        self, requester_id: int, invitee_id: int, team: Sequence[int], slot_start: dt.datetime
+    ) -> int:
+        """The invitee if free in the slot, else the first of the team who is (else as is)."""
+        for member in dict.fromkeys([invitee_id, *team]):
+            if member == requester_id:
+                continue
+            free = await self.free_slots_for([requester_id, member], limit=None)
+            if any(slot.start == slot_start for slot in free):
+                return member
+        return invitee_id
 
     async def _ask(
         self,

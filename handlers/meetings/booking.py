@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import CallbackQuery, Update
@@ -65,8 +65,10 @@ async def offer_slots(
     *,
     token: str | None = None,
     reason: str | None = None,
+    team: Sequence[int] = (),
 ) -> None:
-    """Send "Book a meeting with <name>" with the earliest times free for both.
+    """Send "Book a meeting with <name>" with the earliest times free for both (with a `team`,
+    an organization's representatives: the times when one of them is free).
 
     /matches calls this for its "Request a meeting" button (token None): the counterpart must
     be shown to matching delegates. The `reason` (why they match, in plain words) is kept for
@@ -83,7 +85,10 @@ async def offer_slots(
     if reason:
         reasons[counterpart_id] = reason
     me = await service.party(who.delegate.id)
-    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
+    if team:
+        slots = await service.free_slots_for_team(who.delegate.id, team)
+    else:
+        slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
     lines = [
         tr._("<b>Book a meeting with {name}</b>", name=who_text(other, tr)),
         languages_line(me, other, tr),

@@ -162,6 +162,34 @@ async def test_a_colleague_who_declines_answers_for_the_organization(
     assert answer.get("text") == t("zh", "This request has already been declined.")
 
 
+async def test_a_time_when_only_a_colleague_is_free_goes_to_that_colleague(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    wang = api.user(551, "王芳", language_code="zh")
+    ahmad = api.user(552, "أحمد", language_code="ar")
+    anna = api.user(553, "Anna", language_code="en")
+    wang_id = await person(bot, wang, "zh", "王芳", organization=ORG)
+    ahmad_id = await person(bot, ahmad, "ar", "أحمد", organization=ORG)
+    anna_id = await person(bot, anna, "en", "Anna", organization="Tomsk Polytechnic")
+    services = services_of(bot)
+    first = (await services.meetings.free_slots_for([anna_id, wang_id], limit=1))[0]
+    assert await services.meetings.toggle_block(wang_id, first.start) is True
+    tokens = await catalogue(bot)
+    await anna.open_link(tokens["E2"])
+    await anna.press("🤝 Request a meeting", await anna.expect("Hydrogen fuel cells"))
+    page = await anna.expect("Book a meeting with")
+    await anna.press(0, page)  # the earliest time: 王芳 blocked it, أحمد is free
+    await anna.press("📨 Send request", await anna.expect("Request a meeting with"))
+    await anna.expect("Request sent")
+    to_ahmad = await ahmad.expect("Anna")
+    await wang.expect("Anna")  # asked too, as one of the organization
+    row = await services.db.fetchone("SELECT invitee_id, slot_start FROM meetings")
+    assert row is not None and row[0] == ahmad_id
+    await ahmad.press(t("ar", "✅ Accept"), to_ahmad)
+    booked = await anna.expect("Meeting confirmed")
+    assert "أحمد" in booked.text
+
+
 async def test_leads_opt_in_score_note_export_and_a_forged_press(
     api: FakeBotApi, bot: BotApplication
 ) -> None:

@@ -32,12 +32,14 @@ from handlers import callbacks
 from handlers.common import Buttons, Caller, chunk, edit_message, page_row, registered_press, send
 from handlers.context import BotContext
 from handlers.meetings.booking import EXHIBITS, registered_caller
+from handlers.views import fit, quote
 
 NS = "ld"
 PAGE = 8
 NOTE_GROUP = -3  # before the meeting note (-2): a note asked for here is this note
 NOTE = "lead_note"  # user_data: the lead whose note the next text is, and when it was asked
 NOTE_MINUTES = 15
+LIST_TITLE = 60  # characters of an exhibit's title in the list
 
 
 # -- on the exhibit card (handlers/exhibits.py) ------------------------------------------------
@@ -120,6 +122,8 @@ def _did(tr: Translator, lead: Lead) -> str:
         done.append(tr.label("saved"))
     if lead.asked_at is not None:
         done.append(tr.label("asked for a meeting"))
+    if not done:  # opened the card from /search or a shared card, and left their card
+        done.append(tr.label("left their card"))
     return joined(done, tr)
 
 
@@ -132,13 +136,13 @@ def _who(tr: Translator, lead: Lead) -> str:
 
 
 def _entry(tr: Translator, n: int, lead: Lead, exhibits: Mapping[int, Exhibit]) -> str:
-    title = title_of(exhibits[lead.exhibit_id], tr.locale)[1]
+    title = quote(title_of(exhibits[lead.exhibit_id], tr.locale)[1], LIST_TITLE)
     line = tr._("{n}. {who} — {exhibit}: {did}", n=n, who=_who(tr, lead), exhibit=title,
                 did=_did(tr, lead))  # fmt: skip
     if lead.score is not None:
         line += f" {stars(lead.score)}"
     if lead.note:
-        line += "\n" + tr._("Note: {note}", note=lead.note)
+        line += "\n" + tr._("Note: {note}", note=quote(lead.note))
     return line
 
 
@@ -148,7 +152,7 @@ async def _list(context: BotContext, who: Caller, offset: int) -> tuple[str, But
     exhibits = {e.id: e for e in await service.represented(who.delegate.id)}
     if not exhibits:
         return tr._("You do not present any exhibit, so there are no leads to show."), []
-    names = joined((title_of(e, tr.locale)[1] for e in exhibits.values()), tr)
+    names = quote(joined((title_of(e, tr.locale)[1] for e in exhibits.values()), tr), 300)
     lines = [tr._("<b>Leads</b> for {exhibits}", exhibits=names)]
     leads = await service.leads_of(who.delegate.id)
     if not leads:
@@ -170,7 +174,7 @@ async def _list(context: BotContext, who: Caller, offset: int) -> tuple[str, But
     rows.append(
         [(f"⬇️ {f.upper()}", callbacks.make(NS, "ex", f)) for f in exports.FORMATS]
     )  # fmt: skip
-    return "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]), rows
+    return fit("\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])), rows
 
 
 def _lead_card(tr: Translator, lead: Lead, exhibit: Exhibit | None) -> tuple[str, Buttons]:

@@ -425,3 +425,28 @@ def test_matchmaker_export_exhibit_leads_is_formula_safe(
         {"exhibit": "'=E9", "hall": "'-A", "booth": "'@B1", "scans": "0", "saves": "0",
          "meeting_requests": "0", "cards_left": "0"}
     ]  # fmt: skip
+
+
+async def test_many_long_notes_fit_one_message_and_page(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    wang = api.user(561, "王芳", language_code="ar")
+    wang_id = await person(bot, wang, "ar", "王芳", organization="Other", external_id="OWNER1")
+    tokens = await catalogue(bot)
+    services = services_of(bot)
+    exhibit = await services.exhibits.by_token(tokens["E1"])
+    assert exhibit is not None
+    for n in range(10):
+        visitor = api.user(570 + n, f"V{n}", language_code="en")
+        visitor_id = await person(bot, visitor, "en", f"Visitor {n} " + "x" * 60)
+        await services.leads.set_opt_in(exhibit.id, visitor_id, True)
+        lead = (await services.leads.leads_of(wang_id))[0]
+        await services.leads.set_note(wang_id, lead.id, "ملاحظة طويلة جدا " * 40)
+    await wang.send_text("/leads")
+    first = await wang.expect("Visitor")
+    assert len(first.text.encode("utf-16-le")) // 2 <= 4096
+    assert [label for label in first.button_texts() if label in ("◀", "▶")] == ["◀"]  # RTL: next
+    await wang.press("◀", first)
+    second = await wang.expect("Visitor 0")
+    assert "Visitor 1 " in second.text and "Visitor 2 " not in second.text
+    assert t("ar", "left their card") in second.text  # no other action: the card itself

@@ -285,10 +285,15 @@ async def test_leads_opt_in_score_note_export_and_a_forged_press(
     assert cells[0][2] == "'=Anna" and cells[0][8] == 4
     assert all(c.data_type != "f" for r in book.active.iter_rows() for c in r)  # type: ignore[union-attr]
 
-    # Taking the card back hides her again.
+    # Taking the card back hides her again; her /delete_me leaves no trace at the exhibit.
     await anna.press("↩️ Take my card back", left)
     await api.settle()
     assert await services.leads.leads_of(await wang_id(bot)) == []
+    await services.profiles.erase(anna_id, anna.chat_id)
+    left_rows = await services.db.fetchval(
+        "SELECT count(*) FROM exhibit_leads WHERE delegate_id = ?", (anna_id,)
+    )
+    assert left_rows == 0
 
 
 async def wang_id(bot: BotApplication) -> int:

@@ -453,10 +453,6 @@ class MeetingService:
         )
         return 0 if item is None else 1
 
-    async def team(self, meeting_id: int) -> list[int]:
-        """The representatives who may answer a request made from an organization's card."""
-        return await self.teams.members(meeting_id)
-
     async def _slot_taken(self, meeting_id: int) -> SlotTaken:
         meeting = await self.repo.get(meeting_id)
         people = meeting.participants if meeting else ()

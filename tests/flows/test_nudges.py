@@ -95,10 +95,11 @@ async def test_a_delegate_without_meetings_is_nudged_once_a_day_taps_and_opts_ou
     anna_id = await seed(app, anna, name="Anna", organization="Dye Works", country="CN",
                          locale="en", needs=("Dyeing wastewater",), fields=FIELD)  # fmt: skip
     labs = [api.user(611 + n, f"Lab{n}", language_code="en") for n in range(4)]
-    for n, lab in enumerate(labs):
+    lab_ids = [
         await seed(app, lab, name=f"Lab{n}", organization=f"Institute {n}", country="RU",
-                   locale="en", offers=("Membrane filtration of wastewater",),
-                   fields=FIELD)  # fmt: skip
+                   locale="en", offers=("Membrane filtration of wastewater",), fields=FIELD)
+        for n, lab in enumerate(labs)
+    ]  # fmt: skip
     try:
         # The day before the event, 10:59: not yet. 11:00: the three best, one button each.
         await tick(app, clock, local(23, 10, 59))
@@ -130,6 +131,7 @@ async def test_a_delegate_without_meetings_is_nudged_once_a_day_taps_and_opts_ou
         sent = await anna.expect("Request sent")
         assert chosen in sent.text and "Tue, Nov 24" in sent.text
         invitee = labs[int(chosen.removeprefix("Lab"))]
+        invitee_id = lab_ids[int(chosen.removeprefix("Lab"))]
         request = await invitee.expect("would like to meet you")
         assert "Anna" in request.text
         pending = await services_of(app).meetings.agenda(anna_id)
@@ -138,6 +140,17 @@ async def test_a_delegate_without_meetings_is_nudged_once_a_day_taps_and_opts_ou
         await api.settle()
         (now,) = [m for m in anna.messages if m.message_id == nudge.message_id]
         assert now.button_texts() == nudge.button_texts()[1:]
+        # The same tap again (a stale copy) and a forged one for a stranger are refused politely.
+        tapped = nudge.buttons[0][0][1]
+        assert tapped is not None
+        await anna.press_data(tapped, now)
+        await anna.press_data(tapped.replace(f":{invitee_id}", ":999999"), now)
+        await api.settle()
+        assert [a.get("show_alert") for a in anna.callback_answers[-2:]] == [True, True]
+        assert anna.callback_answers[-2]["text"] == t(
+            "en", "You have already asked for this meeting; please wait for the answer."
+        )
+        assert len(await services_of(app).meetings.agenda(anna_id)) == 1
 
         # Opt-out in /profile, persisted.
         await anna.send_text("/profile")

@@ -238,25 +238,23 @@ async def ask(context: BotContext, delegate: Delegate, tr: Translator, prefix: s
     await send(context, _chat(delegate), f"{prefix}\n\n{text}" if prefix else text, rows)
 
 
-# A deep link opened before registering (a badge's booking link) is kept here, in the chat's
-# memory, and followed once registration is complete. Features add how to follow theirs:
-# the payload's prefix -> a coroutine taking the context, the new delegate and the payload.
-PENDING_LINK = "pending_link"
-LinkResumer = Callable[[BotContext, Caller, str], Awaitable[None]]
-LINK_RESUMERS: dict[str, LinkResumer] = {}
+async def start_with_link(update: Update, context: BotContext, payload: str) -> None:
+    """`/start <deep link>` by someone not registered yet: registration comes first.
 
-
-def remember_link(context: BotContext, payload: str) -> None:
-    """Keep a deep link to follow when the registration that comes first is complete."""
-    if context.user_data is not None and payload:
-        context.user_data[PENDING_LINK] = payload
+    The link is kept in the database (it survives a restart) and followed once, when the
+    registration is complete, by the resumer its feature added (`add_link_resumer`).
+    """
+    await start(update, context)
+    who = await caller(update, context)
+    if who is not None and who.delegate is not None and payload:
+        await context.services.delegates.remember_link(who.delegate.id, payload)
 
 
 async def _resume_link(context: BotContext, saved: Delegate, tr: Translator) -> None:
-    payload = context.user_data.pop(PENDING_LINK, None) if context.user_data else None
-    if not isinstance(payload, str) or saved.telegram_user_id is None:
+    payload = await context.services.delegates.take_link(saved.id)
+    if payload is None or saved.telegram_user_id is None:
         return
-    for prefix, resume in LINK_RESUMERS.items():
+    for prefix, resume in context.link_resumers.items():
         if payload.startswith(prefix):
             await resume(context, Caller(saved.telegram_user_id, _chat(saved), saved, tr), payload)
             return

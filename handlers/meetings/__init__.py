@@ -34,7 +34,7 @@ from handlers.common import (
     registered_press,
     send,
 )
-from handlers.context import BotContext
+from handlers.context import BotContext, add_link_resumer
 from handlers.meetings.agenda import (
     block_day_choice,
     reminder_choice,
@@ -50,6 +50,7 @@ from handlers.meetings.booking import (
     forget_draft,
     on_note,
     open_booking_link,
+    resume_booking,
     start_draft,
 )
 from handlers.meetings.common import (
@@ -445,6 +446,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     link = filters.Regex(rf"^/start(@\w+)?\s+{links.BOOKING_PREFIX}")
     app.add_handler(CommandHandler("start", open_booking_link, filters=private & link))
+    add_link_resumer(app, links.BOOKING_PREFIX, resume_booking)
     app.add_handler(CommandHandler("agenda", show_agenda, filters=private))
     app.add_handler(CommandHandler("badge", show_badge, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))

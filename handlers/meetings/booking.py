@@ -107,8 +107,7 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
     if who.delegate is None or not who.delegate.is_registered:
         # Someone who scanned a badge before registering: registration comes first, and the
         # booking page follows when it is complete.
-        registration.remember_link(context, (context.args or [""])[0])
-        await registration.start(update, context)
+        await registration.start_with_link(update, context, (context.args or [""])[0])
         return
     token = (context.args or [""])[0]
     try:
@@ -123,7 +122,7 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
     await offer_slots(context, who, target.id, token=token)
 
 
-async def _resume_booking(context: BotContext, who: Caller, token: str) -> None:
+async def resume_booking(context: BotContext, who: Caller, token: str) -> None:
     """The booking page of a link opened before registering, once registration is complete."""
     assert who.delegate is not None
     try:
@@ -133,9 +132,6 @@ async def _resume_booking(context: BotContext, who: Caller, token: str) -> None:
         return
     if target.id != who.delegate.id:
         await offer_slots(context, who, target.id, token=token)
-
-
-registration.LINK_RESUMERS[links.BOOKING_PREFIX] = _resume_booking
 
 
 async def ask_note(context: BotContext, who: Caller, draft: Mapping[str, Any]) -> None:

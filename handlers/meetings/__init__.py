@@ -67,6 +67,7 @@ from handlers.meetings.common import (
     slot_buttons,
     slot_keyboard,
     slots_from_starts,
+    table_text,
     when_text,
     who_text,
 )
@@ -163,8 +164,14 @@ async def _accept(press: MeetingPress) -> bool:
     if meeting_id is None:
         return False
     booked = await press.service.accept(meeting_id, press.me)
-    await press.query.answer(press.tr.label("Accepted"))
-    await close_buttons(press.query)
+    tr, services, meeting = press.tr, press.context.services, booked.meeting
+    await press.query.answer(tr.label("Accepted"))
+    accepted = tr._(
+        "✅ Accepted — {when}, {table}",
+        when=when_text(tr, meeting.slot_start, meeting.slot_end, services),
+        table=table_text(meeting.table, services, tr),
+    )
+    await close_buttons(press.query, accepted)
     log.info("meeting %d booked at table %s", booked.meeting.id, booked.meeting.table)
     return True
 
@@ -175,7 +182,7 @@ async def _decline(press: MeetingPress) -> bool:
         return False
     await press.service.decline(meeting_id, press.me)
     await press.query.answer(press.tr.label("Declined"))
-    await close_buttons(press.query)
+    await close_buttons(press.query, press.tr._("❌ Declined"))
     text = press.tr._("You declined the request. They will be told.")
     await send(press.context, press.who.chat_id, text)
     return True

@@ -272,3 +272,9 @@ def wanted_start(
         if start >= now:
             return start
     return None
+
+
+def tomorrow_word(locale: str) -> str:
+    """The locale's word for tomorrow (CLDR: "завтра", "明天", "غدًا"), for an example."""
+    code = Locale.parse(locale)
+    return next((word for offset, word in _relative_entries(code) if offset == 1), "")

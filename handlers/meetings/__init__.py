@@ -59,8 +59,11 @@ from handlers.meetings.common import (
     NS,
     OUTCOME_CODES,
     TOKEN_BODY,
+    TYPED_GROUP,
     error_text,
+    forget_typing,
     meetings_of,
+    offer_typing,
     parse_id,
     parse_pair,
     parse_slot_page,
@@ -68,10 +71,12 @@ from handlers.meetings.common import (
     slot_keyboard,
     slots_from_starts,
     table_text,
+    typing_hint,
     when_text,
     who_text,
 )
 from handlers.meetings.messages import renderers
+from handlers.meetings.typed import choice_people, on_typed_time
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +211,7 @@ async def _propose_or_move(press: MeetingPress, *, move: bool) -> bool:
     meeting_id, key = pair
     change = press.service.reschedule if move else press.service.propose
     meeting = await change(meeting_id, press.me, slot_start_from_key(key))
+    forget_typing(press.context)
     asked = N_("✉️ I asked {name} whether {when} suits them. Until they accept, nothing changes.")
     await confirm_sent(press.context, press.query, press.who, meeting, asked)
     return True
@@ -227,7 +233,8 @@ async def _time_choice(press: MeetingPress, meeting: Meeting, action: str, quest
         await send(press.context, who.chat_id, text)
         return
     rows = slot_keyboard(who.tr, press.context.services, slots, action, f"{meeting.id}_")
-    await send(press.context, who.chat_id, question, rows)
+    offer_typing(press.context, action, f"{meeting.id}_")
+    await send(press.context, who.chat_id, f"{question}\n{typing_hint(who.tr)}", rows)
 
 
 async def _slot_page(press: MeetingPress) -> bool:
@@ -236,20 +243,9 @@ async def _slot_page(press: MeetingPress) -> bool:
     if page is None:
         return False
     day, offset, action, prefix = page
-    owner = prefix.rstrip("_")
-    if action == "bk":
-        target = await press.service.booking_target(links.BOOKING_PREFIX + prefix)
-        people = [press.me, target.id]
-    elif action == "pk":
-        if not owner.isdigit():
-            return False
-        people = [press.me, int(owner)]
-    else:
-        if not owner.isdigit():
-            return False
-        meeting, _ = await press.meeting_i_may_act_for(int(owner))
-        people = list(meeting.participants)
+    people = await choice_people(press.service, press.me, action, prefix)
     slots = await press.service.free_slots_for(people, limit=None)
+    offer_typing(press.context, action, prefix)
     rows = slot_keyboard(
         press.tr, press.context.services, slots, action, prefix, day=day, offset=offset
     )
@@ -439,6 +435,7 @@ async def _offer_after_conflict(
     rows: Buttons = []
     if parsed is not None and parsed.action == "acc" and (meeting_id := parse_id(parsed.arg)):
         rows = slot_buttons(who.tr, context.services, slots, "ps", f"{meeting_id}_")
+        offer_typing(context, "ps", f"{meeting_id}_")
     if not slots:
         text += "\n" + who.tr._("There is no time left that is free for both of you.")
     await send(context, who.chat_id, text, rows)
@@ -457,6 +454,10 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("agenda", show_agenda, filters=private))
     app.add_handler(CommandHandler("badge", show_badge, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_typed_time),
+        group=TYPED_GROUP,
+    )
     app.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_note), group=NOTE_GROUP
     )

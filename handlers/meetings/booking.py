@@ -32,9 +32,12 @@ from handlers.meetings.common import (
     DRAFT_MINUTES,
     NS,
     error_text,
+    forget_typing,
     languages_line,
     meetings_of,
+    offer_typing,
     slot_keyboard,
+    typing_hint,
     when_text,
     who_text,
 )
@@ -91,11 +94,13 @@ async def offer_slots(
         await send(context, who.chat_id, "\n".join(lines))
         return
     lines.append(tr._("Pick a time (earliest first):"))
+    lines.append(typing_hint(tr))
     if token is not None:
-        body = token[len(links.BOOKING_PREFIX) :]
-        rows = slot_keyboard(tr, context.services, slots, "bk", body)
+        action, prefix = "bk", token[len(links.BOOKING_PREFIX) :]
     else:
-        rows = slot_keyboard(tr, context.services, slots, "pk", f"{counterpart_id}_")
+        action, prefix = "pk", f"{counterpart_id}_"
+    rows = slot_keyboard(tr, context.services, slots, action, prefix)
+    offer_typing(context, action, prefix)
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 
@@ -175,6 +180,7 @@ async def forget_draft(update: Update, context: BotContext) -> None:
     """Any command abandons a request that was not sent, so later text is not taken as its note."""
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
+    forget_typing(context)
 
 
 def current_draft(context: BotContext) -> dict[str, Any] | None:
@@ -203,6 +209,7 @@ def start_draft(context: BotContext, invitee: int, key: int, token: str | None) 
     }
     if context.user_data is not None:
         context.user_data[DRAFT] = draft
+    forget_typing(context)
     return draft
 
 

@@ -20,7 +20,7 @@ from bot.domain.scheduling import parse_schedule
 from bot.i18n import Html
 from bot.sandbox.fake_api import FakeBotApi
 from tests.flows.conftest import flow_settings, start_bot, stop_bot
-from tests.flows.items_kit import t
+from tests.flows.items_kit import FIELDS, IP, OFFER_KIND, SAVED, TRL, name, question, seed, seen, t
 from tests.flows.test_meetings import FIRST_SLOT, SCHEDULE, registered, services_of
 from tests.flows.test_registration import QUESTIONS
 
@@ -92,3 +92,35 @@ async def test_an_accepted_request_keeps_when_and_where_under_it(
     isolates_aside = re.sub("[\u2066-\u2069]", "", echoed.text)
     assert table in isolates_aside and "09:30" in isolates_aside
     assert echoed.text.index(accepted) > echoed.text.index("Batteries")
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("ru", "Мембранные биореакторы для очистки сточных вод текстильных предприятий"),
+        ("ar", "مفاعلات حيوية غشائية لمعالجة مياه الصرف الصناعي في مصانع النسيج"),
+    ],
+)
+async def test_an_offer_is_described_with_typed_labels_and_each_choice_echoed(
+    api: FakeBotApi, bot: BotApplication, locale: str, text: str
+) -> None:
+    user = api.user(1421, "Olga", language_code=locale)
+    await seed(bot, user, name="Olga", organization="Lab", country="EG", locale=locale)
+    await user.send_text("/offer")
+    await user.expect(question(locale, "offer"))
+    await user.send_text(text)
+    await user.expect(seen(locale, OFFER_KIND))
+    # The kind typed exactly as its button reads; the question keeps the answer under it.
+    await user.send_text(name("licence", locale))
+    trl = await user.expect(seen(locale, TRL))
+    await user.press("6", trl)
+    echoed = await user.expect(re.escape("✅ 6"))
+    assert echoed.edited and echoed.buttons == [] and echoed.message_id == trl.message_id
+    await user.expect(seen(locale, IP))
+    await user.send_text(t(locale, "Patent granted"))
+    await user.expect(seen(locale, FIELDS))
+    await user.send_text(t(locale, "💾 Save"))
+    saved = await user.expect(seen(locale, SAVED))
+    assert name("licence", locale) in saved.text
+    assert t(locale, "Maturity: TRL {trl}", trl=6) in saved.text
+    assert t(locale, "Patent: {status}", status=t(locale, "Patent granted")) in saved.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -449,9 +450,9 @@ class RegistrationPress:
             await self.query.answer()
             await close_buttons(self.query, echo)
 
-    async def advance(self, step: Step, **answer: Any) -> None:
-        """Take the answer to `step` and ask the next question."""
-        await self.close()
+    async def advance(self, step: Step, *, echo: str | None = None, **answer: Any) -> None:
+        """Take the answer to `step` and ask the next question (`echo`: see `close`)."""
+        await self.close(echo)
         await advance(self.context, self.delegate, step, **answer)
 
 
@@ -511,7 +512,10 @@ async def _meeting_languages_done(press: RegistrationPress) -> bool:
     except InvalidAnswer as error:
         await press.acknowledge(problem_text(error, press.who.tr))
         return True
-    await press.advance(Step.MEETING_LANGUAGES, meeting_languages=chosen)
+    # The choice, not the word "Done", under the question: "✅ English and Russian".
+    names = joined((language_name(code, press.who.tr) for code in chosen), press.who.tr)
+    echo = "✅ " + html.escape(names, quote=False)
+    await press.advance(Step.MEETING_LANGUAGES, echo=echo, meeting_languages=chosen)
     return True
 
 

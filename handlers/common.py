@@ -27,6 +27,8 @@ from handlers.views import MESSAGE_LIMIT, utf16_len
 
 log = logging.getLogger(__name__)
 
+# The isolates and marks that keep a right-to-left value in place; never part of a choice.
+_BIDI_MARKS = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
 # Telegram's limit of a photo's or file's caption, in UTF-16 code units.
 CAPTION_LIMIT = 1024
 
@@ -184,9 +186,9 @@ async def send(context: BotContext, chat_id: int, text: str, rows: Buttons | Non
 
 
 def bare_label(label: str) -> str:
-    """A button's label without the marks before its words (a tick, a box, an emoji, a flag):
-    what was chosen, to echo or to compare with what someone typed."""
-    text = label.strip()
+    """A button's label without the marks before its words (a tick, a box, an emoji, a flag)
+    and without bidi isolates: what was chosen, to echo or to compare with what was typed."""
+    text = label.translate(_BIDI_MARKS).strip()
     start = next((i for i, ch in enumerate(text) if ch.isalnum()), len(text))
     return text[start:].strip() or text
 

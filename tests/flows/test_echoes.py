@@ -124,3 +124,21 @@ async def test_an_offer_is_described_with_typed_labels_and_each_choice_echoed(
     assert name("licence", locale) in saved.text
     assert t(locale, "Maturity: TRL {trl}", trl=6) in saved.text
     assert t(locale, "Patent: {status}", status=t(locale, "Patent granted")) in saved.text
+
+
+@pytest.mark.parametrize("locale", ["ar", "ru"])
+async def test_the_announcement_prompt_takes_its_buttons_typed(
+    api: FakeBotApi, bot: BotApplication, locale: str
+) -> None:
+    organizer = api.user(900, "Olga", language_code=locale)
+    await organizer.send_text("/broadcast")
+    prompt = await organizer.expect(re.escape(t(locale, "📢 <b>New announcement</b>")))
+    assert any("English" in label for label in prompt.button_texts())
+    # "English", typed while the prompt waits for the text: the first version is in English.
+    await organizer.send_text("English")
+    english = await organizer.expect(re.escape(t(locale, "📢 <b>New announcement</b>")))
+    assert english.message_id != prompt.message_id
+    assert "(English)" in re.sub("[\u2066-\u2069]", "", english.text)
+    await organizer.send_text(t(locale, "✖️ Discard"))
+    await organizer.expect(re.escape(t(locale, "The announcement was discarded.")))
+    assert await services_of(bot).broadcasts.draft(900) is None

@@ -51,10 +51,10 @@ from handlers.meetings.booking import (
     on_note,
     open_booking_link,
     resume_booking,
+    send_draft,
     start_draft,
 )
 from handlers.meetings.common import (
-    DRAFT,
     NOTE_GROUP,
     NS,
     OUTCOME_CODES,
@@ -150,14 +150,7 @@ async def _send_request(press: MeetingPress) -> bool:
     draft = current_draft(press.context)
     if key is None or draft is None or int(draft["slot"]) != key:
         return False
-    meeting = await press.service.request(
-        press.me, int(draft["invitee"]), slot_start_from_key(key), note=draft.get("note"),
-        reason=draft.get("reason"), booking_token=draft.get("token"),
-    )  # fmt: skip
-    if press.context.user_data is not None:
-        press.context.user_data.pop(DRAFT, None)
-    sent = N_("✉️ Request sent to {name} for {when}. I will tell you when they answer.")
-    await confirm_sent(press.context, press.query, press.who, meeting, sent)
+    await send_draft(press.context, press.query, press.who, draft)
     return True
 
 

@@ -18,10 +18,12 @@ from bot.domain.meetings import (
     UnknownBookingLink,
 )
 from bot.domain.scheduling import slot_start_from_key
+from bot.i18n import N_
 from bot.services import meetings as ms
 from handlers import callbacks, registration
 from handlers.common import (
     Caller,
+    bare_label,
     caller,
     close_buttons,
     send,
@@ -43,6 +45,8 @@ from handlers.meetings.common import (
 )
 
 log = logging.getLogger(__name__)
+
+SEND_LABEL = N_("📨 Send request")
 
 
 async def registered_caller(update: Update, context: BotContext) -> Caller | None:
@@ -158,7 +162,7 @@ async def ask_note(context: BotContext, who: Caller, draft: Mapping[str, Any]) -
         lines.append(tr._("Your note: {note}", note=draft["note"]))
     else:
         lines.append(tr._("You may type a short note for them first (optional)."))
-    rows = [[(tr.label("📨 Send request"), callbacks.make(NS, "send", int(draft["slot"])))]]
+    rows = [[(tr.label(SEND_LABEL), callbacks.make(NS, "send", int(draft["slot"])))]]
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 
@@ -171,9 +175,28 @@ async def on_note(update: Update, context: BotContext) -> None:
     who = await caller(update, context)
     if who is None or who.delegate is None:
         return
+    if bare_label(message.text) == bare_label(who.tr.label(SEND_LABEL)):
+        # The Send button's label, typed rather than pressed, sends the request.
+        await send_draft(context, None, who, draft)
+        raise ApplicationHandlerStop
     draft["note"] = message.text[: ms.NOTE_MAX]
     await ask_note(context, who, draft)
     raise ApplicationHandlerStop
+
+
+async def send_draft(
+    context: BotContext, query: CallbackQuery | None, who: Caller, draft: Mapping[str, Any]
+) -> None:
+    """Send the request the draft holds and tell the sender what now waits."""
+    assert who.delegate is not None
+    meeting = await meetings_of(context.services).request(
+        who.delegate.id, int(draft["invitee"]), slot_start_from_key(int(draft["slot"])),
+        note=draft.get("note"), reason=draft.get("reason"), booking_token=draft.get("token"),
+    )  # fmt: skip
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    sent = N_("✉️ Request sent to {name} for {when}. I will tell you when they answer.")
+    await confirm_sent(context, query, who, meeting, sent)
 
 
 async def forget_draft(update: Update, context: BotContext) -> None:
@@ -214,11 +237,13 @@ def start_draft(context: BotContext, invitee: int, key: int, token: str | None) 
 
 
 async def confirm_sent(
-    context: BotContext, query: CallbackQuery, who: Caller, meeting: Meeting, message: str
+    context: BotContext, query: CallbackQuery | None, who: Caller, meeting: Meeting, message: str
 ) -> None:
-    """Close the pressed buttons and tell the sender what now waits for the counterpart."""
-    await query.answer()
-    await close_buttons(query)
+    """Close the pressed buttons (if a button was pressed) and tell the sender what now waits
+    for the counterpart."""
+    if query is not None:
+        await query.answer()
+        await close_buttons(query)
     services = context.services
     other = await meetings_of(context.services).party(meeting.invitee_id)
     await send(

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services import Services
 
-if TYPE_CHECKING:
-    from handlers.common import Caller
-
 # How a feature follows a deep link that was opened before registering, once registration is
-# complete: the context, the newly registered caller and the payload ("b_…", "x_…").
-LinkResumer = Callable[["BotContext", "Caller", str], Awaitable[None]]
+# complete: called with the context, the newly registered caller (handlers.common.Caller, not
+# named here: common imports this module) and the payload ("b_…", "x_…").
+LinkResumer = Callable[..., Awaitable[None]]
 _RESUMERS = "link_resumers"  # bot_data: the payload's prefix -> its LinkResumer
 
 

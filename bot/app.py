@@ -28,6 +28,7 @@ from handlers import (
     errors,
     exhibits,
     fallback,
+    leads,
     matches,
     meetings,
     offers,
@@ -35,6 +36,7 @@ from handlers import (
     profile,
     programme,
     registration,
+    roadshows,
     wishes,
 )
 from handlers.context import BotContext
@@ -255,6 +257,8 @@ def build_application(
     wishes.register(app)
     organizer.register(app)
     programme.register(app)
+    leads.register(app)
+    roadshows.register(app)
     fallback.register(app)
     errors.register(app)
     return app

@@ -18,9 +18,10 @@ from bot.formats.schedules import HEADER as SCHEDULE_HEADER
 from bot.formats.schedules import schedule_rows
 from storage.db import Database
 from storage.exports import ExportRepository
+from storage.leads import LeadRepository
 from storage.meetings import MeetingRepository
 
-WHAT = ("delegates", "offers", "needs", "meetings", "schedule")
+WHAT = ("delegates", "offers", "needs", "meetings", "schedule", "exhibit_leads")
 FORMATS = ("csv", "xlsx")
 
 Cell = str | int | None
@@ -117,6 +118,17 @@ async def _schedule(db: Database, clock: Clock, schedule: Schedule) -> Table:
     return Table("schedule", SCHEDULE_HEADER, [astuple(row) for row in rows])
 
 
+async def _exhibit_leads(db: Database, clock: Clock) -> Table:
+    # Counts only: who the visitors are is for the exhibitors they opted in with.
+    header = ("exhibit", "hall", "booth", "scans", "saves", "meeting_requests", "cards_left")
+    rows: list[tuple[Cell, ...]] = [
+        (c.key, c.hall or "", c.booth or "", c.counts.scans, c.counts.saves,
+         c.counts.asks, c.counts.opted_in)
+        for c in await LeadRepository(db, clock).counts()
+    ]  # fmt: skip
+    return Table("exhibit_leads", header, rows)
+
+
 async def export_table(
     db: Database, clock: Clock, schedule: Schedule, zone: ZoneInfo, what: str
 ) -> Table:
@@ -129,6 +141,8 @@ async def export_table(
         return await _meetings(db, zone)
     if what == "schedule":
         return await _schedule(db, clock, schedule)
+    if what == "exhibit_leads":
+        return await _exhibit_leads(db, clock)
     raise ValueError(f"cannot export {what!r}")
 
 

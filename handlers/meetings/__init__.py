@@ -59,7 +59,7 @@ from handlers.meetings.common import (
     NS,
     OUTCOME_CODES,
     TOKEN_BODY,
-    TYPED_GROUP,
+    current_choice,
     error_text,
     forget_typing,
     meetings_of,
@@ -238,7 +238,9 @@ async def _slot_page(press: MeetingPress) -> bool:
     day, offset, action, prefix = page
     people = await choice_people(press.service, press.me, action, prefix)
     slots = await press.service.free_slots_for(people, limit=None)
-    offer_typing(press.context, action, prefix)
+    previous = current_choice(press.context) or {}
+    same = (previous.get("action"), previous.get("prefix")) == (action, prefix)
+    offer_typing(press.context, action, prefix, previous.get("team", []) if same else [])
     rows = slot_keyboard(
         press.tr, press.context.services, slots, action, prefix, day=day, offset=offset
     )
@@ -434,6 +436,15 @@ async def _offer_after_conflict(
     await send(context, who.chat_id, text, rows)
 
 
+async def on_text(update: Update, context: BotContext) -> None:
+    """Text while a request waits to be sent is its note; while free times are offered, a
+    typed time (one handler: a group runs only the first handler that matches)."""
+    if current_draft(context) is not None:
+        await on_note(update, context)
+    else:
+        await on_typed_time(update, context)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add the meetings handlers and renderers; call before registration.register, which also
     answers /start."""
@@ -448,10 +459,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("badge", show_badge, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
     app.add_handler(
-        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_typed_time),
-        group=TYPED_GROUP,
-    )
-    app.add_handler(
-        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_note), group=NOTE_GROUP
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_text), group=NOTE_GROUP
     )
     app.add_handler(MessageHandler(private & filters.COMMAND, forget_draft), group=NOTE_GROUP)

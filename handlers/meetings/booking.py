@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import CallbackQuery, Update
@@ -47,6 +47,7 @@ from handlers.meetings.common import (
 log = logging.getLogger(__name__)
 
 SEND_LABEL = N_("📨 Send request")
+EXHIBITS = "meeting_exhibits"  # user_data: invitee id -> the exhibit card the booking came from
 
 
 async def registered_caller(update: Update, context: BotContext) -> Caller | None:
@@ -70,8 +71,10 @@ async def offer_slots(
     *,
     token: str | None = None,
     reason: str | None = None,
+    team: Sequence[int] = (),
 ) -> None:
-    """Send "Book a meeting with <name>" with the earliest times free for both.
+    """Send "Book a meeting with <name>" with the earliest times free for both (with a `team`,
+    an organization's representatives: the times when one of them is free).
 
     /matches calls this for its "Request a meeting" button (token None): the counterpart must
     be shown to matching delegates. The `reason` (why they match, in plain words) is kept for
@@ -88,7 +91,10 @@ async def offer_slots(
     if reason:
         reasons[counterpart_id] = reason
     me = await service.party(who.delegate.id)
-    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
+    if team:
+        slots = await service.free_slots_for_team(who.delegate.id, team)
+    else:
+        slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
     lines = [
         tr._("<b>Book a meeting with {name}</b>", name=who_text(other, tr)),
         languages_line(me, other, tr),
@@ -104,7 +110,7 @@ async def offer_slots(
     else:
         action, prefix = "pk", f"{counterpart_id}_"
     rows = slot_keyboard(tr, context.services, slots, action, prefix)
-    offer_typing(context, action, prefix)
+    offer_typing(context, action, prefix, team)
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 
@@ -189,10 +195,17 @@ async def send_draft(
 ) -> None:
     """Send the request the draft holds and tell the sender what now waits."""
     assert who.delegate is not None
-    meeting = await meetings_of(context.services).request(
-        who.delegate.id, int(draft["invitee"]), slot_start_from_key(int(draft["slot"])),
+    services, me = context.services, who.delegate.id
+    exhibit_id = draft.get("exhibit")
+    exhibit = await services.exhibits.get(int(exhibit_id)) if exhibit_id is not None else None
+    team = await services.leads.team(exhibit) if exhibit else []
+    meeting = await meetings_of(services).request(
+        me, int(draft["invitee"]), slot_start_from_key(int(draft["slot"])),
         note=draft.get("note"), reason=draft.get("reason"), booking_token=draft.get("token"),
+        team=[m for m in team if m != me],
     )  # fmt: skip
+    if exhibit is not None:
+        await services.leads.record(exhibit.id, me, "ask")
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
     sent = N_("✉️ Request sent to {name} for {when}. I will tell you when they answer.")
@@ -222,11 +235,14 @@ def current_draft(context: BotContext) -> dict[str, Any] | None:
 
 def start_draft(context: BotContext, invitee: int, key: int, token: str | None) -> dict[str, Any]:
     reasons: dict[int, str] = (context.user_data or {}).get("meeting_reasons", {})
+    # Booked from an exhibit card: the exhibit, whose representatives are all asked.
+    exhibits: dict[int, int] = (context.user_data or {}).get(EXHIBITS, {})
     draft: dict[str, Any] = {
         "invitee": invitee,
         "slot": key,
         "token": token,
         "reason": reasons.get(invitee),
+        "exhibit": exhibits.get(invitee) if token is None else None,
         "note": None,
         "made": context.services.clock.now().isoformat(),
     }

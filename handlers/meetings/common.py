@@ -52,10 +52,9 @@ DRAFT = "meeting_draft"
 DRAFT_MINUTES = 15
 
 
-# Before the offers questions (group -1): a note typed for a request about to be sent.
+# Before the offers questions (group -1): a note typed for a request about to be sent, or a
+# time typed while free times are offered (handlers/meetings/typed.py).
 NOTE_GROUP = -2
-# Before the note: a time typed while free times are offered (handlers/meetings/typed.py).
-TYPED_GROUP = -3
 
 CHOICE = "slot_choice"  # user_data: the free times last offered (action, prefix, when)
 
@@ -66,12 +65,15 @@ TOKEN_BODY = links.BOOKING_TOKEN_LENGTH
 OUTCOME_CODES = {"h": Outcome.HELD, "n": Outcome.NO_SHOW, "l": Outcome.LATE_CANCEL}
 
 
-def offer_typing(context: BotContext, action: str, prefix: str) -> None:
-    """Free times were offered with buttons `action` + `prefix` + slot key: a typed time
-    counts as one of them for the next DRAFT_MINUTES."""
+def offer_typing(context: BotContext, action: str, prefix: str, team: Sequence[int] = ()) -> None:
+    """Free times were offered with buttons `action` + `prefix` + slot key (the times when
+    one of a `team` is free, for an organization's card): a typed time counts as one of them
+    for the next DRAFT_MINUTES."""
     if context.user_data is not None:
         made = context.services.clock.now().isoformat()
-        context.user_data[CHOICE] = {"action": action, "prefix": prefix, "made": made}
+        context.user_data[CHOICE] = {
+            "action": action, "prefix": prefix, "team": list(team), "made": made
+        }  # fmt: skip
 
 
 def forget_typing(context: BotContext) -> None:

@@ -101,8 +101,12 @@ async def on_typed_time(update: Update, context: BotContext) -> None:
     action, prefix = str(choice["action"]), str(choice["prefix"])
     service = meetings_of(services)
     try:
-        people = await choice_people(service, who.delegate.id, action, prefix)
-        slots = await service.free_slots_for(people, limit=None)
+        team = [int(member) for member in choice.get("team", [])]
+        if team:
+            slots = await service.free_slots_for_team(who.delegate.id, team)
+        else:
+            people = await choice_people(service, who.delegate.id, action, prefix)
+            slots = await service.free_slots_for(people, limit=None)
         wanted = wanted_start(moment, schedule.days, now, schedule.zone)
         exact = next((s for s in slots if wanted is not None and s.start == wanted), None)
         if exact is not None and moment.time is not None:

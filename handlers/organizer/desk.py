@@ -22,7 +22,7 @@ from bot.domain.outbox import DeadReason
 from bot.i18n import LANGUAGE_LABELS, Translator, joined
 from bot.services import exports as data_exports
 from bot.services.stats import TOP_MATCHES, event_figures
-from handlers import callbacks
+from handlers import callbacks, leads
 from handlers.common import (
     Caller,
     edit_message,
@@ -170,6 +170,9 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
             ),
             tr._("Undeliverable messages (dead letters): {n}", n=stats.dead_letters),
             *(_dead_line(tr, reason, n) for reason, n in dead.items()),
+            *leads.stats_lines(
+                tr, await services.leads.counts(), await services.leads.counts_by_hall()
+            ),
         ]
     )
 
@@ -254,6 +257,7 @@ def _export_buttons(who: Caller) -> list[list[tuple[str, str]]]:
         "needs": tr.label("Needs"),
         "meetings": tr.label("Meetings"),
         "schedule": tr.label("Schedule"),
+        "exhibit_leads": tr.label("Exhibit leads"),
     }
     return [
         [

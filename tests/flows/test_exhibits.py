@@ -175,8 +175,8 @@ async def test_share_puts_the_exhibit_title_in_inline_mode_and_its_answer_is_tha
         visitor = api.user(user_id, "Visitor", language_code=language)
         await visitor.open_link(exhibit.token)
         card = await visitor.expect(title)
-        share = [b for row in card.raw["reply_markup"]["inline_keyboard"] for b in row][-1]
-        assert share["text"] == t(language, "📤 Share")
+        buttons = [b for row in card.raw["reply_markup"]["inline_keyboard"] for b in row]
+        (share,) = [b for b in buttons if b["text"] == t(language, "📤 Share")]
         assert share["switch_inline_query"] == title
         # The user picks a chat; Telegram types "@bot <title>" there and sends the inline query.
         answered = len(api.inline_answers)

@@ -68,7 +68,7 @@ def _title(exhibit: Exhibit, tr: Translator) -> str:
     )
 
 
-def _booth(exhibit: Exhibit, tr: Translator) -> str:
+def booth_text(exhibit: Exhibit, tr: Translator) -> str:
     d = exhibit.data
     if d.booth and d.hall:
         return tr._("Booth {booth}, hall {hall}", booth=d.booth, hall=d.hall)
@@ -79,7 +79,7 @@ def _booth(exhibit: Exhibit, tr: Translator) -> str:
 
 def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
     lines = [_title(exhibit, tr)]
-    if booth := _booth(exhibit, tr):
+    if booth := booth_text(exhibit, tr):
         lines.append(booth)
     descriptions = exhibit.data.descriptions
     if descriptions:
@@ -132,7 +132,7 @@ async def _results_page(
     rows: Buttons = []
     for n, hit in enumerate(page.hits, start=state.offset + 1):
         entry = f"{n}. {_title(hit.exhibit, tr)}"
-        if booth := _booth(hit.exhibit, tr):
+        if booth := booth_text(hit.exhibit, tr):
             entry += f" — {booth}"
         lines.append(entry)
         rows.append([(tr.label("Open {n}", n=n), callbacks.make(NS, "open", hit.exhibit.id))])
@@ -201,7 +201,7 @@ async def saved(update: Update, context: BotContext) -> None:
     rows: Buttons = []
     for n, exhibit in enumerate(found, start=1):
         entry = f"{n}. {_title(exhibit, tr)}"
-        if booth := _booth(exhibit, tr):
+        if booth := booth_text(exhibit, tr):
             entry += f" — {booth}"
         lines.append(entry)
         rows.append([(tr.label("Open {n}", n=n), callbacks.make(NS, "open", exhibit.id))])

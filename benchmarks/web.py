@@ -10,10 +10,11 @@ B (web load): the same chat load, plus 200 screens streaming the venue board (Se
    Events), plus 500 Mini App users, each calling the API (their day grid, or two people's
    slots side by side) about every 5 s (uniform think time), all with signed launch data, plus a
    booking every second as delegates make one: a request from the Mini App, accepted in the
-   chat. The screens and the Mini App users run in a process of their own, so that they do not
-   slow down the fake Bot API that times the chat. For each booking and each screen, the time
-   from the Accept press to the screen's first board event naming the booker is a board update
-   latency (wall clock, across the two processes).
+   chat. The screens and the Mini App users run in two processes of their own, so that they do
+   not slow down the fake Bot API that times the chat, and so that a Mini App call's time is the
+   server's, not that of a client loop busy reading 200 streams. For each booking and each
+   screen, the time from the Accept press to the screen's first board event naming the booker
+   is a board update latency (wall clock, across the processes).
 
 Targets: board update p99 <= 2 s, Mini App API p99 <= 100 ms, chat p99 in B <= 1.2 x chat p99
 in A, no errors (chat answers missing after 30 s, Mini App calls that failed, streams that
@@ -29,6 +30,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import os
 import random
 import re
 import socket
@@ -242,14 +244,26 @@ async def book(
 
 
 async def web_load(args: argparse.Namespace) -> dict[str, Any]:
-    """The screens and the Mini App users, in their own process so as not to slow the fake API."""
+    """Screens or Mini App users (`--role`), each kind in a process of its own: neither slows
+    the fake API that times the chat, and the users' timings are not held up by the screens'
+    reading of 200 streams (the client measuring itself, not the server)."""
     import aiohttp
 
-    token = load_settings_token()
-    figures = Figures()
+    figures = out = Figures()
     arrivals: dict[str, list[float]] = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
+        if args.role == "users":
+            token = load_settings_token()
+            print("READY", flush=True)
+            until = time.perf_counter() + args.seconds
+            await asyncio.gather(
+                *(
+                    miniapp_user(http, args.base, token, 10_000 + n, args.delegates, until, out)
+                    for n in range(2 * TABLES, 2 * TABLES + args.users)
+                )
+            )
+            return {"api": figures.api, "arrivals": {}, "errors": figures.errors}
         ready = asyncio.Semaphore(0)
         url = f"{args.base}/board/{args.secret}/events"
         streams = [
@@ -259,19 +273,12 @@ async def web_load(args: argparse.Namespace) -> dict[str, Any]:
         for _ in range(args.screens):
             await asyncio.wait_for(ready.acquire(), 30)
         print("READY", flush=True)
-        until = time.perf_counter() + args.seconds
-        await asyncio.gather(
-            *(
-                miniapp_user(http, args.base, token, 10_000 + n, args.delegates, until, figures)
-                for n in range(2 * TABLES, 2 * TABLES + args.users)
-            )
-        )
-        # Let the last booking reach every screen, then close the streams.
-        await asyncio.sleep(4)
+        # The phase, then time for the last booking to reach every screen; then close.
+        await asyncio.sleep(args.seconds + 4)
         for task in streams:
             task.cancel()
         await asyncio.gather(*streams, return_exceptions=True)
-    return {"api": figures.api, "arrivals": arrivals, "errors": figures.errors}
+    return {"api": [], "arrivals": arrivals, "errors": figures.errors}
 
 
 def load_settings_token() -> str:
@@ -313,6 +320,7 @@ async def measure(
         baseline, loaded = Figures(), Figures()
         web: dict[str, Any] = {"api": [], "arrivals": {}, "errors": {}}
         cpu_a = cpu_b = 0.0
+        machine: list[float] = []
         board: list[float] = []
         try:
             while not any(call.method == "getUpdates" for call in api.calls):
@@ -324,6 +332,7 @@ async def measure(
                 secret = await services.web.board_secret()
 
             print(f"phase A: {chat_users} chat users for {seconds:.0f} s", file=sys.stderr)
+            machine.append(os.getloadavg()[0])
             cpu = cpu_seconds(process.pid)
             until = time.perf_counter() + seconds
             await asyncio.gather(
@@ -336,15 +345,19 @@ async def measure(
                 "and a booking a second",
                 file=sys.stderr,
             )
-            load = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "benchmarks.web", "load", "--base", base,
-                "--secret", secret, "--seconds", str(seconds), "--screens", str(screens),
-                "--users", str(miniapp_users), "--delegates", str(delegates),
-                env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            assert load.stdout is not None
-            if (await asyncio.wait_for(load.stdout.readline(), 60)).strip() != b"READY":
-                raise RuntimeError("the web load did not connect its screens")
+            loads = []
+            for role in ("screens", "users"):
+                load = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "benchmarks.web", "load", "--role", role,
+                    "--base", base, "--secret", secret, "--seconds", str(seconds),
+                    "--screens", str(screens), "--users", str(miniapp_users),
+                    "--delegates", str(delegates),
+                    env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                assert load.stdout is not None
+                if (await asyncio.wait_for(load.stdout.readline(), 60)).strip() != b"READY":
+                    raise RuntimeError(f"the web load ({role}) did not start")
+                loads.append(load)
             until = time.perf_counter() + seconds
             bookings = min(int(seconds), TABLES)
             booked: dict[str, float] = {}
@@ -357,8 +370,15 @@ async def measure(
                     book(api, http, base, bookings, seconds / max(bookings, 1), booked, loaded),
                 )
             cpu_b = cpu_seconds(process.pid) - cpu
-            web = json.loads(await asyncio.wait_for(load.stdout.read(), 120))
-            await load.wait()
+            machine.append(os.getloadavg()[0])
+            for load in loads:
+                assert load.stdout is not None
+                part = json.loads(await asyncio.wait_for(load.stdout.read(), 120))
+                await load.wait()
+                web["api"] += part["api"]
+                web["arrivals"].update(part["arrivals"])
+                for kind, n in part["errors"].items():
+                    web["errors"][kind] = web["errors"].get(kind, 0) + n
             for name, at in booked.items():
                 times = web["arrivals"].get(name, [])
                 board.extend(arrived - at for arrived in times)
@@ -388,6 +408,8 @@ async def measure(
         "chat_p99_ratio": round(chat_b / chat_a, 2) if chat_a and chat_b else None,
         "chat_replies": [len(baseline.chat), len(loaded.chat)],
         "bot_cpu_share": [round(cpu_a / seconds, 2), round(cpu_b / seconds, 2)],
+        # The machine's 1-minute load average as phase A began and as phase B ended.
+        "load_average": [round(x, 2) for x in machine],
         "screens": screens,
         "board_samples": len(board),
         "errors": sum(errors.values()),
@@ -401,6 +423,7 @@ def _r(value: float | None) -> float | None:
 
 def _load_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web load")
+    parser.add_argument("--role", choices=("screens", "users"), required=True)
     parser.add_argument("--base", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--seconds", type=float, required=True)

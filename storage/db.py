@@ -109,8 +109,9 @@ class Database:
     statement takes the lock unless its task already holds a transaction, which it then joins.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
@@ -121,6 +122,12 @@ class Database:
         if self._conn is None:
             raise RuntimeError("the database is not open")
         return self._conn
+
+    @property
+    def writes(self) -> int:
+        """Rows this connection has changed since it opened: a cheap "has anything changed" for
+        short-lived caches (read in memory, no query)."""
+        return self._conn.total_changes if self._conn is not None else 0
 
     @property
     def is_open(self) -> bool:
@@ -135,6 +142,12 @@ class Database:
         # a transaction behind our back.
         self._conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
         self._conn.row_factory = aiosqlite.Row
+        if self.read_only:
+            # A reader beside the main connection (WAL lets both work at once): it refuses
+            # to write, and waits for no lock of this process.
+            await self._conn.execute("PRAGMA query_only=ON")
+            await self._conn.execute("PRAGMA busy_timeout=30000")
+            return
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -211,9 +224,14 @@ class Database:
                 self._owner = None
                 await self.conn.execute("COMMIT")
 
+    def reader(self) -> Database:
+        """A second connection to the same file, read-only, for reads that should not queue
+        behind this one's statements (the web face's); connect and close it yourself."""
+        return Database(self.path, read_only=True)
+
     @asynccontextmanager
     async def _statement(self) -> AsyncIterator[aiosqlite.Connection]:
-        if self._in_own_transaction():
+        if self.read_only or self._in_own_transaction():
             yield self.conn
         else:
             async with self._lock:
@@ -242,16 +260,22 @@ class Database:
         async with self._statement() as conn:
             await conn.executemany(sql, rows)
 
+    # Reads are one trip to the connection's thread (execute and fetch together), not three
+    # (execute, fetch, close a cursor): each trip costs the event loop a wake-up, and every
+    # statement of the process waits for the one before it.
+
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        """Return the first row or None."""
-        async with self._statement() as conn, conn.execute(sql, params) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
-            return row
+        """Return the first row or None (for statements that select a row or a few)."""
+        async with self._statement() as conn:
+            rows = await conn.execute_fetchall(sql, params)
+        for row in rows:
+            return row  # type: ignore[no-any-return]
+        return None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """Return every row."""
-        async with self._statement() as conn, conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._statement() as conn:
+            return list(await conn.execute_fetchall(sql, params))  # type: ignore[arg-type]
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         """Return the first column of the first row, or None."""

@@ -51,7 +51,7 @@ async def authenticated(request: web.Request) -> WebCaller:
         raise _refusal(401, default.label("Open this page from the bot in Telegram.")) from None
     if not request.app[LIMIT].allow(user.id, now):
         raise _refusal(429, default.label("Too many requests; please wait a moment."))
-    delegate = await services.delegates.by_telegram_user(user.id)
+    delegate = await services.web.delegate(user.id)
     tr = translator_for(services, delegate, user.language_code)
     if delegate is None or not delegate.is_registered:
         raise _refusal(403, tr.label("Please finish your registration first: send /start."))

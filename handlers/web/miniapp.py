@@ -184,7 +184,7 @@ async def pair(request: web.Request) -> web.Response:
     except MeetingError as error:
         return json_error(403, plain(error_text(error, tr, services)))
     zone = services.settings.schedule.zone
-    me = await services.meetings.party(who.delegate.id)
+    me = await services.web.party(who.delegate.id)
     return web.json_response(
         {
             "them": _person(other, tr),
@@ -218,7 +218,7 @@ async def request_meeting(request: web.Request) -> web.Response:
         meeting = await services.web.request(who.delegate.id, other_id, start, reason=None)
     except MeetingError as error:
         return json_error(409, plain(error_text(error, tr, services)))
-    other = await services.meetings.party(other_id)
+    other = await services.web.party(other_id)
     text = tr.label(
         "✉️ Request sent to {name} for {when}. I will tell you when they answer.",
         name=_person(other, tr)["name"],

@@ -109,9 +109,8 @@ class Database:
     statement takes the lock unless its task already holds a transaction, which it then joins.
     """
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.read_only = read_only
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
@@ -142,12 +141,6 @@ class Database:
         # a transaction behind our back.
         self._conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
         self._conn.row_factory = aiosqlite.Row
-        if self.read_only:
-            # A reader beside the main connection (WAL lets both work at once): it refuses
-            # to write, and waits for no lock of this process.
-            await self._conn.execute("PRAGMA query_only=ON")
-            await self._conn.execute("PRAGMA busy_timeout=30000")
-            return
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -225,13 +218,13 @@ class Database:
                 await self.conn.execute("COMMIT")
 
     def reader(self) -> Database:
-        """A second connection to the same file, read-only, for reads that should not queue
-        behind this one's statements (the web face's); connect and close it yourself."""
-        return Database(self.path, read_only=True)
+        """A second connection to the same file, read-only, for small reads that should not
+        queue behind this one's statements (the web face's); connect and close it yourself."""
+        return Reader(self.path)
 
     @asynccontextmanager
     async def _statement(self) -> AsyncIterator[aiosqlite.Connection]:
-        if self.read_only or self._in_own_transaction():
+        if self._in_own_transaction():
             yield self.conn
         else:
             async with self._lock:
@@ -281,3 +274,65 @@ class Database:
         """Return the first column of the first row, or None."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+class Reader(Database):
+    """A read-only connection beside the main one (WAL lets both work at once), for small
+    indexed reads, run inline on the event loop: for a lookup of a few rows, the trip to a
+    worker thread and back (a queue, a wake-up, the GIL handed over twice) costs more than the
+    lookup itself, and it waits behind no statement of the main connection. Not for scans of
+    big tables, and nothing that writes (the connection refuses to)."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path)
+        self._sync: sqlite3.Connection | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether connect() has run and close() has not."""
+        return self._sync is not None
+
+    @property
+    def writes(self) -> int:
+        """A reader writes nothing."""
+        return 0
+
+    async def connect(self) -> None:
+        """Open the file read-only (query_only); a lock held by a writer is waited for briefly."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=2000")
+        self._sync = conn
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._sync is not None:
+            conn, self._sync = self._sync, None
+            conn.close()
+
+    def _reading(self) -> sqlite3.Connection:
+        if self._sync is None:
+            raise RuntimeError("the reader is not open")
+        return self._sync
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """Return the first row or None."""
+        cursor = self._reading().execute(sql, params)
+        try:
+            row: aiosqlite.Row | None = cursor.fetchone()
+            return row
+        finally:
+            cursor.close()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """Return every row."""
+        cursor = self._reading().execute(sql, params)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """A reader does not write."""
+        raise sqlite3.OperationalError("a reader does not write")

@@ -1,25 +1,32 @@
 """Web benchmark: 200 board screens and 500 Mini App users while the bot serves chat updates.
 
 The bot runs as its own process (`python -m bot run`, its web server on a free port) against the
-fake Bot API, rate limiting off, on a database seeded with registered delegates. Two phases of
-the same length, in one run:
+fake Bot API, rate limiting off, on a database seeded with registered delegates. Chat users
+(default 100) each send /help, wait for the answer, think, and again: about 20 updates a
+second, all the run long. The run alternates windows (default 5 s) of two kinds, as many of
+each as make `--seconds`:
 
-A (baseline): chat only. Chat users (default 100) each send /help, wait for the answer, think,
-   and again: about 20 updates a second. The p99 of update-to-answer is the baseline.
+A (baseline): chat only. The screens stay connected but nothing is booked; no Mini App call.
 B (web load): the same chat load, plus 200 screens streaming the venue board (Server-Sent
    Events), plus 500 Mini App users, each calling the API (their day grid, or two people's
-   slots side by side) about every 5 s (uniform think time), all with signed launch data, plus a
-   booking every second as delegates make one: a request from the Mini App, accepted in the
-   chat. The screens and the Mini App users run in a process of their own, so that they do not
-   slow down the fake Bot API that times the chat. For each booking and each screen, the time
-   from the Accept press to the screen's first board event naming the booker is a board update
-   latency (wall clock, across the two processes).
+   slots side by side) about every 5 s (uniform think time, each user in their own rhythm),
+   all with signed launch data, plus a booking a second as delegates make one: a request from
+   the Mini App, accepted in the chat.
+
+Interleaving gives the baseline and the loaded figures the same machine: on a machine shared
+with other programs, their load drifts over minutes, and two phases one after the other
+measured that drift as much as the web load. The screens and the Mini App users run in two
+processes of their own, so that they do not slow down the fake Bot API that times the chat,
+and so that a Mini App call's time is the server's, not that of a client loop busy reading 200
+streams. For each booking and each screen, the time from the Accept press to the screen's
+first board event naming the booker is a board update latency (wall clock, across processes).
 
 Targets: board update p99 <= 2 s, Mini App API p99 <= 100 ms, chat p99 in B <= 1.2 x chat p99
 in A, no errors (chat answers missing after 30 s, Mini App calls that failed, streams that
 broke, bookings refused, requests the fake server rejected, ERROR lines in the bot's log).
-Run from the repository root: `python -m benchmarks.web [--seconds S] [--screens N]
-[--miniapp-users N] [--chat-users N]`. Prints one JSON line; exits 1 on a miss.
+The JSON line also gives the bot's CPU share in A and B and the machine's load average.
+Run from the repository root: `python -m benchmarks.web [--seconds S] [--window W]
+[--screens N] [--miniapp-users N] [--chat-users N]`. Prints one JSON line; exits 1 on a miss.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import os
 import random
 import re
 import socket
@@ -68,6 +76,28 @@ class Figures:
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The run's alternating windows, on the wall clock all processes share: chat only (A),
+    then chat with the web load (B), `rounds` times. Interleaving them gives the baseline and
+    the loaded figures the same machine (other programs' load drifts over minutes)."""
+
+    start: float  # time.time() of the first window
+    length: float
+    rounds: int
+
+    @property
+    def end(self) -> float:
+        return self.start + 2 * self.rounds * self.length
+
+    def loaded(self, at: float | None = None) -> bool | None:
+        """Whether a moment is in a B window (None: outside the run)."""
+        k = int(((time.time() if at is None else at) - self.start) // self.length)
+        if k < 0 or k >= 2 * self.rounds:
+            return None
+        return k % 2 == 1
 
 
 def _free_port() -> int:
@@ -134,14 +164,19 @@ class Answers:
         return future
 
 
-async def chat_user(api: Any, answers: Answers, user_id: int, until: float, out: Figures) -> None:
-    """A delegate asking /help again and again, about every 5 s."""
+async def chat_user(
+    api: Any, answers: Answers, user_id: int, windows: Windows, a: Figures, b: Figures
+) -> None:
+    """A delegate asking /help again and again, about every 5 s; each answer counts for the
+    window it was asked in."""
     user = api.user(user_id, f"Chat {user_id}", language_code="en")
-    await asyncio.sleep(random.uniform(0, 5))
-    while time.perf_counter() < until:
+    await asyncio.sleep(max(0.0, windows.start - time.time()) + random.uniform(0, 5))
+    while time.time() < windows.end:
+        phase = windows.loaded()
         answered = answers.expect(user.chat_id)
         pushed = time.perf_counter()
         await user.send_text("/help")
+        out = b if phase else a
         try:
             out.chat.append(await asyncio.wait_for(answered, ANSWER_TIMEOUT) - pushed)
         except TimeoutError:
@@ -177,29 +212,32 @@ async def screen(
 
 
 async def miniapp_user(
-    http: Any, base: str, token: str, user_id: int, others: int, until: float, out: Figures
+    http: Any, base: str, token: str, user_id: int, others: int, windows: Windows, out: Figures
 ) -> None:
-    """A delegate in the Mini App: a call every ~5 s, their day or someone's slots beside it."""
+    """A delegate in the Mini App: a call every ~5 s in B windows (their day, or someone's
+    slots beside it), none in A windows; each user keeps their own rhythm, so B windows start
+    without a burst."""
     from bot.domain.webapp import sign_init_data
 
     data = sign_init_data(token, {"id": user_id, "first_name": "U"}, dt.datetime.now(dt.UTC))
     headers = {"Authorization": f"tma {data}"}
     paths = ["/app/api/session"]
-    await asyncio.sleep(random.uniform(0, 5))
-    while time.perf_counter() < until:
-        path = paths.pop() if paths else random.choice(("/app/api/day", "/app/api/pair"))
-        if path == "/app/api/pair":
-            path += f"?with={random.randint(1, others)}"
-        started = time.perf_counter()
-        try:
-            async with http.get(base + path, headers=headers) as response:
-                await response.read()
-                ok = response.status == 200 or (response.status == 403 and "pair" in path)
-        except OSError:
-            ok = False
-        out.api.append(time.perf_counter() - started)
-        if not ok:
-            out.error("miniapp")
+    await asyncio.sleep(max(0.0, windows.start - time.time()) + random.uniform(0, 5))
+    while time.time() < windows.end:
+        if windows.loaded():
+            path = paths.pop() if paths else random.choice(("/app/api/day", "/app/api/pair"))
+            if path == "/app/api/pair":
+                path += f"?with={random.randint(1, others)}"
+            started = time.perf_counter()
+            try:
+                async with http.get(base + path, headers=headers) as response:
+                    await response.read()
+                    ok = response.status == 200 or (response.status == 403 and "pair" in path)
+            except OSError:
+                ok = False
+            out.api.append(time.perf_counter() - started)
+            if not ok:
+                out.error("miniapp")
         await asyncio.sleep(random.uniform(2.5, 7.5))
 
 
@@ -211,12 +249,18 @@ async def book(
     every: float,
     booked: dict[str, float],
     out: Figures,
+    windows: Windows,
 ) -> None:
-    """Bookings as delegates make them: a request from the Mini App, accepted in the chat."""
+    """Bookings as delegates make them, in B windows: a request from the Mini App, accepted in
+    the chat."""
     from bot.domain.webapp import sign_init_data
 
     first_slot = None
     for n in range(count):
+        while not windows.loaded():
+            if time.time() >= windows.end:
+                return
+            await asyncio.sleep(0.05)
         requester, invitee = 10_000 + 2 * n, 10_000 + 2 * n + 1
         data = sign_init_data(
             api.token, {"id": requester, "first_name": "B"}, dt.datetime.now(dt.UTC)
@@ -242,14 +286,26 @@ async def book(
 
 
 async def web_load(args: argparse.Namespace) -> dict[str, Any]:
-    """The screens and the Mini App users, in their own process so as not to slow the fake API."""
+    """Screens or Mini App users (`--role`), each kind in a process of its own: neither slows
+    the fake API that times the chat, and the users' timings are not held up by the screens'
+    reading of 200 streams (the client measuring itself, not the server)."""
     import aiohttp
 
-    token = load_settings_token()
-    figures = Figures()
+    figures = out = Figures()
+    windows = Windows(args.start, args.window, args.rounds)
     arrivals: dict[str, list[float]] = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
+        if args.role == "users":
+            token = load_settings_token()
+            print("READY", flush=True)
+            await asyncio.gather(
+                *(
+                    miniapp_user(http, args.base, token, 10_000 + n, args.delegates, windows, out)
+                    for n in range(2 * TABLES, 2 * TABLES + args.users)
+                )
+            )
+            return {"api": figures.api, "arrivals": {}, "errors": figures.errors}
         ready = asyncio.Semaphore(0)
         url = f"{args.base}/board/{args.secret}/events"
         streams = [
@@ -259,19 +315,12 @@ async def web_load(args: argparse.Namespace) -> dict[str, Any]:
         for _ in range(args.screens):
             await asyncio.wait_for(ready.acquire(), 30)
         print("READY", flush=True)
-        until = time.perf_counter() + args.seconds
-        await asyncio.gather(
-            *(
-                miniapp_user(http, args.base, token, 10_000 + n, args.delegates, until, figures)
-                for n in range(2 * TABLES, 2 * TABLES + args.users)
-            )
-        )
-        # Let the last booking reach every screen, then close the streams.
-        await asyncio.sleep(4)
+        # The run, then time for the last booking to reach every screen; then close.
+        await asyncio.sleep(max(0.0, windows.end - time.time()) + 4)
         for task in streams:
             task.cancel()
         await asyncio.gather(*streams, return_exceptions=True)
-    return {"api": figures.api, "arrivals": arrivals, "errors": figures.errors}
+    return {"api": [], "arrivals": arrivals, "errors": figures.errors}
 
 
 def load_settings_token() -> str:
@@ -282,7 +331,7 @@ def load_settings_token() -> str:
 
 
 async def measure(
-    seconds: float, screens: int, miniapp_users: int, chat_users: int
+    seconds: float, screens: int, miniapp_users: int, chat_users: int, window: float
 ) -> dict[str, Any]:
     import aiohttp
 
@@ -313,6 +362,7 @@ async def measure(
         baseline, loaded = Figures(), Figures()
         web: dict[str, Any] = {"api": [], "arrivals": {}, "errors": {}}
         cpu_a = cpu_b = 0.0
+        machine: list[float] = []
         board: list[float] = []
         try:
             while not any(call.method == "getUpdates" for call in api.calls):
@@ -323,42 +373,70 @@ async def measure(
             async with open_services(settings) as services:
                 secret = await services.web.board_secret()
 
-            print(f"phase A: {chat_users} chat users for {seconds:.0f} s", file=sys.stderr)
-            cpu = cpu_seconds(process.pid)
-            until = time.perf_counter() + seconds
-            await asyncio.gather(
-                *(chat_user(api, answers, 50_000 + n, until, baseline) for n in range(chat_users))
-            )
-
-            cpu_a, cpu = cpu_seconds(process.pid) - cpu, cpu_seconds(process.pid)
+            rounds = max(1, round(seconds / window))
+            windows = Windows(time.time() + 15, window, rounds)
             print(
-                f"phase B: the same, with {screens} screens, {miniapp_users} Mini App users "
-                "and a booking a second",
+                f"{rounds} rounds of {window:.0f} s chat only (A) and {window:.0f} s with "
+                f"{screens} screens, {miniapp_users} Mini App users and a booking a second (B); "
+                f"{chat_users} chat users throughout",
                 file=sys.stderr,
             )
-            load = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "benchmarks.web", "load", "--base", base,
-                "--secret", secret, "--seconds", str(seconds), "--screens", str(screens),
-                "--users", str(miniapp_users), "--delegates", str(delegates),
-                env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            assert load.stdout is not None
-            if (await asyncio.wait_for(load.stdout.readline(), 60)).strip() != b"READY":
-                raise RuntimeError("the web load did not connect its screens")
-            until = time.perf_counter() + seconds
-            bookings = min(int(seconds), TABLES)
+            loads = []
+            for role in ("screens", "users"):
+                load = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "benchmarks.web", "load", "--role", role,
+                    "--base", base, "--secret", secret, "--start", str(windows.start),
+                    "--window", str(window), "--rounds", str(rounds),
+                    "--screens", str(screens), "--users", str(miniapp_users),
+                    "--delegates", str(delegates),
+                    env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                assert load.stdout is not None
+                if (await asyncio.wait_for(load.stdout.readline(), 60)).strip() != b"READY":
+                    raise RuntimeError(f"the web load ({role}) did not start")
+                loads.append(load)
+            if time.time() >= windows.start:
+                raise RuntimeError("the web load took too long to connect")
+            bookings = min(int(rounds * window), TABLES)
             booked: dict[str, float] = {}
+
+            async def account() -> None:
+                # The bot's CPU time, window by window, as A's or B's.
+                nonlocal cpu_a, cpu_b
+                await asyncio.sleep(windows.start - time.time())
+                machine.append(os.getloadavg()[0])
+                before = cpu_seconds(process.pid)
+                for k in range(2 * rounds):
+                    await asyncio.sleep(max(0.0, windows.start + (k + 1) * window - time.time()))
+                    now = cpu_seconds(process.pid)
+                    if k % 2:
+                        cpu_b += now - before
+                    else:
+                        cpu_a += now - before
+                    before = now
+                machine.append(os.getloadavg()[0])
+
             async with aiohttp.ClientSession() as http:
                 await asyncio.gather(
                     *(
-                        chat_user(api, answers, 60_000 + n, until, loaded)
+                        chat_user(api, answers, 50_000 + n, windows, baseline, loaded)
                         for n in range(chat_users)
                     ),
-                    book(api, http, base, bookings, seconds / max(bookings, 1), booked, loaded),
-                )
-            cpu_b = cpu_seconds(process.pid) - cpu
-            web = json.loads(await asyncio.wait_for(load.stdout.read(), 120))
-            await load.wait()
+                    book(
+                        api, http, base, bookings, rounds * window / max(bookings, 1),
+                        booked, loaded, windows,
+                    ),
+                    account(),
+                )  # fmt: skip
+            seconds = rounds * window
+            for load in loads:
+                assert load.stdout is not None
+                part = json.loads(await asyncio.wait_for(load.stdout.read(), 120))
+                await load.wait()
+                web["api"] += part["api"]
+                web["arrivals"].update(part["arrivals"])
+                for kind, n in part["errors"].items():
+                    web["errors"][kind] = web["errors"].get(kind, 0) + n
             for name, at in booked.items():
                 times = web["arrivals"].get(name, [])
                 board.extend(arrived - at for arrived in times)
@@ -388,6 +466,8 @@ async def measure(
         "chat_p99_ratio": round(chat_b / chat_a, 2) if chat_a and chat_b else None,
         "chat_replies": [len(baseline.chat), len(loaded.chat)],
         "bot_cpu_share": [round(cpu_a / seconds, 2), round(cpu_b / seconds, 2)],
+        # The machine's 1-minute load average as the run began and as it ended.
+        "load_average": [round(x, 2) for x in machine],
         "screens": screens,
         "board_samples": len(board),
         "errors": sum(errors.values()),
@@ -401,9 +481,12 @@ def _r(value: float | None) -> float | None:
 
 def _load_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web load")
+    parser.add_argument("--role", choices=("screens", "users"), required=True)
     parser.add_argument("--base", required=True)
     parser.add_argument("--secret", required=True)
-    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--start", type=float, required=True)
+    parser.add_argument("--window", type=float, required=True)
+    parser.add_argument("--rounds", type=int, required=True)
     parser.add_argument("--screens", type=int, required=True)
     parser.add_argument("--users", type=int, required=True)
     parser.add_argument("--delegates", type=int, required=True)
@@ -416,12 +499,19 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["load"]:
         return _load_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="length of each phase (A and B), in total"
+    )
+    parser.add_argument(
+        "--window", type=float, default=5.0, help="length of one A or B window (interleaved)"
+    )
     parser.add_argument("--screens", type=int, default=200)
     parser.add_argument("--miniapp-users", type=int, default=500)
     parser.add_argument("--chat-users", type=int, default=100)
     args = parser.parse_args(argv)
-    result = asyncio.run(measure(args.seconds, args.screens, args.miniapp_users, args.chat_users))
+    result = asyncio.run(
+        measure(args.seconds, args.screens, args.miniapp_users, args.chat_users, args.window)
+    )
     met = (
         result["board_update_p99_ms"] is not None
         and result["board_update_p99_ms"] <= TARGET_BOARD_P99_MS

@@ -41,8 +41,8 @@ from handlers import (
     wishes,
 )
 from handlers.context import BotContext
+from handlers.menu_button import publish_menu_button
 from handlers.web import Webhook, WebServer
-from handlers.web.menu import publish_menu_button
 
 log = logging.getLogger(__name__)
 

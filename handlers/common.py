@@ -171,7 +171,7 @@ def share_button(query: str) -> str:
 
 
 def _button(label: str, data: str) -> InlineKeyboardButton:
-    # An https address opens the Mini App there (handlers/web/menu.py); callback data never
+    # An https address opens the Mini App there (handlers/menu_button.py); callback data never
     # starts with one.
     if data.startswith("https://"):
         return InlineKeyboardButton(label, web_app=WebAppInfo(url=data))

@@ -22,9 +22,10 @@ from telegram.ext import (
 )
 
 from bot.domain import links
+from bot.domain.exhibit_filters import ExhibitFilter
 from bot.i18n import Html, Translator, language_name
 from bot.services import Services
-from bot.services.exhibits import Exhibit, Hit, title_of
+from bot.services.exhibits import Exhibit, ExhibitPage, title_of
 from handlers import callbacks, registration
 from handlers import leads as leads_view
 from handlers.common import (
@@ -39,12 +40,21 @@ from handlers.common import (
     translator_for,
 )
 from handlers.context import BotContext, add_link_resumer
+from handlers.exhibit_filters import (
+    DIMENSIONS,
+    SearchState,
+    filter_row,
+    filters_line,
+    menu,
+    read_state,
+    remember_query,
+)
 from handlers.meetings.booking import offer_slots, registered_caller
+from handlers.views import quote
 
 NS = "x"
 PAGE = 5
 INLINE_PAGE = 20  # results per inline answer (Telegram allows 50)
-QUERY = "exhibit_query"  # user_data: the last /search text, for the More button
 
 
 def _title(exhibit: Exhibit, tr: Translator) -> str:
@@ -61,7 +71,7 @@ def _title(exhibit: Exhibit, tr: Translator) -> str:
     )
 
 
-def _booth(exhibit: Exhibit, tr: Translator) -> str:
+def booth_text(exhibit: Exhibit, tr: Translator) -> str:
     d = exhibit.data
     if d.booth and d.hall:
         return tr._("Booth {booth}, hall {hall}", booth=d.booth, hall=d.hall)
@@ -76,7 +86,7 @@ def _card(
     """The exhibit's text and buttons; `card_left` (None: not a registered visitor) is whether
     the visitor lets its exhibitor see them."""
     lines = [_title(exhibit, tr)]
-    if booth := _booth(exhibit, tr):
+    if booth := booth_text(exhibit, tr):
         lines.append(booth)
     descriptions = exhibit.data.descriptions
     if descriptions:
@@ -122,7 +132,7 @@ async def on_display(
     rows: Buttons = []
     for hit in await services.exhibits.for_needs(needs):
         exhibit = hit.exhibit
-        where = _booth(exhibit, tr)
+        where = booth_text(exhibit, tr)
         if exhibit.data.booth:
             # Translators: in /matches, an exhibit answering the delegate's need; where is
             # "Booth B12, hall A".
@@ -140,36 +150,72 @@ async def on_display(
     return lines, rows
 
 
-async def _results(context: BotContext, who: Caller, text: str, offset: int) -> None:
+def _data(action: str, arg: str) -> str:
+    return callbacks.make(NS, action, arg)
+
+
+async def _results_page(
+    context: BotContext, who: Caller, state: SearchState
+) -> tuple[str, Buttons] | None:
+    """The text and buttons of one page of results; None when nothing at all matches."""
     tr = who.tr
-    hits: list[Hit] = await context.services.exhibits.search(text, limit=PAGE + 1, offset=offset)
-    if not hits:
-        await send(context, who.chat_id, tr._("No exhibit matches this search."))
-        return
-    lines = [tr._("Exhibits for “{query}”:", query=text)]
+    page: ExhibitPage = await context.services.exhibits.find(
+        state.text, state.chosen, limit=PAGE, offset=state.offset
+    )
+    state = SearchState(state.text, state.chosen, state.offset, page.facets)
+    taxonomy = context.services.matching.taxonomy
+    if state.text:
+        lines = [tr._("Exhibits for “{query}”:", query=quote(state.text))]
+    else:
+        lines = [tr._("Exhibits in the catalogue:")]
+    if line := filters_line(state.chosen, tr, taxonomy):
+        lines.append(line)
+    if not page.hits and not state.chosen.active and state.offset == 0:
+        return None
+    if not page.hits:
+        lines.append(tr._("No exhibit matches these filters."))
     rows: Buttons = []
-    for n, hit in enumerate(hits[:PAGE], start=offset + 1):
+    for n, hit in enumerate(page.hits, start=state.offset + 1):
         entry = f"{n}. {_title(hit.exhibit, tr)}"
-        if booth := _booth(hit.exhibit, tr):
+        if booth := booth_text(hit.exhibit, tr):
             entry += f" — {booth}"
         lines.append(entry)
         rows.append([(tr.label("Open {n}", n=n), callbacks.make(NS, "open", hit.exhibit.id))])
-    if len(hits) > PAGE:
-        rows.append([(tr.label("More"), callbacks.make(NS, "more", offset + PAGE))])
-    await send(context, who.chat_id, "\n".join(lines), rows)
+    if state.offset + PAGE < page.total:
+        rows.append([(tr.label("More"), _data("more", state.arg(offset=state.offset + PAGE)))])
+    if state.offset > 0:
+        back = state.arg(offset=max(state.offset - PAGE, 0))
+        rows.append([(tr.label("◀ Back"), _data("more", back))])
+    rows += filter_row(state, tr, _data)
+    return "\n".join(lines), rows
+
+
+async def _results(context: BotContext, who: Caller, text: str) -> None:
+    facets = await context.services.exhibits.facets()
+    got = await _results_page(context, who, SearchState(text, ExhibitFilter(), 0, facets))
+    if got is None:
+        await send(context, who.chat_id, who.tr._("No exhibit matches this search."))
+        return
+    await send(context, who.chat_id, *got)
 
 
 async def search(update: Update, context: BotContext) -> None:
-    """`/search TEXT`: exhibits answering the need, best first, five at a time."""
+    """`/search TEXT`: exhibits answering the need, best first, five at a time, with filter
+    buttons; `/search` alone offers to browse the catalogue by its filters."""
     who = await caller(update, context)
     if who is None:
         return
     text = " ".join(context.args or []).strip()
     if not text:
-        await send(context, who.chat_id, who.tr._("Send /search and what you are looking for."))
+        prompt = who.tr._("Send /search and what you are looking for.")
+        facets = await context.services.exhibits.facets()
+        rows = filter_row(SearchState("", ExhibitFilter(), 0, facets), who.tr, _data)
+        if rows:
+            prompt += "\n" + who.tr._("Or browse the catalogue by field, hall, TRL or deal kind:")
+        await send(context, who.chat_id, prompt, rows)
         return
-    context.user_data[QUERY] = text  # type: ignore[index]
-    await _results(context, who, text, 0)
+    remember_query(context.user_data, text)
+    await _results(context, who, text)
 
 
 async def open_exhibit_link(update: Update, context: BotContext) -> None:
@@ -213,7 +259,7 @@ async def saved(update: Update, context: BotContext) -> None:
     rows: Buttons = []
     for n, exhibit in enumerate(found, start=1):
         entry = f"{n}. {_title(exhibit, tr)}"
-        if booth := _booth(exhibit, tr):
+        if booth := booth_text(exhibit, tr):
             entry += f" — {booth}"
         lines.append(entry)
         rows.append([(tr.label("Open {n}", n=n), callbacks.make(NS, "open", exhibit.id))])
@@ -325,12 +371,35 @@ async def _leave_card(press: ExhibitPress) -> bool:
     return True
 
 
+async def _state(press: ExhibitPress, arg: str) -> SearchState | None:
+    facets = await press.context.services.exhibits.facets()
+    return read_state(arg, facets, press.context.user_data)
+
+
 async def _more(press: ExhibitPress) -> bool:
-    text = (press.context.user_data or {}).get(QUERY)
-    if not text or not callbacks.is_id(press.arg):
+    state = await _state(press, press.arg)
+    if state is None:
         return False
+    got = await _results_page(press.context, press.who, state)
     await press.query.answer()
-    await _results(press.context, press.who, str(text), int(press.arg))
+    if got is None:
+        text = press.who.tr._("No exhibit matches this search.")
+        await edit_message(press.query, text)
+        return True
+    await edit_message(press.query, *got)
+    return True
+
+
+async def _menu(press: ExhibitPress) -> bool:
+    dimension, arg = press.arg[:1], press.arg[1:]
+    state = await _state(press, arg)
+    if state is None or dimension not in DIMENSIONS:
+        return False
+    page = await press.context.services.exhibits.find(state.text, state.chosen, limit=0)
+    taxonomy = press.context.services.matching.taxonomy
+    prompt, rows = menu(dimension, state, page.counts, press.who.tr, taxonomy, _data)
+    await press.query.answer()
+    await edit_message(press.query, prompt, rows)
     return True
 
 
@@ -340,7 +409,8 @@ ACTIONS: Mapping[str, ExhibitAction] = {
     "open": _open,  # exhibit id: its card
     "save": _save,  # exhibit id: onto the presser's shortlist
     "meet": _meet,  # exhibit id: book a meeting with its owner
-    "more": _more,  # offset: the next page of the last /search
+    "more": _more,  # search state (handlers/exhibit_filters.py): that page of results
+    "menu": _menu,  # f|h|t|k, then a search state: the choices of that filter
     "card": _leave_card,  # exhibit id: let its exhibitor see the presser, or stop
 }
 
@@ -370,6 +440,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(InlineQueryHandler(inline_search))
 
 
-# A title and a booth line as the catalogue writes them, for the roadshow's project lists.
+# A title as the catalogue writes it, for the roadshow's project lists (booth_text is above).
 title_text = _title
-booth_text = _booth

@@ -35,6 +35,7 @@ from handlers.common import (
 from handlers.context import BotContext
 from handlers.meetings.booking import offer_slots
 from handlers.menu import MATCHES_NS, main_menu
+from handlers.menu_button import miniapp_url
 from handlers.offers import registered
 from handlers.registration import role_label
 from handlers.views import (
@@ -46,7 +47,6 @@ from handlers.views import (
     reason_lines,
     their_item,
 )
-from handlers.web.menu import miniapp_url
 
 NS = MATCHES_NS
 ACTIONS = frozenset({"pg", "det", "int", "hide", wishes.ACTION})

@@ -40,6 +40,7 @@ from handlers.common import (
 )
 from handlers.context import BotContext
 from handlers.menu import main_menu
+from handlers.menu_button import label_chat_menu
 
 NS = "r"
 
@@ -235,6 +236,8 @@ async def ask(context: BotContext, delegate: Delegate, tr: Translator, prefix: s
     """Send the question of the delegate's current step (or the summary), after a prefix."""
     text, rows = question(delegate.step, delegate, tr)
     await send(context, _chat(delegate), f"{prefix}\n\n{text}" if prefix else text, rows)
+    # The language is known (Telegram's, at the first question) or was just chosen.
+    await label_chat_menu(context, _chat(delegate), tr)
 
 
 async def start_with_link(update: Update, context: BotContext, payload: str) -> None:

@@ -123,6 +123,12 @@ class Database:
         return self._conn
 
     @property
+    def writes(self) -> int:
+        """Rows this connection has changed since it opened: a cheap "has anything changed" for
+        short-lived caches (read in memory, no query)."""
+        return self._conn.total_changes if self._conn is not None else 0
+
+    @property
     def is_open(self) -> bool:
         """Whether connect() has run and close() has not."""
         return self._conn is not None
@@ -211,6 +217,11 @@ class Database:
                 self._owner = None
                 await self.conn.execute("COMMIT")
 
+    def reader(self) -> Database:
+        """A second connection to the same file, read-only, for small reads that should not
+        queue behind this one's statements (the web face's); connect and close it yourself."""
+        return Reader(self.path)
+
     @asynccontextmanager
     async def _statement(self) -> AsyncIterator[aiosqlite.Connection]:
         if self._in_own_transaction():
@@ -242,18 +253,86 @@ class Database:
         async with self._statement() as conn:
             await conn.executemany(sql, rows)
 
+    # Reads are one trip to the connection's thread (execute and fetch together), not three
+    # (execute, fetch, close a cursor): each trip costs the event loop a wake-up, and every
+    # statement of the process waits for the one before it.
+
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        """Return the first row or None."""
-        async with self._statement() as conn, conn.execute(sql, params) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
-            return row
+        """Return the first row or None (for statements that select a row or a few)."""
+        async with self._statement() as conn:
+            rows = await conn.execute_fetchall(sql, params)
+        for row in rows:
+            return row  # type: ignore[no-any-return]
+        return None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """Return every row."""
-        async with self._statement() as conn, conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._statement() as conn:
+            return list(await conn.execute_fetchall(sql, params))  # type: ignore[arg-type]
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         """Return the first column of the first row, or None."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+class Reader(Database):
+    """A read-only connection beside the main one (WAL lets both work at once), for small
+    indexed reads, run inline on the event loop: for a lookup of a few rows, the trip to a
+    worker thread and back (a queue, a wake-up, the GIL handed over twice) costs more than the
+    lookup itself, and it waits behind no statement of the main connection. Not for scans of
+    big tables, and nothing that writes (the connection refuses to)."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path)
+        self._sync: sqlite3.Connection | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether connect() has run and close() has not."""
+        return self._sync is not None
+
+    @property
+    def writes(self) -> int:
+        """A reader writes nothing."""
+        return 0
+
+    async def connect(self) -> None:
+        """Open the file read-only (query_only); a lock held by a writer is waited for briefly."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=2000")
+        self._sync = conn
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._sync is not None:
+            conn, self._sync = self._sync, None
+            conn.close()
+
+    def _reading(self) -> sqlite3.Connection:
+        if self._sync is None:
+            raise RuntimeError("the reader is not open")
+        return self._sync
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """Return the first row or None."""
+        cursor = self._reading().execute(sql, params)
+        try:
+            row: aiosqlite.Row | None = cursor.fetchone()
+            return row
+        finally:
+            cursor.close()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """Return every row."""
+        cursor = self._reading().execute(sql, params)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """A reader does not write."""
+        raise sqlite3.OperationalError("a reader does not write")

@@ -341,6 +341,20 @@ class MeetingRepository:
         )
         return {from_iso(row[0]) for row in rows}
 
+    async def busy_each(self, delegate_ids: Sequence[int]) -> dict[int, set[dt.datetime]]:
+        """Per delegate, the slot starts taken by a meeting or a block (one query for all)."""
+        found: dict[int, set[dt.datetime]] = {d: set() for d in delegate_ids}
+        if not delegate_ids:
+            return found
+        marks = ", ".join("?" for _ in delegate_ids)
+        rows = await self._db.fetchall(
+            f"SELECT delegate_id, slot_start FROM busy_slots WHERE delegate_id IN ({marks})",
+            tuple(delegate_ids),
+        )
+        for row in rows:
+            found[int(row[0])].add(from_iso(row[1]))
+        return found
+
     async def pending_in_slot(
         self, delegate_ids: Sequence[int], slot_start: dt.datetime
     ) -> list[Meeting]:

@@ -22,6 +22,13 @@ import numpy as np
 
 from bot.domain.clock import Clock
 from bot.domain.encoding import Matrix, normalize_rows, text_key
+from bot.domain.exhibit_filters import (
+    ExhibitFacts,
+    ExhibitFilter,
+    FacetCounts,
+    Facets,
+    count,
+)
 from bot.domain.exhibits import (
     ExhibitParse,
     cell_text,
@@ -41,6 +48,12 @@ VECTOR_CANDIDATES = 60
 FIELD_CANDIDATES = 120
 WORD_CANDIDATES = 60
 MIN_SCORE = 0.12
+# With a filter on, a search also scores every exhibit the filter keeps when they are this few,
+# so a narrow filter finds what the candidate lists alone would have left out (the counts of
+# the other values are then those of the candidates: a lower bound). A catalogue of at most
+# FULL_SCAN texts is scored whole, so there its counts are exact.
+FILTERED_SCAN = 400
+FULL_SCAN = 200
 # A catalogue search names one thing: the wording weighs more than in matching delegates,
 # where a shared field carries half the score (chosen on benchmarks.exhibits: 0.5 gave
 # recall@5 0.56, 0.8 gave 0.63 with same-field distractors).
@@ -127,6 +140,16 @@ class Hit:
     language: str  # the version that matched best
 
 
+@dataclass(frozen=True)
+class ExhibitPage:
+    """One page of a search or of browsing, with what the filters can still choose."""
+
+    hits: list[Hit]
+    total: int  # exhibits found, over all pages
+    counts: FacetCounts  # per filter value, the exhibits it would leave
+    facets: Facets  # the values the whole catalogue has
+
+
 @dataclass
 class _Catalogue:
     exhibits: dict[int, Exhibit] = field(default_factory=dict)
@@ -134,6 +157,8 @@ class _Catalogue:
     matrix: Matrix | None = None
     by_field: dict[str, list[int]] = field(default_factory=dict)  # field -> text rows
     by_word: dict[str, list[int]] = field(default_factory=dict)  # content word -> text rows
+    facts: dict[int, ExhibitFacts] = field(default_factory=dict)  # exhibit id -> filter facts
+    facets: Facets = field(default_factory=Facets)
 
 
 class ExhibitService:
@@ -211,8 +236,10 @@ class ExhibitService:
             await self._embed([t for _, _, t in cat.texts])
             analyzer = self.matching.analyzer
             vectors = []
+            fields: dict[int, set[str]] = {eid: set() for eid in cat.exhibits}
             for row, (eid, _, text) in enumerate(cat.texts):
                 profile = analyzer.profile(self._offer(cat.exhibits[eid], text))
+                fields[eid].update(profile.fields)
                 for code in profile.fields:
                     cat.by_field.setdefault(code, []).append(row)
                 for word in profile.tokens:
@@ -222,6 +249,14 @@ class ExhibitService:
                     vectors.append(vec)
             if vectors:
                 cat.matrix = normalize_rows(np.stack(vectors))
+            for e in exhibits:
+                cat.facts[e.id] = ExhibitFacts(
+                    fields=frozenset(fields[e.id]),
+                    hall=e.data.hall,
+                    trl=e.data.trl,
+                    kinds=frozenset(e.data.deal_kinds),
+                )
+            cat.facets = Facets.of(cat.facts.values())
             self._catalogue = cat
             self._version = int(version) if version is not None else None
 
@@ -265,15 +300,70 @@ class ExhibitService:
 
     async def search(self, text: str, *, limit: int = 10, offset: int = 0) -> list[Hit]:
         """Exhibits answering a need, best first (an exhibit once, as its best version)."""
-        await self.sync()
-        text = text.strip()
-        if not text:
+        if not text.strip():
+            await self.sync()
             return []
+        return (await self.find(text, limit=limit, offset=offset)).hits
+
+    async def size(self) -> int:
+        """How many exhibits the catalogue has now."""
+        await self.sync()
+        return len(self._catalogue.exhibits)
+
+    async def facets(self) -> Facets:
+        """The filter values the catalogue has now (what chat buttons' positions refer to)."""
+        await self.sync()
+        return self._catalogue.facets
+
+    async def find(
+        self,
+        text: str,
+        chosen: ExhibitFilter | None = None,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> ExhibitPage:
+        """A page of exhibits answering a need (best first) among those the filter keeps;
+        without text, browsing: every exhibit the filter keeps, in key order."""
+        await self.sync()
+        cat = self._catalogue
+        chosen = chosen or ExhibitFilter()
+        text = text.strip()
+        if text:
+            # Scored once without the filter, so the counts can tell what each value leaves.
+            found = self._ranked(text, chosen)
+            facts = [cat.facts[h.exhibit.id] for h in found]
+            ranked = [h for h, f in zip(found, facts, strict=True) if chosen.keeps(f)]
+        else:
+            facts = list(cat.facts.values())
+            ranked = self._browsed(chosen)
+        return ExhibitPage(
+            hits=ranked[offset : offset + limit],
+            total=len(ranked),
+            counts=count(facts, chosen),
+            facets=cat.facets,
+        )
+
+    def _browsed(self, chosen: ExhibitFilter) -> list[Hit]:
+        cat = self._catalogue
+        kept = [e for e in cat.exhibits.values() if chosen.keeps(cat.facts[e.id])]
+        kept.sort(key=lambda e: e.data.key)
+        return [Hit(e, 0.0, (), e.data.original_language) for e in kept]
+
+    def _ranked(self, text: str, chosen: ExhibitFilter) -> list[Hit]:
+        """Every exhibit scoring for the text, the filter's own exhibits all scored when few."""
         cat = self._catalogue
         analyzer = self.matching.analyzer
         query = Item("query", "visitor", "need", text)
+        rows = self._candidates(query)
+        if len(cat.texts) <= FULL_SCAN:
+            rows = set(range(len(cat.texts)))
+        elif chosen.active:
+            kept = {eid for eid, facts in cat.facts.items() if chosen.keeps(facts)}
+            if len(kept) <= FILTERED_SCAN:
+                rows |= {r for r, (eid, _, _) in enumerate(cat.texts) if eid in kept}
         best: dict[int, Hit] = {}
-        for row in self._candidates(query):
+        for row in rows:
             eid, lang, offer_text = cat.texts[row]
             exhibit = cat.exhibits[eid]
             got = answer_need(
@@ -284,8 +374,7 @@ class ExhibitService:
             score, reasons = got
             if eid not in best or score > best[eid].score:
                 best[eid] = Hit(exhibit, round(min(score, 1.0), 4), reasons, lang)
-        ranked = sorted(best.values(), key=lambda h: (-h.score, h.exhibit.data.key))
-        return ranked[offset : offset + limit]
+        return sorted(best.values(), key=lambda h: (-h.score, h.exhibit.data.key))
 
     # -- cards and shortlists -------------------------------------------------------------------
 

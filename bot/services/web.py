@@ -9,21 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from bot.domain import meetings as rules
 from bot.domain.board import TableView, board_view
 from bot.domain.clock import Clock
 from bot.domain.meetings import InvalidCounterpart, Meeting, MeetingState
+from bot.domain.models import Delegate
 from bot.domain.scheduling import Schedule, Slot
 from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService, Party
 from storage.db import Database
+from storage.delegates import DelegateRepository
+from storage.meetings import MeetingRepository
 from storage.web import BoardLinkRepository, BoardRepository
 
 SECRET_BYTES = 24
 COUNTERPARTS = 10
+# What every Mini App call and board stream reads alike (the full slots, the live board secret,
+# people's names) is read once per tick for all of them: kept at most this long, and never past
+# a write through the bot's connection (a booking, a new board link). Another process's change
+# shows within the tick; a request is checked against the database whatever the cache says.
+TICK = 1.0
+T = TypeVar("T")
 
 
 class SlotState(StrEnum):
@@ -57,8 +69,51 @@ class PairSlot:
     bookable: bool  # both free, ahead, and a table left
 
 
+class _Tick(Generic[T]):
+    """One value read from the database, kept for a tick unless the bot's connection wrote."""
+
+    def __init__(self, db: Database, read: Callable[[], Awaitable[T]]) -> None:
+        self._db = db
+        self._read = read
+        self._key: tuple[int, float] | None = None
+        self._value: T | None = None
+
+    async def get(self) -> T:
+        now = time.monotonic()
+        if self._key is None or self._key[0] != self._db.writes or now - self._key[1] > TICK:
+            writes = self._db.writes
+            self._value = await self._read()
+            self._key = (writes, now)
+        return self._value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """The repositories the web face reads through, over one connection."""
+
+    meetings: MeetingRepository
+    delegates: DelegateRepository
+    links: BoardLinkRepository
+    people: BoardRepository
+
+    @classmethod
+    def over(cls, db: Database, clock: Clock) -> _Reads:
+        return cls(
+            MeetingRepository(db, clock),
+            DelegateRepository(db, clock),
+            BoardLinkRepository(db, clock),
+            BoardRepository(db),
+        )
+
+
 class WebService:
-    """What the board and the Mini App read and do."""
+    """What the board and the Mini App read and do.
+
+    While the web server runs (`open_reader`), the board's and the Mini App's reads go through
+    a read-only connection of their own, so 500 Mini App users do not queue the chat's
+    statements (nor the chat theirs); writes (a request, a new board link) go through the
+    services as always.
+    """
 
     def __init__(
         self,
@@ -74,6 +129,31 @@ class WebService:
         self.matching = matching
         self.links = BoardLinkRepository(db, clock)
         self.people = BoardRepository(db)
+        self._db = db
+        self._reader = db.reader()
+        self._main = _Reads.over(db, clock)
+        self._reads = _Reads.over(self._reader, clock)
+        self._secret = _Tick(db, lambda: self._read.links.live())
+        self._full = _Tick(db, lambda: self._read.meetings.full_slots(len(schedule.tables)))
+        self._parties: dict[int, Party | None] = {}
+        self._parties_key: tuple[int, float] = (-1, 0.0)
+
+    async def open_reader(self) -> None:
+        """Read through a connection of the web face's own from now on."""
+        if not self._reader.is_open:
+            await self._reader.connect()
+
+    async def close_reader(self) -> None:
+        """Back to the main connection; the reader is closed."""
+        await self._reader.close()
+
+    @property
+    def _read(self) -> _Reads:
+        return self._reads if self._reader.is_open else self._main
+
+    async def delegate(self, telegram_user_id: int) -> Delegate | None:
+        """The delegate behind a Telegram account (for the Mini App's launch data)."""
+        return await self._read.delegates.by_telegram_user(telegram_user_id)
 
     # --- the venue board -----------------------------------------------------------------------
 
@@ -87,19 +167,31 @@ class WebService:
 
     async def is_board_secret(self, secret: str) -> bool:
         """Whether a URL's secret opens the board (compared in constant time)."""
-        live = await self.links.live()
+        live = await self._secret.get()
         return live is not None and secrets.compare_digest(live.encode(), secret.encode())
 
     async def board(self, now: dt.datetime | None = None) -> list[TableView]:
         """Every table with its meeting now and its next one."""
         moment = now or self.clock.now()
-        meetings = await self.meetings.repo.accepted_between(
+        meetings = await self._read.meetings.accepted_between(
             moment - self.schedule.slot_length, moment + dt.timedelta(days=2)
         )
-        people = await self.people.people(p for m in meetings for p in m.participants)
+        people = await self._read.people.people(p for m in meetings for p in m.participants)
         return board_view(self.schedule.tables, meetings, people, moment)
 
     # --- the Mini App -------------------------------------------------------------------------
+
+    async def party(self, delegate_id: int) -> Party | None:
+        """A delegate's name, organization and flags, read once per tick."""
+        now = time.monotonic()
+        if self._parties_key[0] != self._db.writes or now - self._parties_key[1] > TICK:
+            self._parties = {}
+            self._parties_key = (self._db.writes, now)
+        if delegate_id not in self._parties:
+            if len(self._parties) > 10_000:
+                self._parties.clear()
+            self._parties[delegate_id] = await self._read.meetings.party(delegate_id)
+        return self._parties[delegate_id]
 
     def days(self) -> list[dt.date]:
         """The event's days that have slots, in order."""
@@ -108,15 +200,15 @@ class WebService:
     async def day_grid(self, delegate_id: int, day: dt.date) -> list[GridSlot]:
         """My day, slot by slot: meetings, requests, blocks, free and past slots."""
         now = self.clock.now()
-        mine = await self.meetings.agenda(delegate_id)
+        mine = await self._read.meetings.for_delegate(delegate_id, rules.OPEN_STATES)
         by_start: dict[dt.datetime, Meeting] = {}
         for meeting in mine:
             # A booked meeting wins over a request for the same slot.
             held = by_start.get(meeting.slot_start)
             if held is None or meeting.state is MeetingState.ACCEPTED:
                 by_start[meeting.slot_start] = meeting
-        blocked = await self.meetings.blocked(delegate_id)
-        full = await self.meetings.repo.full_slots(len(self.schedule.tables))
+        blocked = await self._read.meetings.blocked(delegate_id)
+        full = await self._full.get()
         grid = []
         for slot in self.schedule.slots_on(day):
             found = by_start.get(slot.start)
@@ -126,7 +218,7 @@ class WebService:
                     if found.state is MeetingState.ACCEPTED
                     else SlotState.REQUESTED
                 )
-                other = await self.meetings.party(found.other(delegate_id))
+                other = await self.party(found.other(delegate_id))
                 grid.append(GridSlot(slot, state, found, other))
             elif slot.start <= now:
                 grid.append(GridSlot(slot, SlotState.PAST))
@@ -145,7 +237,7 @@ class WebService:
         link); InvalidCounterpart otherwise.
         """
         rules.check_counterpart(delegate_id, other_id)
-        other = await self.meetings.party(other_id)
+        other = await self.party(other_id)
         if other is None or not other.registered or not other.shown:
             raise InvalidCounterpart(f"delegate {other_id} cannot be booked from the web")
         return other
@@ -157,9 +249,9 @@ class WebService:
         go (InvalidCounterpart when the chat would not let them book each other)."""
         other = await self.counterpart(delegate_id, other_id)
         now = self.clock.now()
-        mine = await self.meetings.repo.busy([delegate_id])
-        theirs = await self.meetings.repo.busy([other_id])
-        full = await self.meetings.repo.full_slots(len(self.schedule.tables))
+        busy = await self._read.meetings.busy_each([delegate_id, other_id])
+        mine, theirs = busy[delegate_id], busy[other_id]
+        full = await self._full.get()
         rows = []
         for slot in self.schedule.slots_on(day):
             ahead = slot.start > now
@@ -173,7 +265,7 @@ class WebService:
         """My best matches that I may book, best first."""
         found = []
         for match in await self.matching.top(delegate_id, limit=COUNTERPARTS):
-            party = await self.meetings.party(int(match.key))
+            party = await self.party(int(match.key))
             if party is not None and party.registered and party.shown:
                 found.append(party)
         return found

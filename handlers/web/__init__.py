@@ -95,12 +95,14 @@ class WebServer:
     """The server's life: started after the database opens, stopped before it closes."""
 
     def __init__(self, services: Services, *, webhook: Webhook | None = None) -> None:
+        self.services = services
         self.app = build_web_app(services, webhook=webhook)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> int:
         """Listen on host:port (0: any free port); return the port."""
+        await self.services.web.open_reader()
         self._runner = web.AppRunner(
             self.app, access_log_class=AccessLog, access_log=logging.getLogger("matchmaker.web")
         )
@@ -119,3 +121,4 @@ class WebServer:
             await self.app[board.FEED].stop()
             await self._runner.cleanup()
             self._runner = None
+        await self.services.web.close_reader()

@@ -7,16 +7,14 @@ calls, WebService.counterpart and MeetingService.request). Each user has a reque
 The page itself is a static shell with no data; its texts come from the gettext catalogs
 through /app/api/session, in the delegate's language.
 
-The exhibits catalogue (issue 18) will be a third tab: a `catalogue` entry in `tabs` of the
-session and its own /app/api/exhibits calls; nothing of it exists yet.
+The exhibits catalogue is the third tab (handlers/web/catalogue.py), listed in the session's
+`tabs` when the catalogue has exhibits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +22,15 @@ from aiohttp import web
 
 from bot.domain.countries import flag
 from bot.domain.meetings import MeetingError
-from bot.domain.models import Delegate
 from bot.domain.ratelimit import RateLimit
 from bot.domain.scheduling import slot_key, slot_start_from_key
-from bot.domain.webapp import InitDataError, validate_init_data
 from bot.i18n import Translator
 from bot.services import Services
 from bot.services.meetings import Party
 from bot.services.web import GridSlot, SlotState
-from handlers.common import translator_for
 from handlers.meetings.common import error_text, languages_line, table_text, when_text
+from handlers.web import catalogue
+from handlers.web.auth import BURST, LIMIT, PER_SECOND, authenticated
 from handlers.web.common import (
     day_label,
     hours,
@@ -46,54 +43,6 @@ from handlers.web.common import (
 log = logging.getLogger(__name__)
 
 _STATIC = Path(__file__).parent / "static"
-
-# Per Telegram user: a burst of 20 calls, then 5 a second (a person tapping never gets near).
-LIMIT = web.AppKey("miniapp_limit", RateLimit)
-BURST, PER_SECOND = 20, 5.0
-
-
-@dataclass(frozen=True)
-class WebCaller:
-    """A registered delegate behind a Mini App call, with their translator."""
-
-    user_id: int
-    delegate: Delegate
-    tr: Translator
-
-
-async def authenticated(request: web.Request) -> WebCaller:
-    """The caller of a Mini App call, or an HTTP error that says why not."""
-    services = services_of(request)
-    default = services.i18n.translator(services.settings.default_language)
-    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "tma" or not raw:
-        raise _refusal(401, default.label("Open this page from the bot in Telegram."))
-    now = services.clock.now()
-    try:
-        user = validate_init_data(raw, services.settings.token, now)
-    except InitDataError as error:
-        log.info("Mini App call refused: %s", error)
-        raise _refusal(401, default.label("Open this page from the bot in Telegram.")) from None
-    if not request.app[LIMIT].allow(user.id, now):
-        raise _refusal(429, default.label("Too many requests; please wait a moment."))
-    delegate = await services.delegates.by_telegram_user(user.id)
-    tr = translator_for(services, delegate, user.language_code)
-    if delegate is None or not delegate.is_registered:
-        raise _refusal(403, tr.label("Please finish your registration first: send /start."))
-    return WebCaller(user.id, delegate, tr)
-
-
-_REFUSALS: dict[int, type[web.HTTPException]] = {
-    401: web.HTTPUnauthorized,
-    403: web.HTTPForbidden,
-    429: web.HTTPTooManyRequests,
-}
-
-
-def _refusal(status: int, message: str) -> web.HTTPException:
-    return _REFUSALS[status](
-        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
-    )
 
 
 def _person(party: Party | None, tr: Translator) -> dict[str, Any]:
@@ -155,14 +104,18 @@ async def session(request: web.Request) -> web.Response:
         "no_slots": tr.label("No slots on this day."),
         "sending": tr.label("Sending…"),
         "failed": tr.label("Something went wrong. Please try again."),
+        **catalogue.labels(tr),
     }
+    tabs = ["day", "book"]
+    if await services.exhibits.size():
+        tabs.append("catalogue")
     days = [{"date": d.isoformat(), "label": day_label(tr, d)} for d in services.web.days()]
     return web.json_response(
         {
             "lang": tr.locale,
             "dir": page_direction(tr),
             "name": who.delegate.name or "",
-            "tabs": ["day", "book"],
+            "tabs": tabs,
             "labels": labels,
             "days": days,
             "today": _day(request, services).isoformat(),
@@ -231,7 +184,7 @@ async def pair(request: web.Request) -> web.Response:
     except MeetingError as error:
         return json_error(403, plain(error_text(error, tr, services)))
     zone = services.settings.schedule.zone
-    me = await services.meetings.party(who.delegate.id)
+    me = await services.web.party(who.delegate.id)
     return web.json_response(
         {
             "them": _person(other, tr),
@@ -265,7 +218,7 @@ async def request_meeting(request: web.Request) -> web.Response:
         meeting = await services.web.request(who.delegate.id, other_id, start, reason=None)
     except MeetingError as error:
         return json_error(409, plain(error_text(error, tr, services)))
-    other = await services.meetings.party(other_id)
+    other = await services.web.party(other_id)
     text = tr.label(
         "✉️ Request sent to {name} for {when}. I will tell you when they answer.",
         name=_person(other, tr)["name"],
@@ -283,3 +236,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/app/api/counterparts", counterparts)
     app.router.add_get("/app/api/pair", pair)
     app.router.add_post("/app/api/request", request_meeting)
+    catalogue.add_routes(app)

@@ -160,3 +160,56 @@ async def test_a_match_card_opens_the_miniapp_on_both_peoples_slots(
         assert "callback_data" not in first
     finally:
         await stop_bot(app)
+
+
+async def test_each_chats_menu_button_speaks_its_readers_language(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> None:
+    from bot.i18n import LANGUAGE_LABELS
+    from tests.flows.items_kit import t
+
+    settings = flow_settings(
+        api, tmp_path / "labels.db", MATCHMAKER_WEB_PORT="0",
+        MATCHMAKER_WEB_URL="https://hall.example.org", MATCHMAKER_DEFAULT_LANGUAGE="en",
+    )  # fmt: skip
+    app = await start_bot(settings, clock)
+    try:
+        ivan = api.user(331, "Иван", language_code="ru")
+        await ivan.send_text("/start")
+        first = await ivan.expect(".")
+        await api.settle()
+        # Telegram's language is known at the first question: the chat's own button says it.
+        button = api.menu_buttons[ivan.chat_id]
+        assert button == {
+            "type": "web_app",
+            "text": t("ru", "My day"),
+            "web_app": {"url": "https://hall.example.org/app"},
+        }
+        assert api.menu_buttons[None]["text"] == "My day", "the bot-wide one stays in English"
+        # Choosing a language relabels it, once per language.
+        await ivan.press(LANGUAGE_LABELS["ar"], first)
+        await ivan.expect(".")
+        await api.settle()
+        assert api.menu_buttons[ivan.chat_id]["text"] == t("ar", "My day")
+        await ivan.send_text("Иван Смирнов")
+        await ivan.expect(".")
+        await api.settle()
+        calls = [
+            c for c in api.calls if c.method == "setChatMenuButton" and c.params.get("chat_id")
+        ]
+        assert len(calls) == 2 and all(c.ok for c in calls)
+    finally:
+        await stop_bot(app)
+
+
+async def test_without_https_there_is_no_menu_button_at_all(
+    api: FakeBotApi, web_bot: BotApplication
+) -> None:
+    # Telegram opens web_app buttons over https only: an http web server gets neither the
+    # bot-wide button nor a chat's (and the cards carry no Mini App button).
+    anna = api.user(341, "Anna", language_code="en")
+    await anna.send_text("/start")
+    await anna.expect(".")
+    await api.settle()
+    assert api.menu_buttons == {}
+    assert not [c for c in api.calls if c.method == "setChatMenuButton"]

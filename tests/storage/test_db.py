@@ -65,3 +65,27 @@ async def test_nested_transaction_joins_the_outer_one(db: Database) -> None:
                 await db.execute("INSERT INTO t VALUES (2)")
             raise RuntimeError("outer fails")
     assert await db.fetchval("SELECT count(*) FROM t") == 0
+
+
+async def test_a_reader_sees_each_commit_and_writes_nothing(db: Database) -> None:
+    import sqlite3
+
+    await db.execute("CREATE TABLE r (v INTEGER)")
+    reader = db.reader()
+    await reader.connect()
+    try:
+        await db.execute("INSERT INTO r VALUES (1)")
+        assert await reader.fetchval("SELECT count(*) FROM r") == 1
+        async with db.transaction():
+            await db.execute("INSERT INTO r VALUES (2)")
+            # Not committed yet: the reader still sees the last commit, and is not held up.
+            assert [row[0] for row in await reader.fetchall("SELECT v FROM r")] == [1]
+        assert await reader.fetchval("SELECT count(*) FROM r") == 2
+        with pytest.raises(sqlite3.OperationalError):
+            await reader.execute("INSERT INTO r VALUES (3)")
+        with pytest.raises(sqlite3.OperationalError):
+            await reader.fetchall("INSERT INTO r VALUES (3) RETURNING v")
+        assert await db.fetchval("SELECT count(*) FROM r") == 2
+    finally:
+        await reader.close()
+    assert not reader.is_open

@@ -46,8 +46,7 @@
   function tabs(session) {
     const nav = $("tabs");
     nav.replaceChildren();
-    // The catalogue (issue 18) joins here as a third tab when the server lists it.
-    const names = { day: L.my_day, book: L.book };
+    const names = { day: L.my_day, book: L.book, catalogue: L.catalogue };
     session.tabs.filter((t) => names[t]).forEach((tab) => {
       const button = el("button", null, names[tab]);
       button.id = "tab-" + tab;
@@ -149,14 +148,113 @@
     }
     await showPair().catch((error) => say("error", error.message));
   }
+  // The catalogue: the search box and the filters are sent as they are; the server answers
+  // with the results and, per filter, the values that still find something.
+  const FILTERS = ["field", "hall", "kind", "trl_min", "trl_max"];
+  let found = { offset: 0 };
+  function fillSelect(select, options, chosen) {
+    const any = el("option", null, L.any);
+    any.value = "";
+    select.replaceChildren(any, ...options.map((o) => {
+      const option = el("option", null, o.count === undefined ? o.label : o.label + " (" + o.count + ")");
+      option.value = String(o.value);
+      return option;
+    }));
+    select.value = chosen === null || chosen === undefined ? "" : String(chosen);
+  }
+  function exhibitItem(x) {
+    const item = el("li", "exhibit");
+    item.dataset.id = String(x.id);
+    const text = el("div", "what");
+    const title = el("bdi", "title", x.title);
+    title.dir = "auto";
+    text.append(title);
+    if (x.language) text.append(" ", el("span", "lang", "(" + x.language + ")"));
+    const details = [x.org, x.booth, x.trl ? "TRL " + x.trl : ""].filter(Boolean);
+    const note = el("div", "note");
+    details.forEach((d, i) => { if (i) note.append(" · "); note.append(el("bdi", null, d)); });
+    text.append(note);
+    const button = el("button", x.saved ? "save" : "save primary", x.saved ? L.saved : L.save);
+    button.disabled = x.saved;
+    button.onclick = () => saveExhibit(x.id, button);
+    item.append(text, button);
+    return item;
+  }
+  async function showCatalogue(more) {
+    const params = new URLSearchParams();
+    const q = $("q").value.trim();
+    if (q) params.set("q", q);
+    FILTERS.forEach((name) => {
+      const value = $("filters").querySelector('[data-name="' + name + '"]').value;
+      if (value) params.set(name, value);
+    });
+    found.offset = more ? found.next : 0;
+    if (found.offset) params.set("offset", String(found.offset));
+    const data = await api("/app/api/exhibits?" + params.toString());
+    const f = data.filters;
+    fillSelect($("f-field"), f.fields, (f.fields.find((o) => o.selected) || {}).value);
+    fillSelect($("f-hall"), f.halls, (f.halls.find((o) => o.selected) || {}).value);
+    fillSelect($("f-kind"), f.kinds, (f.kinds.find((o) => o.selected) || {}).value);
+    const levels = f.trls.map((n) => ({ value: n, label: String(n) }));
+    fillSelect($("f-trl-min"), levels, f.trl_min);
+    fillSelect($("f-trl-max"), levels, f.trl_max);
+    const list = $("exhibits");
+    if (!more) list.replaceChildren();
+    if (!data.results.length && !more) list.append(el("li", "empty", L.no_exhibits));
+    data.results.forEach((x) => list.append(exhibitItem(x)));
+    found.next = data.next;
+    $("more-exhibits").hidden = data.next === null;
+  }
+  async function saveExhibit(id, button) {
+    button.disabled = true;
+    say("error", "");
+    try {
+      const result = await api("/app/api/exhibits/save", { method: "POST", body: JSON.stringify({ exhibit: id }) });
+      button.textContent = L.saved;
+      button.className = "save";
+      say("message", result.message);
+      if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred("success");
+    } catch (error) {
+      button.disabled = false;
+      say("error", error.message);
+    }
+  }
+  function catalogueTexts() {
+    $("q").placeholder = L.search;
+    $("q").setAttribute("aria-label", L.search);
+    $("find-button").textContent = L.find;
+    $("l-field").textContent = L.field;
+    $("l-hall").textContent = L.hall;
+    $("l-kind").textContent = L.kind;
+    $("l-trl-min").textContent = L.trl_from;
+    $("l-trl-max").textContent = L.trl_to;
+    $("more-exhibits").textContent = L.more;
+    const run = (more) => { say("error", ""); showCatalogue(more).catch((error) => say("error", error.message)).finally(() => { document.body.dataset.ready = "true"; }); };
+    $("find").onsubmit = (event) => { event.preventDefault(); document.body.dataset.ready = "false"; run(false); };
+    FILTERS.forEach((name) => {
+      $("filters").querySelector('[data-name="' + name + '"]').onchange = () => {
+        // A TRL range the wrong way round: the other end gives way.
+        const low = $("f-trl-min"), high = $("f-trl-max");
+        if (low.value && high.value && Number(low.value) > Number(high.value)) {
+          (name === "trl_min" ? high : low).value = "";
+        }
+        document.body.dataset.ready = "false";
+        run(false);
+      };
+    });
+    $("more-exhibits").onclick = () => { document.body.dataset.ready = "false"; run(true); };
+  }
   async function show() {
     say("error", "");
     document.querySelectorAll("#tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.id === "tab-" + state.tab)));
     days();
+    $("days").hidden = state.tab === "catalogue";
     $("view-day").hidden = state.tab !== "day";
     $("view-book").hidden = state.tab !== "book";
+    $("view-catalogue").hidden = state.tab !== "catalogue";
     try {
       if (state.tab === "day") await showDay();
+      else if (state.tab === "catalogue") await showCatalogue(false);
       else {
         await listCounterparts();
         await showPair();
@@ -184,8 +282,10 @@
     state.date = session.today;
     $("choose-label").textContent = L.choose;
     $("col-me").textContent = L.me;
+    catalogueTexts();
     const select = $("counterpart");
     select.onchange = () => { state.withId = select.value ? Number(select.value) : null; show(); };
+    if (query.get("tab") === "catalogue" && session.tabs.includes("catalogue")) state.tab = "catalogue";
     const wanted = Number(query.get("with"));
     if (wanted) {
       state.withId = wanted;

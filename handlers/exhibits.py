@@ -24,11 +24,12 @@ from telegram.ext import (
 from bot.domain import links
 from bot.i18n import Translator, language_name
 from bot.services.exhibits import Exhibit, Hit, title_of
-from handlers import callbacks
+from handlers import callbacks, wishes
 from handlers.common import (
     Buttons,
     Caller,
     caller,
+    edit_message,
     refuse_button,
     registered_press,
     send,
@@ -94,6 +95,21 @@ def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
     return "\n".join(lines), rows
 
 
+async def _card_for(context: BotContext, who: Caller, exhibit: Exhibit) -> tuple[str, Buttons]:
+    """The card as a registered visitor sees it: with *Must meet*, *Would like to* and *Not
+    interested* for the exhibit's owner (the same wishes as on a match card)."""
+    text, rows = _card(exhibit, who.tr)
+    me = who.delegate
+    if me is None or not me.is_registered:
+        return text, rows
+    owner = await context.services.exhibits.owner_of(exhibit)
+    if owner is None or owner == me.id:
+        return text, rows
+    current = await wishes.wishes_of(context.services).get(me.id, owner)
+    rows.append(wishes.wish_row(NS, who.tr, owner, exhibit.id, current))
+    return text, rows
+
+
 async def _results(context: BotContext, who: Caller, text: str, offset: int) -> None:
     tr = who.tr
     hits: list[Hit] = await context.services.exhibits.search(text, limit=PAGE + 1, offset=offset)
@@ -136,7 +152,7 @@ async def open_exhibit_link(update: Update, context: BotContext) -> None:
     if exhibit is None:
         await send(context, who.chat_id, who.tr._("This exhibit link is not valid."))
         return
-    text, rows = _card(exhibit, who.tr)
+    text, rows = await _card_for(context, who, exhibit)
     await send(context, who.chat_id, text, rows)
 
 
@@ -218,8 +234,29 @@ async def _open(press: ExhibitPress) -> bool:
     if exhibit is None:
         return False
     await press.query.answer()
-    text, rows = _card(exhibit, press.who.tr)
+    text, rows = await _card_for(press.context, press.who, exhibit)
     await send(press.context, press.who.chat_id, text, rows)
+    return True
+
+
+async def _wish(press: ExhibitPress) -> bool:
+    """A wish button on an exhibit card: save (or clear) the mark for its owner, redraw."""
+    parsed = wishes.parse_arg(press.arg)
+    if parsed is None:
+        return False
+    owner_id, priority, exhibit_id = parsed
+    if exhibit_id is None:
+        return False
+    services = press.context.services
+    exhibit = await services.exhibits.get(exhibit_id)
+    owner = await services.exhibits.owner_of(exhibit) if exhibit is not None else None
+    profile = await services.matching.profile(owner) if owner is not None else None
+    if exhibit is None or owner != owner_id or profile is None or owner == press.me:
+        return False
+    now = await wishes.toggle(services, press.me, owner, priority)
+    await press.query.answer(wishes.saved_text(now, profile.name, press.who.tr))
+    text, rows = await _card_for(press.context, press.who, exhibit)
+    await edit_message(press.query, text, rows)
     return True
 
 
@@ -263,6 +300,7 @@ ACTIONS: Mapping[str, ExhibitAction] = {
     "save": _save,  # exhibit id: onto the presser's shortlist
     "meet": _meet,  # exhibit id: book a meeting with its owner
     "more": _more,  # offset: the next page of the last /search
+    wishes.ACTION: _wish,  # owner id - m|y|n - exhibit id: a wish for the exhibit's owner
 }
 
 

@@ -26,6 +26,7 @@ from bot.services.meetings import MeetingService
 from bot.services.organizers import OrganizerService
 from bot.services.profiles import ProfileService
 from bot.services.programme import ProgrammeService
+from bot.services.talk import TalkService
 from bot.services.web import WebService
 from storage.claims import ClaimRepository
 from storage.db import Database
@@ -64,6 +65,7 @@ class Services:
     scheduler: AutoScheduler  # the organizers' schedule built from everybody's wishes
     exhibits: ExhibitService  # the achievements catalogue, its search and shortlists
     web: WebService  # the venue board and the Mini App
+    talk: TalkService  # messages before the meeting, and guests at the table
 
 
 # The timed work, in the order it runs on every tick: name -> what it calls with "now".
@@ -75,6 +77,9 @@ DUE_WORK: tuple[tuple[str, Callable[[Services], Hook]], ...] = (
     ("meetings.remind", lambda s: s.meetings.remind_due),
     ("meetings.follow_up", lambda s: s.meetings.follow_up_due),
     ("programme.remind", lambda s: s.programme.remind_due),
+    ("talk.undelivered", lambda s: s.talk.undelivered_due),
+    ("guests.moved", lambda s: s.talk.guests_due),
+    ("guests.remind", lambda s: s.talk.guest_remind_due),
 )
 
 
@@ -120,6 +125,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         exhibits=ExhibitService(db, clock, matching),
         web=WebService(db, clock, settings.schedule, meetings, matching),
+        talk=TalkService(db, clock, meetings, outbox, seats_per_table=settings.seats_per_table),
     )
     for name, hook in DUE_WORK:
         services.delivery.dispatcher.add_hook(name, hook(services))

@@ -28,6 +28,7 @@ from handlers.meetings.common import (
     when_text,
     who_text,
 )
+from handlers.meetings.talk import guest_button, message_button
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,10 @@ def renderers(services: Services) -> dict[str, Any]:
                 (tr.label("✅ Accept"), callbacks.make(NS, "acc", meeting.id)),
                 (tr.label("Decline"), callbacks.make(NS, "dec", meeting.id)),
             ),
-            ((tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),),
+            (
+                message_button(tr, meeting.id),
+                (tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),
+            ),
         )
         return Rendered("\n".join(lines), buttons)
 
@@ -145,7 +149,10 @@ def renderers(services: Services) -> dict[str, Any]:
                 (tr.label("✅ Accept"), callbacks.make(NS, "acc", meeting.id)),
                 (tr.label("Decline"), callbacks.make(NS, "dec", meeting.id)),
             ),
-            ((tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),),
+            (
+                message_button(tr, meeting.id),
+                (tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),
+            ),
         )
         return Rendered("\n".join(lines), buttons)
 
@@ -167,7 +174,8 @@ def renderers(services: Services) -> dict[str, Any]:
             lines.append(tr._("Contact: {contact}", contact=readable_contact(other.contact)))
         lines.append(languages_line(me, other, tr))
         lines.append(tr._("Your meetings: /agenda"))
-        return Rendered("\n".join(lines))
+        buttons = ((message_button(tr, meeting.id),), (guest_button(tr, meeting.id),))
+        return Rendered("\n".join(lines), buttons)
 
     def simple(message: str) -> Any:
         async def render(tr: Translator, params: Mapping[str, Any]) -> Rendered:

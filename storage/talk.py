@@ -197,15 +197,18 @@ class TalkRepository:
         self, organization: str | None, slot_start: dt.datetime, *, limit: int
     ) -> list[Candidate]:
         """Registered delegates free in the slot who could join: colleagues of `organization`
-        (compared without case) and interpreters, interpreters first, then by name."""
+        (compared without spaces and case; SQLite folds the case of ASCII letters only, so
+        the caller checks again) and interpreters, interpreters first, then by name."""
+        key = "".join((organization or "").split()) or "\x00"
         rows = await self._db.fetchall(
             "SELECT d.id, d.name, d.organization, d.role, d.meeting_languages FROM delegates AS d "
             "WHERE d.deleted_at IS NULL AND d.registered_at IS NOT NULL AND d.name IS NOT NULL "
-            "AND (d.role = 'interpreter' OR lower(trim(d.organization)) = lower(trim(?))) "
+            "AND (d.role = 'interpreter' OR lower(replace(d.organization, ' ', '')) IN "
+            "     (lower(?), ?)) "
             "AND NOT EXISTS (SELECT 1 FROM busy_slots AS b "
             "                WHERE b.delegate_id = d.id AND b.slot_start = ?) "
             "ORDER BY d.role = 'interpreter' DESC, d.name COLLATE NOCASE, d.id LIMIT ?",
-            (organization or "", to_iso(slot_start), limit),
+            (key, key.casefold(), to_iso(slot_start), limit),
         )
         return [Candidate(int(r[0]), r[1], r[2], r[3], tuple((r[4] or "").split())) for r in rows]
 

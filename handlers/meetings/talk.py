@@ -257,6 +257,8 @@ async def _guest_menu(press: MeetingPress) -> bool:
         lines.append(tr._("You bring {name}.", name=who_text(guest, tr)))
         label = tr.label("✖️ Remove {name}", name=guest.name if guest and guest.name else "?")
         rows.append([(label, callbacks.make(NS, "grm", f"{meeting.id}_{mine[0].guest_id}"))])
+    elif seating.seats_left(seats, len(seated)) < 1:
+        lines.append(guest_error_text(GuestError(seating.TABLE_FULL), tr, seats))
     elif not found:
         lines.append(
             tr._(

@@ -196,19 +196,19 @@ class TalkRepository:
     async def candidates(
         self, organization: str | None, slot_start: dt.datetime, *, limit: int
     ) -> list[Candidate]:
-        """Registered delegates free in the slot who could join: colleagues of `organization`
-        (compared without spaces and case; SQLite folds the case of ASCII letters only, so
-        the caller checks again) and interpreters, interpreters first, then by name."""
-        key = "".join((organization or "").split()) or "\x00"
+        """Registered delegates free in the slot who could join: interpreters first, then
+        delegates whose organization has the length of `organization` without spaces, by name.
+        SQLite folds the case of ASCII letters only, so the caller compares the names
+        (bot.domain.guests.same_organization); the length only narrows the rows."""
+        key = "".join((organization or "").split())
         rows = await self._db.fetchall(
             "SELECT d.id, d.name, d.organization, d.role, d.meeting_languages FROM delegates AS d "
             "WHERE d.deleted_at IS NULL AND d.registered_at IS NOT NULL AND d.name IS NOT NULL "
-            "AND (d.role = 'interpreter' OR lower(replace(d.organization, ' ', '')) IN "
-            "     (lower(?), ?)) "
+            "AND (d.role = 'interpreter' OR length(replace(d.organization, ' ', '')) = ?) "
             "AND NOT EXISTS (SELECT 1 FROM busy_slots AS b "
             "                WHERE b.delegate_id = d.id AND b.slot_start = ?) "
             "ORDER BY d.role = 'interpreter' DESC, d.name COLLATE NOCASE, d.id LIMIT ?",
-            (key, key.casefold(), to_iso(slot_start), limit),
+            (len(key) if key else -1, to_iso(slot_start), limit),
         )
         return [Candidate(int(r[0]), r[1], r[2], r[3], tuple((r[4] or "").split())) for r in rows]
 

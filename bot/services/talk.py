@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.domain import guests as seating
 from bot.domain import talk as rules
 from bot.domain.clock import Clock
-from bot.domain.guests import GuestError
+from bot.domain.guests import GuestError, GuestKind
 from bot.domain.meetings import Meeting, MeetingState, NotYourMeeting
 from bot.domain.outbox import Priority, TemplateRef
 from bot.domain.scheduling import REMINDER_CHOICES, reminder_due
@@ -45,6 +45,7 @@ TEMPLATES = (
 # How far back the due-work hook looks for relayed copies the outbox dropped.
 BOUNCE_WINDOW = dt.timedelta(days=2)
 CANDIDATES_SHOWN = 8
+CANDIDATES_READ = 500  # rows narrowed by SQL before the names are compared
 
 
 @dataclass(frozen=True)
@@ -192,15 +193,16 @@ class TalkService:
             *(g.guest_id for g in await self.repo.guests([meeting.id])),
         }
         found = await self.repo.candidates(
-            me.organization if me else None, meeting.slot_start, limit=CANDIDATES_SHOWN + 4
+            me.organization if me else None, meeting.slot_start, limit=CANDIDATES_READ
         )
-        eligible = [
-            c
-            for c in found
-            if c.id not in taken
-            and seating.guest_kind(me.organization if me else None, c.organization, c.role)
-        ]
-        return meeting, eligible[:CANDIDATES_SHOWN]
+        organization = me.organization if me else None
+        kinds = {c.id: seating.guest_kind(organization, c.organization, c.role) for c in found}
+        free = [c for c in found if c.id not in taken]
+        interpreters = [c for c in free if kinds[c.id] is GuestKind.INTERPRETER]
+        colleagues = [c for c in free if kinds[c.id] is GuestKind.COLLEAGUE]
+        # Half the buttons each, unless one kind leaves room for the other.
+        shown = interpreters[: max(CANDIDATES_SHOWN // 2, CANDIDATES_SHOWN - len(colleagues))]
+        return meeting, shown + colleagues[: CANDIDATES_SHOWN - len(shown)]
 
     async def add_guest(self, meeting_id: int, actor_id: int, guest_id: int) -> Guest:
         """Bring a colleague or an interpreter to a booked meeting; the guest gets the

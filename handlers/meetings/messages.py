@@ -47,6 +47,14 @@ async def match_reasons(
     return clauses((reason_text(reason, tr, taxonomy) for reason in reasons), tr) or None
 
 
+def talk_buttons(tr: Translator, meeting_id: int, me: Party | None) -> tuple[tuple[str, str], ...]:
+    """*💬 Message*, for a participant who reads the card in their own chat (a host answering
+    for a delegate without Telegram cannot write in their name)."""
+    if me is None or me.chat_id is None:
+        return ()
+    return (message_button(tr, meeting_id),)
+
+
 def renderers(services: Services) -> dict[str, Any]:
     """The renderer of each meetings template, closing over the services."""
     service = meetings_of(services)
@@ -116,7 +124,7 @@ def renderers(services: Services) -> dict[str, Any]:
                 (tr.label("Decline"), callbacks.make(NS, "dec", meeting.id)),
             ),
             (
-                message_button(tr, meeting.id),
+                *talk_buttons(tr, meeting.id, me),
                 (tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),
             ),
         )
@@ -150,7 +158,7 @@ def renderers(services: Services) -> dict[str, Any]:
                 (tr.label("Decline"), callbacks.make(NS, "dec", meeting.id)),
             ),
             (
-                message_button(tr, meeting.id),
+                *talk_buttons(tr, meeting.id, me),
                 (tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),
             ),
         )
@@ -174,7 +182,8 @@ def renderers(services: Services) -> dict[str, Any]:
             lines.append(tr._("Contact: {contact}", contact=readable_contact(other.contact)))
         lines.append(languages_line(me, other, tr))
         lines.append(tr._("Your meetings: /agenda"))
-        buttons = ((message_button(tr, meeting.id),), (guest_button(tr, meeting.id),))
+        talk = talk_buttons(tr, meeting.id, me)
+        buttons = ((talk,) if talk else ()) + ((guest_button(tr, meeting.id),),)
         return Rendered("\n".join(lines), buttons)
 
     def simple(message: str) -> Any:

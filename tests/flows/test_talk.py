@@ -376,3 +376,37 @@ async def test_a_wish_from_an_exhibit_card_reaches_wishes_and_the_auto_scheduler
     await visitor.press_data(f"x1:w:{visitor_id}-m-{exhibit.id}", card)
     await api.settle()
     assert visitor.callback_answers[-1].get("show_alert") is True
+
+
+async def test_a_message_owed_when_the_bot_stops_is_sent_after_the_restart(
+    api: FakeBotApi, tmp_path: Path, clock: ManualClock
+) -> None:
+    settings = flow_settings(api, tmp_path / "restart.db")
+    settings = dataclasses.replace(
+        settings, schedule=parse_schedule(SCHEDULE, zone=settings.timezone)
+    )
+    anna = api.user(641, "Anna", language_code="en")
+    ivan = api.user(642, "Иван", language_code="ru")
+    first = await start_bot(settings, clock)
+    try:
+        a = await registered(first, anna, "en", "Anna", "en", "anna@tpu.ru")
+        i = await registered(first, ivan, "ru", "Иван", "ru", "ivan@tpu.ru")
+        await services_of(first).meetings.request(a, i, FIRST_SLOT)
+        card = await ivan.expect("Anna")
+        await ivan.press(t("ru", MESSAGE), card)
+        await ivan.expect(opening("ru", PROMPT))
+        # The sender stops claiming (as at the start of a shutdown): the copy stays owed.
+        services_of(first).delivery.sender.halt_claiming()
+        await ivan.send_text("Увидимся в 9:30")
+        await ivan.expect(opening("ru", SENT))
+        await api.settle()
+        assert not [e for e in anna.drain_events() if e.text.startswith("💬")]
+    finally:
+        await stop_bot(first)
+    second = await start_bot(settings, clock)
+    try:
+        relayed = await anna.expect(re.escape("💬 "))
+        assert "Увидимся в 9:30" in relayed.text
+        assert relayed.button_texts() == [t("en", REPLY)]
+    finally:
+        await stop_bot(second)

@@ -3,8 +3,10 @@ cards, over the fake Bot API, in English, Arabic, Russian and Chinese."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -410,3 +412,72 @@ async def test_a_message_owed_when_the_bot_stops_is_sent_after_the_restart(
         assert relayed.button_texts() == [t("en", REPLY)]
     finally:
         await stop_bot(second)
+
+
+async def test_delete_me_erases_the_thread_and_the_seats_as_a_guest(
+    api: FakeBotApi, bot: BotApplication
+) -> None:
+    anna = api.user(651, "Anna", language_code="en")
+    ivan = api.user(652, "Ivan", language_code="en")
+    boris = api.user(653, "Boris", language_code="en")
+    a = await delegate(bot, anna, "en", "Anna", "Tomsk Polytechnic")
+    i = await delegate(bot, ivan, "en", "Ivan", "Plant")
+    b = await delegate(bot, boris, "en", "Boris", "Plant")
+    services = services_of(bot)
+    meeting = await services.meetings.request(a, i, FIRST_SLOT)
+    await services.meetings.accept(meeting.id, i)
+    confirmed = await anna.expect("Meeting confirmed")
+    await ivan.expect("Meeting confirmed")
+    await services.talk.add_guest(meeting.id, i, b)
+    await boris.expect("You join a meeting")
+    await write(anna, "en", MESSAGE, confirmed, "Zanzibar-Quokka secret plans")
+    relayed = await ivan.expect(re.escape("💬 "))
+    await write(ivan, "en", REPLY, relayed, "Quokka-Zanzibar answer")
+    await anna.expect(re.escape("💬 "))
+    await api.settle()
+
+    await boris.send_text("/delete_me")
+    await boris.press("Yes, delete my data", await boris.expect("cannot be undone"))
+    await boris.expect("has been deleted")
+    await anna.send_text("/delete_me")
+    await anna.press("Yes, delete my data", await anna.expect("cannot be undone"))
+    await anna.expect("has been deleted")
+    await api.settle()
+    assert await services.talk.thread_of(meeting.id) == []
+    assert await services.talk.guests([meeting.id]) == []
+    assert (
+        await services.db.fetchval("SELECT count(*) FROM busy_slots WHERE delegate_id = ?", (b,))
+        == 0
+    )
+    with contextlib.closing(sqlite3.connect(services.db.path)) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert "Zanzibar" not in dump
+
+
+async def test_a_guest_moves_with_the_meeting_when_free_at_the_new_time(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    anna = api.user(661, "Anna", language_code="en")
+    ivan = api.user(662, "Иван", language_code="ru")
+    zara = api.user(663, "Zara", language_code="ko")
+    a = await delegate(bot, anna, "en", "Anna", "Tomsk Polytechnic")
+    i = await delegate(bot, ivan, "ru", "Иван", "Завод", languages="ru")
+    z = await delegate(bot, zara, "ko", "Zara", "Free Lance", role="interpreter",
+                       languages="ko ru en")  # fmt: skip
+    services = services_of(bot)
+    meeting = await services.meetings.request(a, i, FIRST_SLOT)
+    await services.meetings.accept(meeting.id, i)
+    await services.talk.add_guest(meeting.id, a, z)
+    first = await zara.expect("✅")
+    assert "09:30" in first.text
+    told = await ivan.expect("👥")
+    assert "Zara" in told.text
+
+    later = FIRST_SLOT + 20 * MINUTE
+    move = await services.meetings.reschedule(meeting.id, a, later)
+    await services.meetings.accept(move.id, i)
+    await run_due(bot, clock, clock.now())
+    moved = await zara.expect("✅")
+    assert "09:50" in moved.text  # the confirmation again, in Korean, at the new time
+    assert [g.guest_id for g in await services.talk.guests([move.id])] == [z]
+    assert await services.talk.guests([meeting.id]) == []

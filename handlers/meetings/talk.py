@@ -132,12 +132,14 @@ async def _ask_message(press: MeetingPress) -> bool:
             "meeting": thread.meeting.id,
             "made": press.context.services.clock.now().isoformat(),
         }
-    text = tr._(
-        "✏️ Write your message to {name}, up to {limit} characters. I will pass it on; your "
-        "contact details are shared only once a meeting is accepted.",
-        name=who_text(thread.other, tr),
-        limit=rules.MESSAGE_MAX,
-    )
+    if thread.meeting.state is MeetingState.ACCEPTED:
+        prompt = N_("✏️ Write your message to {name}, up to {limit} characters. I will pass it on.")
+    else:
+        prompt = N_(
+            "✏️ Write your message to {name}, up to {limit} characters. I will pass it on; your "
+            "contact details are shared only once a meeting is accepted."
+        )
+    text = tr._(prompt, name=who_text(thread.other, tr), limit=rules.MESSAGE_MAX)
     await send(press.context, press.who.chat_id, text)
     return True
 

@@ -115,7 +115,8 @@ class WebService:
             held = by_start.get(meeting.slot_start)
             if held is None or meeting.state is MeetingState.ACCEPTED:
                 by_start[meeting.slot_start] = meeting
-        blocked = await self.meetings.blocked(delegate_id)
+        # Blocks, and the time held as someone's colleague or interpreter at their meeting.
+        blocked = await self.meetings.repo.busy([delegate_id])
         full = await self.meetings.repo.full_slots(len(self.schedule.tables))
         grid = []
         for slot in self.schedule.slots_on(day):

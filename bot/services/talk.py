@@ -107,7 +107,7 @@ class TalkService:
         """Store a message and owe its copy to the other side, in one transaction."""
         body = rules.clean_message(text)
         if not body:
-            raise rules.TooLong(0)
+            raise ValueError("an empty message is not relayed")
         async with self.db.transaction():
             thread = await self.thread(meeting_id, author_id)
             languages = rules.writer_languages(thread.me.locale, thread.me.meeting_languages)
@@ -179,10 +179,6 @@ class TalkService:
     async def as_guest(self, delegate_id: int) -> list[Meeting]:
         """Booked meetings the delegate joins as someone's colleague or interpreter."""
         return await self.repo.as_guest(delegate_id)
-
-    async def seats_left(self, meeting_id: int) -> int:
-        """Chairs still free at the meeting's table."""
-        return seating.seats_left(self.seats_per_table, len(await self.repo.guests([meeting_id])))
 
     async def choices(self, meeting_id: int, actor_id: int) -> tuple[Meeting, list[Candidate]]:
         """Whom the actor's side may bring: colleagues and interpreters free in that slot."""

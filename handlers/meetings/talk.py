@@ -161,22 +161,23 @@ async def on_text(update: Update, context: BotContext) -> None:
     """A text after *💬 Message*: relay it, or say why not (too long, the thread has ended)."""
     meeting_id = _pending(context)
     message = update.effective_message
-    if meeting_id is None or message is None or message.text is None:
+    text = message.text if message is not None else None
+    if meeting_id is None or text is None or not text.strip():
         return
     who = await caller(update, context)
     if who is None or who.delegate is None:
         return
     tr, service = who.tr, talk_of(context.services)
     try:
-        sent = await service.say(meeting_id, who.delegate.id, message.text)
+        sent = await service.say(meeting_id, who.delegate.id, text)
     except rules.TooLong as error:
-        text = tr._(
+        refusal = tr._(
             "Your message is {length} characters long; the limit is {limit}. Please shorten it "
             "and send it again.",
             length=error.length,
             limit=rules.MESSAGE_MAX,
         )
-        await send(context, who.chat_id, text)
+        await send(context, who.chat_id, refusal)
         raise ApplicationHandlerStop from None
     except rules.TalkEnded as ended:
         context.user_data.pop(TALK, None)  # type: ignore[union-attr]
@@ -187,8 +188,8 @@ async def on_text(update: Update, context: BotContext) -> None:
         return
     context.user_data.pop(TALK, None)  # type: ignore[union-attr]
     other = await meetings_of(context.services).party(sent.recipient_id)
-    text = tr._("✉️ Sent to {name}. Their answer will come here.", name=who_text(other, tr))
-    await send(context, who.chat_id, text, [[message_button(tr, sent.meeting_id)]])
+    done = tr._("✉️ Sent to {name}. Their answer will come here.", name=who_text(other, tr))
+    await send(context, who.chat_id, done, [[message_button(tr, sent.meeting_id)]])
     raise ApplicationHandlerStop
 
 

@@ -481,3 +481,29 @@ async def test_a_guest_moves_with_the_meeting_when_free_at_the_new_time(
     assert "09:50" in moved.text  # the confirmation again, in Korean, at the new time
     assert [g.guest_id for g in await services.talk.guests([move.id])] == [z]
     assert await services.talk.guests([meeting.id]) == []
+
+
+async def test_an_expired_request_and_a_past_meeting_end_the_thread_in_the_writers_language(
+    api: FakeBotApi, bot: BotApplication, clock: ManualClock
+) -> None:
+    kim = api.user(671, "Kim", language_code="ko")
+    li = api.user(672, "Li", language_code="zh")
+    k = await registered(bot, kim, "ko", "김민준", "ko en", "kim@example.kr")
+    lid = await registered(bot, li, "zh", "李伟", "zh en", "li@example.cn")
+    services = services_of(bot)
+    waiting = await services.meetings.request(k, lid, FIRST_SLOT)
+    card = await li.expect("김민준")
+    booked = await services.meetings.request(lid, k, FIRST_SLOT + 20 * MINUTE)
+    await kim.expect("李伟")
+    await services.meetings.accept(booked.id, k)
+    confirmed = await li.expect("✅")
+    await run_due(bot, clock, waiting.expires_at)
+    await li.press(t("zh", MESSAGE), card)
+    await api.settle()
+    expired = "The request expired without an answer, so this conversation has ended."
+    assert li.callback_answers[-1]["text"] == t("zh", expired)
+    await run_due(bot, clock, booked.slot_end)
+    await li.press(t("zh", MESSAGE), confirmed)
+    await api.settle()
+    past = "The meeting is over, so this conversation has ended."
+    assert li.callback_answers[-1]["text"] == t("zh", past)

@@ -32,6 +32,7 @@ from handlers.context import BotContext
 from handlers.meetings.common import (
     NS,
     meetings_of,
+    parse_pair,
     table_text,
     when_text,
     who_text,
@@ -286,15 +287,8 @@ async def _guest_menu(press: MeetingPress) -> bool:
     return True
 
 
-def _pair(arg: str) -> tuple[int, int] | None:
-    first, sep, second = arg.partition("_")
-    if not sep or not callbacks.is_id(first) or not callbacks.is_id(second):
-        return None
-    return int(first), int(second)
-
-
 async def _add_guest(press: MeetingPress) -> bool:
-    pair = _pair(press.arg)
+    pair = parse_pair(press.arg)
     if pair is None:
         return False
     services, tr = press.context.services, press.tr
@@ -319,7 +313,7 @@ async def _add_guest(press: MeetingPress) -> bool:
 
 
 async def _remove_guest(press: MeetingPress) -> bool:
-    pair = _pair(press.arg)
+    pair = parse_pair(press.arg)
     if pair is None:
         return False
     services, tr = press.context.services, press.tr

@@ -25,6 +25,7 @@ from bot.domain import links
 from bot.i18n import Translator, language_name
 from bot.services.exhibits import Exhibit, Hit, title_of
 from handlers import callbacks, wishes
+from handlers import leads as leads_view
 from handlers.common import (
     Buttons,
     Caller,
@@ -67,7 +68,11 @@ def _booth(exhibit: Exhibit, tr: Translator) -> str:
     return ""
 
 
-def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
+def _card(
+    exhibit: Exhibit, tr: Translator, *, card_left: bool | None = None
+) -> tuple[str, Buttons]:
+    """The exhibit's text and buttons; `card_left` (None: not a registered visitor) is whether
+    the visitor lets its exhibitor see them."""
     lines = [_title(exhibit, tr)]
     if booth := _booth(exhibit, tr):
         lines.append(booth)
@@ -86,19 +91,28 @@ def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
             )
     if exhibit.data.trl is not None:
         lines.append(tr._("Technology readiness level: {trl}", trl=exhibit.data.trl))
+    if exhibit.data.roadshow:  # a roadshow project: its presenter is the one to meet
+        meet = tr.label("🎤 Meet the presenter")
+    else:
+        meet = tr.label("🤝 Request a meeting")
     rows: Buttons = [
         [
-            (tr.label("🤝 Request a meeting"), callbacks.make(NS, "meet", exhibit.id)),
+            (meet, callbacks.make(NS, "meet", exhibit.id)),
             (tr.label("Save"), callbacks.make(NS, "save", exhibit.id)),
         ]
     ]
+    if card_left is not None:
+        lines.append(leads_view.card_line(tr, card_left))
+        rows.append([leads_view.card_button(tr, exhibit.id, card_left)])
     return "\n".join(lines), rows
 
 
-async def _card_for(context: BotContext, who: Caller, exhibit: Exhibit) -> tuple[str, Buttons]:
+async def _card_for(
+    context: BotContext, who: Caller, exhibit: Exhibit, *, card_left: bool | None = None
+) -> tuple[str, Buttons]:
     """The card as a registered visitor sees it: with *Must meet*, *Would like to* and *Not
     interested* for the exhibit's owner (the same wishes as on a match card)."""
-    text, rows = _card(exhibit, who.tr)
+    text, rows = _card(exhibit, who.tr, card_left=card_left)
     me = who.delegate
     if me is None or not me.is_registered:
         return text, rows
@@ -152,7 +166,11 @@ async def open_exhibit_link(update: Update, context: BotContext) -> None:
     if exhibit is None:
         await send(context, who.chat_id, who.tr._("This exhibit link is not valid."))
         return
-    text, rows = await _card_for(context, who, exhibit)
+    card_left = None
+    if who.delegate is not None and who.delegate.is_registered:
+        await context.services.leads.record(exhibit.id, who.delegate.id, "scan")
+        card_left = await context.services.leads.opted_in(exhibit.id, who.delegate.id)
+    text, rows = await _card_for(context, who, exhibit, card_left=card_left)
     await send(context, who.chat_id, text, rows)
 
 
@@ -234,7 +252,8 @@ async def _open(press: ExhibitPress) -> bool:
     if exhibit is None:
         return False
     await press.query.answer()
-    text, rows = await _card_for(press.context, press.who, exhibit)
+    card_left = await press.context.services.leads.opted_in(exhibit.id, press.me)
+    text, rows = await _card_for(press.context, press.who, exhibit, card_left=card_left)
     await send(press.context, press.who.chat_id, text, rows)
     return True
 
@@ -255,7 +274,8 @@ async def _wish(press: ExhibitPress) -> bool:
         return False
     now = await wishes.toggle(services, press.me, owner, priority)
     await press.query.answer(wishes.saved_text(now, profile.name, press.who.tr))
-    text, rows = await _card_for(press.context, press.who, exhibit)
+    card_left = await services.leads.opted_in(exhibit.id, press.me)
+    text, rows = await _card_for(press.context, press.who, exhibit, card_left=card_left)
     await edit_message(press.query, text, rows)
     return True
 
@@ -265,6 +285,7 @@ async def _save(press: ExhibitPress) -> bool:
     if exhibit is None:
         return False
     await press.context.services.exhibits.save(press.me, exhibit.id)
+    await press.context.services.leads.record(exhibit.id, press.me, "save")
     await press.query.answer(press.who.tr.label("Saved: see /saved"))
     return True
 
@@ -273,14 +294,29 @@ async def _meet(press: ExhibitPress) -> bool:
     exhibit = await _exhibit(press)
     if exhibit is None:
         return False
-    owner = await press.context.services.exhibits.owner_of(exhibit)
+    # The owner, else the organization's first representative; all of them are asked.
+    team = [m for m in await press.context.services.leads.team(exhibit) if m != press.me]
     await press.query.answer()
-    if owner is None:
+    if not team:
         text = press.who.tr._("The exhibitor cannot be booked in the bot; visit the booth.")
         await send(press.context, press.who.chat_id, text)
         return True
     reason = title_of(exhibit, press.who.tr.locale)[1]
-    await offer_slots(press.context, press.who, owner, reason=reason)
+    leads_view.remember_exhibit(press.context, team[0], exhibit.id)
+    await offer_slots(press.context, press.who, team[0], reason=reason, team=team)
+    return True
+
+
+async def _leave_card(press: ExhibitPress) -> bool:
+    exhibit = await _exhibit(press)
+    if exhibit is None:
+        return False
+    service = press.context.services.leads
+    wanted = not await service.opted_in(exhibit.id, press.me)
+    await service.set_opt_in(exhibit.id, press.me, wanted)
+    await press.query.answer(leads_view.card_toast(press.who.tr, wanted))
+    text, rows = await _card_for(press.context, press.who, exhibit, card_left=wanted)
+    await edit_message(press.query, text, rows)
     return True
 
 
@@ -301,6 +337,7 @@ ACTIONS: Mapping[str, ExhibitAction] = {
     "meet": _meet,  # exhibit id: book a meeting with its owner
     "more": _more,  # offset: the next page of the last /search
     wishes.ACTION: _wish,  # owner id - m|y|n - exhibit id: a wish for the exhibit's owner
+    "card": _leave_card,  # exhibit id: let its exhibitor see the presser, or stop
 }
 
 
@@ -326,3 +363,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("saved", saved, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
     app.add_handler(InlineQueryHandler(inline_search))
+
+
+# A title and a booth line as the catalogue writes them, for the roadshow's project lists.
+title_text = _title
+booth_text = _booth

@@ -215,6 +215,10 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
             language=LANGUAGE_LABELS.get(delegate.locale or "", "—"),
         ),
         tr._("Tell me about new matches: {answer}", answer=Html(announce)),
+        tr._(
+            "Suggest meetings while I have none: {answer}",
+            answer=Html(tr._("yes") if delegate.nudges else tr._("no")),
+        ),
     ]
     buttons = [
         (tr.label(label), callbacks.make(NS, "edit", step.value))
@@ -227,6 +231,12 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
     rows = chunk(buttons, 2)
     rows.append([toggle])
     if delegate.is_registered:
+        # The nudges' toggle (handlers/nudges.py, namespace "n").
+        if delegate.nudges:
+            nudge = (tr.label("💤 Stop meeting suggestions"), callbacks.make("n", "tog", 0))
+        else:
+            nudge = (tr.label("💡 Suggest meetings"), callbacks.make("n", "tog", 1))
+        rows.append([nudge])
         rows.append(
             [(tr.label("⏰ Meeting reminders"), callbacks.make(callbacks.MEETINGS, "rem"))]
         )

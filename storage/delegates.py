@@ -15,7 +15,7 @@ from storage.db import Database
 _COLUMNS = (
     "id, telegram_user_id, chat_id, locale, name, organization, country, role, "
     "meeting_languages, contact, contact_kind, consent, step, editing, reachable, "
-    "created_at, updated_at, registered_at, notify_matches"
+    "created_at, updated_at, registered_at, notify_matches, nudges"
 )
 
 # Columns an answer may set; anything else is refused so no caller can build SQL from input.
@@ -23,7 +23,7 @@ _WRITABLE = frozenset(
     {
         "locale", "name", "organization", "country", "role", "meeting_languages", "contact",
         "contact_kind", "consent", "step", "editing", "registered_at", "chat_id", "reachable",
-        "notify_matches",
+        "notify_matches", "nudges",
     }
 )  # fmt: skip
 
@@ -57,6 +57,7 @@ def _row_to_delegate(row: aiosqlite.Row) -> Delegate:
         updated_at=from_iso(row["updated_at"]),
         registered_at=from_iso(row["registered_at"]) if row["registered_at"] else None,
         notify_matches=bool(row["notify_matches"]),
+        nudges=bool(row["nudges"]),
     )
 
 

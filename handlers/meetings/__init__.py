@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -23,6 +24,7 @@ from bot.domain.meetings import Meeting, MeetingError, NotYourMeeting, SlotTaken
 from bot.domain.scheduling import REMINDER_CHOICES, slot_start_from_key
 from bot.i18n import N_, Translator
 from bot.services import Services
+from bot.services.exhibits import Exhibit
 from bot.services.meetings import MeetingService
 from handlers import callbacks
 from handlers.common import (
@@ -139,15 +141,28 @@ async def _book_picked(press: MeetingPress) -> bool:
     return True
 
 
+async def _draft_exhibit(press: MeetingPress, draft: Mapping[str, Any]) -> Exhibit | None:
+    """The exhibit a request drafted from its card is about (None for other requests)."""
+    exhibit_id = draft.get("exhibit")
+    if exhibit_id is None:
+        return None
+    return await press.context.services.exhibits.get(int(exhibit_id))
+
+
 async def _send_request(press: MeetingPress) -> bool:
     key = parse_id(press.arg)
     draft = current_draft(press.context)
     if key is None or draft is None or int(draft["slot"]) != key:
         return False
+    exhibit = await _draft_exhibit(press, draft)
+    team = await press.context.services.leads.team(exhibit) if exhibit else []
     meeting = await press.service.request(
         press.me, int(draft["invitee"]), slot_start_from_key(key), note=draft.get("note"),
         reason=draft.get("reason"), booking_token=draft.get("token"),
+        team=[m for m in team if m != press.me],
     )  # fmt: skip
+    if exhibit is not None:
+        await press.context.services.leads.record(exhibit.id, press.me, "ask")
     if press.context.user_data is not None:
         press.context.user_data.pop(DRAFT, None)
     sent = N_("✉️ Request sent to {name} for {when}. I will tell you when they answer.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import CallbackQuery, Update
@@ -42,6 +42,8 @@ from handlers.meetings.talk import TALK, message_button
 
 log = logging.getLogger(__name__)
 
+EXHIBITS = "meeting_exhibits"  # user_data: invitee id -> the exhibit card the booking came from
+
 
 async def registered_caller(update: Update, context: BotContext) -> Caller | None:
     """The caller if registered; otherwise tell them to finish registration first."""
@@ -64,8 +66,10 @@ async def offer_slots(
     *,
     token: str | None = None,
     reason: str | None = None,
+    team: Sequence[int] = (),
 ) -> None:
-    """Send "Book a meeting with <name>" with the earliest times free for both.
+    """Send "Book a meeting with <name>" with the earliest times free for both (with a `team`,
+    an organization's representatives: the times when one of them is free).
 
     /matches calls this for its "Request a meeting" button (token None): the counterpart must
     be shown to matching delegates. The `reason` (why they match, in plain words) is kept for
@@ -82,7 +86,10 @@ async def offer_slots(
     if reason:
         reasons[counterpart_id] = reason
     me = await service.party(who.delegate.id)
-    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
+    if team:
+        slots = await service.free_slots_for_team(who.delegate.id, team)
+    else:
+        slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
     lines = [
         tr._("<b>Book a meeting with {name}</b>", name=who_text(other, tr)),
         languages_line(me, other, tr),
@@ -198,11 +205,14 @@ def current_draft(context: BotContext) -> dict[str, Any] | None:
 
 def start_draft(context: BotContext, invitee: int, key: int, token: str | None) -> dict[str, Any]:
     reasons: dict[int, str] = (context.user_data or {}).get("meeting_reasons", {})
+    # Booked from an exhibit card: the exhibit, whose representatives are all asked.
+    exhibits: dict[int, int] = (context.user_data or {}).get(EXHIBITS, {})
     draft: dict[str, Any] = {
         "invitee": invitee,
         "slot": key,
         "token": token,
         "reason": reasons.get(invitee),
+        "exhibit": exhibits.get(invitee) if token is None else None,
         "note": None,
         "made": context.services.clock.now().isoformat(),
     }

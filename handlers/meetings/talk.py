@@ -59,8 +59,9 @@ class MeetingPress(Protocol):
 # user_data: the thread a typed message goes to, and when the writer pressed Message.
 TALK = "meeting_talk"
 TALK_MINUTES = 15
-# Before the note of a request (-2) and the offers questions (-1).
-TALK_GROUP = -3
+# Before the note of a lead (-3), of a request (-2) and the offers questions (-1); each acts
+# only while its own question is open.
+TALK_GROUP = -4
 
 
 def talk_of(services: Services) -> TalkService:

@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot.domain import links
 from bot.i18n import Translator, language_name
 from bot.services.exhibits import Exhibit, Hit, title_of
-from handlers import callbacks, wishes
+from handlers import callbacks, registration, wishes
 from handlers import leads as leads_view
 from handlers.common import (
     Buttons,
@@ -36,7 +36,7 @@ from handlers.common import (
     send,
     translator_for,
 )
-from handlers.context import BotContext
+from handlers.context import BotContext, add_link_resumer
 from handlers.meetings.booking import offer_slots, registered_caller
 
 NS = "x"
@@ -162,6 +162,15 @@ async def open_exhibit_link(update: Update, context: BotContext) -> None:
     if who is None:
         return
     token = (context.args or [""])[0]
+    await resume_exhibit(context, who, token)
+    if who.delegate is None or not who.delegate.is_registered:
+        # Saving and booking need a profile: registration follows the card, and the card
+        # comes back, its buttons working, once the registration is complete.
+        await registration.start_with_link(update, context, token)
+
+
+async def resume_exhibit(context: BotContext, who: Caller, token: str) -> None:
+    """The exhibit's card, for its booth link (at once, or once registration is complete)."""
     exhibit = await context.services.exhibits.by_token(token)
     if exhibit is None:
         await send(context, who.chat_id, who.tr._("This exhibit link is not valid."))
@@ -359,6 +368,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     link = filters.Regex(rf"^/start(@\w+)?\s+{links.EXHIBIT_PREFIX}")
     app.add_handler(CommandHandler("start", open_exhibit_link, filters=private & link))
+    add_link_resumer(app, links.EXHIBIT_PREFIX, resume_exhibit)
     app.add_handler(CommandHandler("search", search, filters=private))
     app.add_handler(CommandHandler("saved", saved, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))

@@ -133,7 +133,7 @@ class DelegateRepository:
             # An import's copy of the data goes too; external_id stays (the organizers' own
             # id, not personal) so a re-import does not bring the profile back.
             "telegram_username = NULL, second_contact = NULL, host_external_id = NULL, "
-            "import_data = NULL, claim_token = NULL "
+            "import_data = NULL, claim_token = NULL, pending_link = NULL "
             "WHERE id = ?",
             (now, now, delegate_id),
         )
@@ -142,6 +142,25 @@ class DelegateRepository:
             "DELETE FROM wishes WHERE delegate_id = ? OR counterpart_id = ?",
             (delegate_id, delegate_id),
         )
+
+    async def remember_link(self, delegate_id: int, payload: str) -> None:
+        """Keep a deep link opened before registration was complete (the latest one wins)."""
+        await self._db.execute(
+            "UPDATE delegates SET pending_link = ? WHERE id = ?", (payload, delegate_id)
+        )
+
+    async def take_link(self, delegate_id: int) -> str | None:
+        """The deep link waiting for the registration to be complete, removed as it is read:
+        it is followed once."""
+        async with self._db.transaction() as db:
+            payload = await db.fetchval(
+                "SELECT pending_link FROM delegates WHERE id = ?", (delegate_id,)
+            )
+            if payload is not None:
+                await db.execute(
+                    "UPDATE delegates SET pending_link = NULL WHERE id = ?", (delegate_id,)
+                )
+        return str(payload) if payload else None
 
     async def registration_counts(self) -> RegistrationCounts:
         """Count delegates who finished registration and those still filling it in."""

@@ -547,9 +547,12 @@ class MeetingService:
             return 0
         people = sorted({p for m in meetings for p in m.participants})
         choices = await self.repo.reminder_choices(people)
+        done = await self._owed_already(meetings, "remind")
         owed = 0
         for meeting in meetings:
             for person in meeting.participants:
+                if _owed_key(meeting.id, "remind", person) in done:
+                    continue
                 minutes = choices.get(person, self.schedule.reminder_minutes)
                 if reminder_due(meeting.slot_start, minutes, now):
                     # Retried while Telegram fails, but not once the meeting has begun.
@@ -565,11 +568,13 @@ class MeetingService:
 
     async def follow_up_due(self, now: dt.datetime) -> int:
         """Ask each participant "did the meeting take place?" shortly after it ended."""
+        meetings = await self.repo.ended_between(now - FOLLOW_UP_WINDOW, now - FOLLOW_UP_DELAY)
+        done = await self._owed_already(meetings, "followup")
         owed = 0
-        for meeting in await self.repo.ended_between(
-            now - FOLLOW_UP_WINDOW, now - FOLLOW_UP_DELAY
-        ):
+        for meeting in meetings:
             for person in meeting.participants:
+                if _owed_key(meeting.id, "followup", person) in done:
+                    continue
                 owed += await self._notify(
                     meeting, person, T_FOLLOW_UP, Priority.NOTICE, "followup"
                 )
@@ -651,6 +656,11 @@ class MeetingService:
 
     # --- messages -----------------------------------------------------------------------------
 
+    async def _owed_already(self, meetings: Sequence[Meeting], kind: str) -> set[str]:
+        """The `kind` messages already owed to these meetings' participants."""
+        keys = [_owed_key(m.id, kind, person) for m in meetings for person in m.participants]
+        return await self.repo.owed_already(keys)
+
     async def _notify(
         self,
         meeting: Meeting,
@@ -690,7 +700,7 @@ class MeetingService:
             host = await self.repo.party(party.host_id)
             if host is not None and host.chat_id is not None:
                 chat_id, recipient = host.chat_id, host.id
-        key = f"meeting:{meeting.id}:{kind}:{person}"
+        key = _owed_key(meeting.id, kind, person)
         recipients = [(chat_id, recipient, key)] if chat_id is not None else []
         if not recipients:
             # No Telegram and no reachable host: every organizer who talks to the bot is told.
@@ -713,6 +723,11 @@ class MeetingService:
             )
             owed += 0 if item is None else 1
         return min(owed, 1)
+
+
+def _owed_key(meeting_id: int, kind: str, person: int) -> str:
+    """The outbox dedupe key of a message about a meeting: owed once per person and kind."""
+    return f"meeting:{meeting_id}:{kind}:{person}"
 
 
 def _clip(text: str | None, limit: int) -> str | None:

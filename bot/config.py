@@ -141,6 +141,13 @@ SETTINGS: tuple[Setting, ...] = (
         "`hash`: a tiny test encoder",
     ),
     Setting(
+        "MATCHMAKER_SEATS_PER_TABLE",
+        "venue.seats_per_table",
+        "`4`",
+        "Chairs at each meeting table: the two delegates plus the colleagues or interpreters "
+        "they bring",
+    ),
+    Setting(
         "MATCHMAKER_WEBHOOK_LISTEN",
         "webhook.listen",
         "`127.0.0.1`",
@@ -188,6 +195,7 @@ class Settings:
     web_listen: str = "127.0.0.1"
     web_port: int | None = None  # None: no web server (0: any free port, for tests)
     web_url: str | None = None
+    seats_per_table: int = 4  # [venue]: the two parties and the guests they bring
     extra: Mapping[str, Any] = field(default_factory=dict)
     # The [schedule] table of the TOML file (README: "Meeting schedule").
     schedule: Schedule = field(default_factory=Schedule)
@@ -425,6 +433,11 @@ def load_settings(
     if web_url is not None and not web_url.startswith(("http://", "https://")):
         raise ConfigError(name, f"{web_url!r} is not an http(s) URL")
 
+    name, value = raw("MATCHMAKER_SEATS_PER_TABLE", "venue.seats_per_table")
+    seats = 4.0 if value is None else _parse_number(name, value, low=2, high=20)
+    if seats != int(seats):
+        raise ConfigError(name, f"{value!r} is not a whole number")
+
     section = data.get("schedule")
     if section is not None and not isinstance(section, Mapping):
         raise ConfigError(f"schedule in {path_text}", "expected a [schedule] table")
@@ -456,6 +469,7 @@ def load_settings(
         web_listen=web_listen,
         web_port=None if web_port is None else int(web_port),
         web_url=web_url,
+        seats_per_table=int(seats),
         extra=data,
         schedule=schedule,
         nudges=nudges,

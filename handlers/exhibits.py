@@ -26,7 +26,7 @@ from bot.domain.exhibit_filters import ExhibitFilter
 from bot.i18n import Html, Translator, language_name
 from bot.services import Services
 from bot.services.exhibits import Exhibit, ExhibitPage, title_of
-from handlers import callbacks, registration
+from handlers import callbacks, registration, wishes
 from handlers import leads as leads_view
 from handlers.common import (
     Buttons,
@@ -119,6 +119,23 @@ def _card(
         lines.append(leads_view.card_line(tr, card_left))
         rows.append([leads_view.card_button(tr, exhibit.id, card_left)])
     return "\n".join(lines), rows
+
+
+async def _card_for(
+    context: BotContext, who: Caller, exhibit: Exhibit, *, card_left: bool | None = None
+) -> tuple[str, Buttons]:
+    """The card as a registered visitor sees it: with *Must meet*, *Would like to* and *Not
+    interested* for the exhibit's owner (the same wishes as on a match card)."""
+    text, rows = _card(exhibit, who.tr, card_left=card_left)
+    me = who.delegate
+    if me is None or not me.is_registered:
+        return text, rows
+    owner = await context.services.exhibits.owner_of(exhibit)
+    if owner is None or owner == me.id:
+        return text, rows
+    current = await wishes.wishes_of(context.services).get(me.id, owner)
+    rows.append(wishes.wish_row(NS, who.tr, owner, exhibit.id, current))
+    return text, rows
 
 
 async def on_display(
@@ -241,7 +258,7 @@ async def resume_exhibit(context: BotContext, who: Caller, token: str) -> None:
     if who.delegate is not None and who.delegate.is_registered:
         await context.services.leads.record(exhibit.id, who.delegate.id, "scan")
         card_left = await context.services.leads.opted_in(exhibit.id, who.delegate.id)
-    text, rows = _card(exhibit, who.tr, card_left=card_left)
+    text, rows = await _card_for(context, who, exhibit, card_left=card_left)
     await send(context, who.chat_id, text, rows)
 
 
@@ -326,8 +343,30 @@ async def _open(press: ExhibitPress) -> bool:
         return False
     await press.query.answer()
     card_left = await press.context.services.leads.opted_in(exhibit.id, press.me)
-    text, rows = _card(exhibit, press.who.tr, card_left=card_left)
+    text, rows = await _card_for(press.context, press.who, exhibit, card_left=card_left)
     await send(press.context, press.who.chat_id, text, rows)
+    return True
+
+
+async def _wish(press: ExhibitPress) -> bool:
+    """A wish button on an exhibit card: save (or clear) the mark for its owner, redraw."""
+    parsed = wishes.parse_arg(press.arg)
+    if parsed is None:
+        return False
+    owner_id, priority, exhibit_id = parsed
+    if exhibit_id is None:
+        return False
+    services = press.context.services
+    exhibit = await services.exhibits.get(exhibit_id)
+    owner = await services.exhibits.owner_of(exhibit) if exhibit is not None else None
+    profile = await services.matching.profile(owner) if owner is not None else None
+    if exhibit is None or owner != owner_id or profile is None or owner == press.me:
+        return False
+    now = await wishes.toggle(services, press.me, owner, priority)
+    await press.query.answer(wishes.saved_text(now, profile.name, press.who.tr))
+    card_left = await services.leads.opted_in(exhibit.id, press.me)
+    text, rows = await _card_for(press.context, press.who, exhibit, card_left=card_left)
+    await edit_message(press.query, text, rows)
     return True
 
 
@@ -366,7 +405,7 @@ async def _leave_card(press: ExhibitPress) -> bool:
     wanted = not await service.opted_in(exhibit.id, press.me)
     await service.set_opt_in(exhibit.id, press.me, wanted)
     await press.query.answer(leads_view.card_toast(press.who.tr, wanted))
-    text, rows = _card(exhibit, press.who.tr, card_left=wanted)
+    text, rows = await _card_for(press.context, press.who, exhibit, card_left=wanted)
     await edit_message(press.query, text, rows)
     return True
 
@@ -411,6 +450,7 @@ ACTIONS: Mapping[str, ExhibitAction] = {
     "meet": _meet,  # exhibit id: book a meeting with its owner
     "more": _more,  # search state (handlers/exhibit_filters.py): that page of results
     "menu": _menu,  # f|h|t|k, then a search state: the choices of that filter
+    wishes.ACTION: _wish,  # owner id - m|y|n - exhibit id: a wish for the exhibit's owner
     "card": _leave_card,  # exhibit id: let its exhibitor see the presser, or stop
 }
 

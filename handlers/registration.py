@@ -53,6 +53,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.INVESTOR: N_("Investor"),
     Role.AGENCY: N_("Tech-transfer agency"),
     Role.GOVERNMENT: N_("Government body"),
+    # Translators: the organization type of a delegate who interprets at other people's meetings.
+    Role.INTERPRETER: N_("Interpreter"),
 }
 
 EDIT_LABELS: dict[Step, str] = {

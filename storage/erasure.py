@@ -53,6 +53,18 @@ class ErasureRepository:
             links = await db.execute(
                 "DELETE FROM booking_tokens WHERE delegate_id = ?", (delegate_id,)
             )
+            # What they wrote before a meeting, what was written to them, and their seats as
+            # someone's colleague or interpreter.
+            await db.execute(
+                "DELETE FROM meeting_messages WHERE author_id = ? OR recipient_id = ?",
+                (delegate_id, delegate_id),
+            )
+            await db.execute(
+                "DELETE FROM busy_slots WHERE delegate_id = ? AND meeting_id IN "
+                "(SELECT meeting_id FROM meeting_guests WHERE guest_id = ?)",
+                (delegate_id, delegate_id),
+            )
+            await db.execute("DELETE FROM meeting_guests WHERE guest_id = ?", (delegate_id,))
             leads = await db.execute(
                 "DELETE FROM exhibit_leads WHERE delegate_id = ?", (delegate_id,)
             )

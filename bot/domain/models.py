@@ -16,6 +16,7 @@ class Role(StrEnum):
     INVESTOR = "investor"
     AGENCY = "agency"
     GOVERNMENT = "government"
+    INTERPRETER = "interpreter"  # an interpreter delegates can bring to a meeting's table
 
 
 class Step(StrEnum):

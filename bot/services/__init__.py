@@ -30,6 +30,7 @@ from bot.services.organizers import OrganizerService
 from bot.services.profiles import ProfileService
 from bot.services.programme import ProgrammeService
 from bot.services.roadshows import RoadshowService
+from bot.services.talk import TalkService
 from bot.services.web import WebService
 from storage.claims import ClaimRepository
 from storage.db import Database
@@ -68,6 +69,7 @@ class Services:
     scheduler: AutoScheduler  # the organizers' schedule built from everybody's wishes
     exhibits: ExhibitService  # the achievements catalogue, its search and shortlists
     web: WebService  # the venue board and the Mini App
+    talk: TalkService  # messages before the meeting, and guests at the table
     nudges: NudgeService  # suggestions to delegates without meetings, the evening agenda
     followup: FollowupService  # what came of held meetings, months later
     leads: LeadService  # exhibitors' leads and an organization's representatives
@@ -83,6 +85,9 @@ DUE_WORK: tuple[tuple[str, Callable[[Services], Hook]], ...] = (
     ("meetings.remind", lambda s: s.meetings.remind_due),
     ("meetings.follow_up", lambda s: s.meetings.follow_up_due),
     ("programme.remind", lambda s: s.programme.remind_due),
+    ("talk.undelivered", lambda s: s.talk.undelivered_due),
+    ("guests.moved", lambda s: s.talk.guests_due),
+    ("guests.remind", lambda s: s.talk.guest_remind_due),
     ("nudges.matches", lambda s: s.nudges.nudge_due),
     ("nudges.agenda", lambda s: s.nudges.agenda_due),
     ("followup.ask", lambda s: s.followup.ask_due),
@@ -133,6 +138,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         exhibits=exhibits,
         web=WebService(db, clock, settings.schedule, meetings, matching),
+        talk=TalkService(db, clock, meetings, outbox, seats_per_table=settings.seats_per_table),
         nudges=NudgeService(
             db,
             clock,

@@ -207,7 +207,8 @@ class WebService:
             held = by_start.get(meeting.slot_start)
             if held is None or meeting.state is MeetingState.ACCEPTED:
                 by_start[meeting.slot_start] = meeting
-        blocked = await self._read.meetings.blocked(delegate_id)
+        # Blocks, and the time held as someone's colleague or interpreter at their meeting.
+        blocked = await self._read.meetings.busy([delegate_id])
         full = await self._full.get()
         grid = []
         for slot in self.schedule.slots_on(day):

@@ -35,6 +35,7 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext, add_link_resumer
+from handlers.meetings import talk
 from handlers.meetings.agenda import (
     block_day_choice,
     reminder_choice,
@@ -397,6 +398,7 @@ ACTIONS: Mapping[str, MeetingAction] = {
     "newl": _new_booking_link,  # (none): a new booking link, the old one dies
     "fb": _outcome,  # meeting id _ h|n|l: held, no-show, late cancel
     "rate": _rate,  # meeting id _ 1..5
+    **talk.ACTIONS,  # say, gst, gad, grm: messages before the meeting, guests at the table
 }
 
 
@@ -449,9 +451,19 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add the meetings handlers and renderers; call before registration.register, which also
     answers /start."""
     services: Services = app.bot_data["services"]
-    for key, renderer in renderers(services).items():
+    for key, renderer in {**renderers(services), **talk.renderers(services)}.items():
         services.delivery.renderers.add(key, renderer)
     private = filters.ChatType.PRIVATE
+    # A message typed after *💬 Message* goes to the other side, before anything else reads it.
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, talk.on_text),
+        group=talk.TALK_GROUP,
+    )
+    app.add_handler(MessageHandler(private & filters.COMMAND, talk.forget), group=talk.TALK_GROUP)
+    app.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, talk.on_other),
+        group=talk.TALK_GROUP,
+    )
     link = filters.Regex(rf"^/start(@\w+)?\s+{links.BOOKING_PREFIX}")
     app.add_handler(CommandHandler("start", open_booking_link, filters=private & link))
     add_link_resumer(app, links.BOOKING_PREFIX, resume_booking)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from telegram import CallbackQuery, Update
 
@@ -18,7 +19,7 @@ from bot.domain.scheduling import REMINDER_CHOICES, slot_key
 from bot.formats import moments
 from bot.formats.badges import qr_png
 from bot.formats.calendar import CalendarEntry, agenda_ics
-from bot.i18n import Html, Translator
+from bot.i18n import Html, Translator, joined
 from bot.services import Services
 from bot.services.meetings import Party
 from handlers import callbacks
@@ -33,8 +34,33 @@ from handlers.common import (
 from handlers.context import BotContext
 from handlers.meetings.booking import registered_caller
 from handlers.meetings.common import NS, meetings_of, table_text, when_text, who_text
+from handlers.meetings.talk import guest_line
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Table:
+    """Who else sits at the delegate's meetings: guests per meeting, the meetings the delegate
+    joins as a guest, and everyone's party record."""
+
+    guests: Mapping[int, list[int]]
+    joining: Sequence[Meeting]
+    people: Mapping[int, Party | None]
+
+
+async def table_of(services: Services, delegate_id: int, meetings: Sequence[Meeting]) -> Table:
+    """The guests of the delegate's booked meetings and the meetings they join as a guest."""
+    talk = services.talk
+    booked = [m.id for m in meetings if m.state is MeetingState.ACCEPTED]
+    guests: dict[int, list[int]] = {}
+    for guest in await talk.guests(booked):
+        guests.setdefault(guest.meeting_id, []).append(guest.guest_id)
+    joining = await talk.as_guest(delegate_id)
+    ids = {g for listed in guests.values() for g in listed}
+    ids |= {p for m in joining for p in m.participants}
+    people = {pid: await services.meetings.party(pid) for pid in ids}
+    return Table(guests, joining, people)
 
 
 def reminder_label(tr: Translator, minutes: int) -> str:
@@ -99,6 +125,7 @@ def agenda_text(
     meetings: Sequence[Meeting],
     parties: Mapping[int, Party | None],
     services: Services,
+    table: Table | None = None,
 ) -> tuple[str, Buttons]:
     """The agenda grouped by day, with a cancel and a move button per booked meeting."""
     assert who.delegate is not None
@@ -130,6 +157,8 @@ def agenda_text(
                 name=who_text(other, tr),
             )
         )
+        if table is not None and table.guests.get(m.id):
+            lines.append(guest_line([table.people.get(g) for g in table.guests[m.id]], tr))
         if rules.is_read_only(m, now):
             continue  # it has begun: on record, no more cancelling or moving
         short = moments.time_text(m.slot_start, zone, tr)
@@ -139,6 +168,24 @@ def agenda_text(
                 (tr.label("🔁 Move {time}", time=short), callbacks.make(NS, "mv", m.id)),
             ]
         )
+        rows.append(
+            [
+                (tr.label("💬 Write {time}", time=short), callbacks.make(NS, "say", m.id)),
+                (tr.label("👥 Bring someone {time}", time=short), callbacks.make(NS, "gst", m.id)),
+            ]
+        )
+    if table is not None and table.joining:
+        lines += ["", tr._("<b>You join as a colleague or interpreter</b>")]
+        for m in table.joining:
+            names = joined((who_text(table.people.get(p), tr) for p in m.participants), tr)
+            lines.append(
+                tr._(
+                    "{hours} · {table} · {name}",
+                    hours=when_text(tr, m.slot_start, m.slot_end, services),
+                    table=table_text(m.table, services, tr),
+                    name=names,
+                )
+            )
     if waiting:
         lines += ["", tr._("<b>Waiting for an answer</b>")]
         for m in waiting:
@@ -148,6 +195,10 @@ def agenda_text(
                 lines.append(tr._("{when}: {name} asks you", when=when, name=who_text(other, tr)))
             else:
                 lines.append(tr._("{when}: you asked {name}", when=when, name=who_text(other, tr)))
+            if not rules.is_read_only(m, now):
+                short = moments.time_text(m.slot_start, zone, tr)
+                label = tr.label("💬 Write {time}", time=short)
+                rows.append([(label, callbacks.make(NS, "say", m.id))])
     return "\n".join(lines), rows
 
 
@@ -160,7 +211,8 @@ async def show_agenda(update: Update, context: BotContext) -> None:
     service = meetings_of(context.services)
     meetings = await service.agenda(who.delegate.id)
     parties = {pid: await service.party(pid) for m in meetings for pid in m.participants}
-    text, rows = agenda_text(who, meetings, parties, services)
+    table = await table_of(services, who.delegate.id, meetings)
+    text, rows = agenda_text(who, meetings, parties, services, table)
     minutes = await service.reminder_minutes(who.delegate.id)
     rows.append([(reminder_label(who.tr, minutes), callbacks.make(NS, "rem"))])
     schedule = services.settings.schedule
@@ -174,22 +226,42 @@ async def show_agenda(update: Update, context: BotContext) -> None:
     rows += chunk(day_buttons, 2)
     await send(context, who.chat_id, text, rows)
     booked = [m for m in meetings if m.state is MeetingState.ACCEPTED]
-    if booked:
+    if booked or table.joining:
         await context.bot.send_document(
             who.chat_id,
-            document=agenda_file(who, booked, parties, services),
+            document=agenda_file(who, booked, parties, services, table),
             filename="meetings.ics",
             caption=who.tr._("Add your meetings to your phone's calendar."),
         )
 
 
 def agenda_file(
-    who: Caller, booked: Sequence[Meeting], parties: Mapping[int, Party | None], services: Services
+    who: Caller,
+    booked: Sequence[Meeting],
+    parties: Mapping[int, Party | None],
+    services: Services,
+    table: Table | None = None,
 ) -> bytes:
-    """The booked meetings as an .ics file, written in the delegate's language."""
+    """The booked meetings (and those joined as a guest) as an .ics file, in the delegate's
+    language."""
     assert who.delegate is not None
     tr, me = who.tr, who.delegate.id
     entries = []
+    room = services.settings.schedule.room
+    people = table.people if table is not None else {}
+    for m in table.joining if table is not None else ():
+        names = joined((who_text(people.get(p), tr) for p in m.participants), tr)
+        entries.append(
+            CalendarEntry(
+                uid=f"meeting-{m.id}-guest@matchmaker",
+                start=m.slot_start,
+                end=m.slot_end,
+                summary=tr.label("Meeting: {name}", name=names),
+                location=tr.label("Table {table}", table=m.table or "?")
+                + (f", {room}" if room else ""),
+                description="",
+            )
+        )
     for m in booked:
         other = parties.get(m.other(me))
         entries.append(

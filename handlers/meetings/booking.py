@@ -43,6 +43,7 @@ from handlers.meetings.common import (
     when_text,
     who_text,
 )
+from handlers.meetings.talk import TALK, message_button
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +249,7 @@ def start_draft(context: BotContext, invitee: int, key: int, token: str | None) 
     }
     if context.user_data is not None:
         context.user_data[DRAFT] = draft
+        context.user_data.pop(TALK, None)  # the next text is this request's note
     forget_typing(context)
     return draft
 
@@ -270,4 +272,5 @@ async def confirm_sent(
             name=who_text(other, who.tr),
             when=when_text(who.tr, meeting.slot_start, meeting.slot_end, services),
         ),
+        [[message_button(who.tr, meeting.id)]],
     )

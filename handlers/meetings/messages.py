@@ -28,6 +28,7 @@ from handlers.meetings.common import (
     when_text,
     who_text,
 )
+from handlers.meetings.talk import guest_button, message_button
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,14 @@ async def match_reasons(
     taxonomy = services.matching.taxonomy
     reasons = [r for r in match.reasons if r.kind != "common_language"][:2]
     return clauses((reason_text(reason, tr, taxonomy) for reason in reasons), tr) or None
+
+
+def talk_buttons(tr: Translator, meeting_id: int, me: Party | None) -> tuple[tuple[str, str], ...]:
+    """*💬 Message*, for a participant who reads the card in their own chat (a host answering
+    for a delegate without Telegram cannot write in their name)."""
+    if me is None or me.chat_id is None:
+        return ()
+    return (message_button(tr, meeting_id),)
 
 
 def renderers(services: Services) -> dict[str, Any]:
@@ -117,7 +126,10 @@ def renderers(services: Services) -> dict[str, Any]:
                 (tr.label("✅ Accept"), callbacks.make(NS, "acc", meeting.id)),
                 (tr.label("Decline"), callbacks.make(NS, "dec", meeting.id)),
             ),
-            ((tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),),
+            (
+                *talk_buttons(tr, meeting.id, me),
+                (tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),
+            ),
         )
         return Rendered("\n".join(lines), buttons)
 
@@ -148,7 +160,10 @@ def renderers(services: Services) -> dict[str, Any]:
                 (tr.label("✅ Accept"), callbacks.make(NS, "acc", meeting.id)),
                 (tr.label("Decline"), callbacks.make(NS, "dec", meeting.id)),
             ),
-            ((tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),),
+            (
+                *talk_buttons(tr, meeting.id, me),
+                (tr.label("🕒 Propose another time"), callbacks.make(NS, "prop", meeting.id)),
+            ),
         )
         return Rendered("\n".join(lines), buttons)
 
@@ -170,7 +185,9 @@ def renderers(services: Services) -> dict[str, Any]:
             lines.append(tr._("Contact: {contact}", contact=readable_contact(other.contact)))
         lines.append(languages_line(me, other, tr))
         lines.append(tr._("Your meetings: /agenda"))
-        return Rendered("\n".join(lines))
+        talk = talk_buttons(tr, meeting.id, me)
+        buttons = ((talk,) if talk else ()) + ((guest_button(tr, meeting.id),),)
+        return Rendered("\n".join(lines), buttons)
 
     def simple(message: str) -> Any:
         async def render(tr: Translator, params: Mapping[str, Any]) -> Rendered:

@@ -128,7 +128,8 @@ async def test_badge_link_request_accept_reminder_and_follow_up_in_two_languages
     assert "24 нояб." in request.text and "09:30" in request.text
     assert "About <batteries>" in request.text
     assert "русский" in request.text
-    assert len(request.button_texts()) == 3
+    # Accept, Decline, Propose another time, and Message (talk before the meeting).
+    assert len(request.button_texts()) == 4 and request.button_texts()[2] == t("ru", "💬 Message")
     assert "anna@tpu.ru" not in request.text  # no contact before accepting
 
     # Forged presses: Anna accepting her own request, Mallory accepting someone else's.
@@ -369,7 +370,7 @@ async def test_request_a_meeting_from_matches_books_a_slot_and_says_why(
     wastewater_zh = name("env.wastewater", "zh")
     answers = t("zh", "Their offer answers your need: {fields}", fields=wastewater_zh)
     assert t("zh", "Why you match: {reason}", reason=answers) in request.text
-    assert len(request.button_texts()) == 3
+    assert len(request.button_texts()) == 4 and t("zh", "💬 Message") in request.button_texts()
 
 
 async def test_reminder_time_is_chosen_from_the_profile(

@@ -81,6 +81,7 @@ async def test_english_registration_end_to_end(api: FakeBotApi, bot: BotApplicat
         "Investor",
         "Tech-transfer agency",
         "Government body",
+        "Interpreter",
     ]
     await user.press("University")
     languages = await user.expect("In which languages can you hold a meeting")

@@ -154,3 +154,10 @@ def test_blank_lines_are_skipped() -> None:
     result = parse_delegate_csv(csv_bytes(HEADER, ROW_A, "", ",,,,,,,,,", ROW_B, ""))
     assert [d.line for d in result.delegates] == [2, 5]
     assert result.errors == ()
+
+
+def test_an_interpreter_is_a_role_of_the_import() -> None:
+    row = "I1,Zara Ahmed,Free Lance,AE,ar,interpreter,,,ar en ru,yes"
+    result = parse_delegate_csv(csv_bytes(HEADER, row))
+    assert result.ok and result.errors == ()
+    assert result.delegates[0].role is Role.INTERPRETER

@@ -296,6 +296,64 @@ def top_k(
     return [c[starts[q] : min(starts[q] + k, starts[q + 1])] for q in range(rows)]
 
 
+HUB_NEIGHBOURS = 10  # neighbours whose mean similarity measures how much of a hub a row is
+HUB_SAMPLE = 8192  # rows a hub score is measured against (every n-th row beyond that)
+MIN_LANGUAGE_ROWS = 20  # rows of a language needed to estimate a query's bias towards it
+MIN_HUB_ROWS = 50  # below this a catalogue is too small to tell hubs from neighbours
+
+
+def hub_scores(matrix: Matrix, k: int = HUB_NEIGHBOURS) -> npt.NDArray[np.float64]:
+    """How close each row is to its k nearest other rows on average (its "hubness").
+
+    Short generic texts ("sewage", "palm vein") sit close to everything and would top many
+    unrelated searches; subtracting this score (as CSLS does for cross-lingual retrieval)
+    lets a query's true counterpart in another language overtake them.
+    """
+    rows = matrix.shape[0]
+    out = np.zeros(rows, dtype=np.float64)
+    if rows < MIN_HUB_ROWS:
+        return out
+    step = max(1, rows // HUB_SAMPLE)
+    reference = matrix[::step]
+    k = min(k, reference.shape[0] - 1)
+    for start in range(0, rows, 1024):
+        sims = matrix[start : start + 1024] @ reference.T
+        if step == 1:  # a row is not its own neighbour
+            block = np.arange(start, min(start + 1024, rows))
+            sims[block - start, block] = -2.0
+        top = np.partition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k :]
+        out[start : start + 1024] = top.mean(axis=1)
+    return out
+
+
+def calibrated_cosines(
+    cos: npt.NDArray[np.floating],
+    languages: npt.NDArray[np.intp],
+    hubs: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.float64]:
+    """One query's cosines to catalogue rows, with the encoder's language bias taken out.
+
+    `languages` numbers each row's language (0, 1, ...). A multilingual encoder puts texts of
+    one language closer together whatever they say, so a query's loosely related texts in its
+    own language outscore the right one in another. Each row's cosine is shifted by how much
+    closer the query is to that row's language on average than to the languages on average
+    (languages with too few rows are left as they are), and by how much more of a hub the row
+    is than the catalogue's average row.
+    """
+    out = np.asarray(cos, dtype=np.float64)
+    counts = np.bincount(languages)
+    sums = np.bincount(languages, weights=out, minlength=counts.shape[0])
+    known = counts >= MIN_LANGUAGE_ROWS
+    shift = np.zeros(counts.shape[0], dtype=np.float64)
+    if int(known.sum()) > 1:
+        means = sums[known] / counts[known]
+        shift[known] = means - means.mean()
+    out = out - shift[languages]
+    if hubs is not None and hubs.shape[0]:
+        out -= hubs - float(hubs.mean())
+    return out
+
+
 def cosine(a: Vector | None, b: Vector | None) -> float:
     """Cosine of two unit vectors (0 when either is missing)."""
     if a is None or b is None:

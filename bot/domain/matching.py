@@ -419,7 +419,12 @@ def _is_regular_offer(p: Profile, role: str) -> bool:
 
 
 def _field_pair(
-    need: Profile, offer: Profile, spec: float, broad: float, fusion: Fusion | None
+    need: Profile,
+    offer: Profile,
+    spec: float,
+    broad: float,
+    fusion: Fusion | None,
+    cos: float | None = None,
 ) -> _Pair | None:
     text = _wording(need, offer)
     same_kind = not need.kinds.isdisjoint(offer.kinds)
@@ -435,10 +440,12 @@ def _field_pair(
         else:
             relevance *= RESOURCE_MISS
     taxonomy = min(relevance, 1.0)
-    cos = 0.0
     if fusion is not None and need.vec is not None and offer.vec is not None:
-        cos = cosine(need.vec, offer.vec)
+        if cos is None:
+            cos = cosine(need.vec, offer.vec)
         relevance = fusion.relevance(taxonomy, cos)
+    else:
+        cos = 0.0
     if relevance < MIN_RELEVANCE:
         return None
     return _Pair(min(relevance, 1.0), need, offer, text, cos=cos, taxonomy=taxonomy)
@@ -1349,19 +1356,25 @@ def normalize_language_tag(tag: str) -> str:
 
 
 def answer_need(
-    need: Item, offer: Item, *, analyzer: Analyzer, fusion: Fusion | None = None
+    need: Item,
+    offer: Item,
+    *,
+    analyzer: Analyzer,
+    fusion: Fusion | None = None,
+    cos: float | None = None,
 ) -> tuple[float, tuple[Reason, ...]] | None:
     """How well one offer answers one need (0..1) and why; None below the noise floor.
 
     The pair score of the matcher, without the delegates around the items: what a catalogue
     search uses, the query being the need and each exhibit an offer. `fusion` replaces the
-    analyzer's weights (only when it has an encoder).
+    analyzer's weights (only when it has an encoder); `cos` replaces the cosine of the two
+    texts' vectors (a catalogue search passes it calibrated, see calibrated_cosines).
     """
     n, o = analyzer.profile(need), analyzer.profile(offer)
     fused = _fusion(analyzer)
     if fused is not None and fusion is not None:
         fused = fusion
-    pair = _field_pair(n, o, field_similarity(n, o), _dot(n.broad, o.broad), fused)
+    pair = _field_pair(n, o, field_similarity(n, o), _dot(n.broad, o.broad), fused, cos)
     if pair is None:
         return None
     return pair.relevance, tuple(_pair_reasons(pair))

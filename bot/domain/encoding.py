@@ -255,7 +255,7 @@ class VectorIndex:
         return self._id_cache
 
 
-GROUPS_PER_K = 4  # groups of columns per wanted row when bounding the k-th best score
+GROUPS_PER_K = 16  # groups of columns per wanted row when bounding the k-th best score
 
 
 def top_k(

@@ -39,7 +39,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -154,7 +154,7 @@ class Candidate:
     items: tuple[Item, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why two delegates were matched, structured so any UI language can render it."""
 
@@ -164,7 +164,7 @@ class Reason:
     quote: str = ""  # close_offer: the phrase of the offer closest to the need
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A proposed counterpart for one delegate."""
 
@@ -1172,11 +1172,25 @@ class _TableArrays:
                 self.mass[uid] = p.field_mass
             self.kinds[uid] = mask(p.kinds, kind_bits)
             self.resources[uid] = mask(p.resources, resource_bits)
-        # A delegate's regular offers and needs are its first uids, in this order.
+        # A delegate's regular offers and needs are its first uids, in this order; its
+        # meeting languages one bit each (0: none given).
+        # By uid; a removed uid's place is never read (only live delegates' uids are).
+        self.profiles: list[Profile] = cast(list[Profile], [None] * size)
+        self.tokens: list[frozenset[str]] = [frozenset()] * size
+        self.vectors: list[Vector | None] = [None] * size
+        for uid, (_, p) in index._items.items():
+            self.profiles[uid], self.tokens[uid], self.vectors[uid] = p, p.tokens, p.vec
         self.uids: dict[str, tuple[list[int], list[int]]] = {}
+        languages: dict[str, int] | None = {}
+        language_bits: dict[str, int] = {}
         for key, entry in index._entries.items():
+            if languages is not None:
+                languages[key] = mask(entry.langs, language_bits)
+                if len(language_bits) > 62:
+                    languages = None
             uids = index._uids[key]
             self.uids[key] = (uids[: len(entry.offers)], uids[len(entry.offers) :])
+        self.languages = languages
 
     def neighbours(self, me: _Entry) -> list[str]:
         """The owners of the items sharing most field weight with my needs and offers."""
@@ -1259,83 +1273,135 @@ class _TableArrays:
         fusion = index._fusion
         key = me.cand.key
         my_offers, my_needs = self.uids[key]
-        others: list[_Entry] = []
-        # One row per pair, in `_pairs_direct`'s order: (other, direction, need, offer).
-        where: list[tuple[int, int, Profile, Profile]] = []
+        entries = index._entries
+        others = [entries[o] for o in owners if o != key]
+        others = [o for o in others if _may_meet(me, o)]
+        # One row per pair: their offers for my needs (direction 0), then my offers for their
+        # needs (1); within a counterpart and direction, in `_pairs_direct`'s order.
+        profiles, tokens, vectors = self.profiles, self.tokens, self.vectors
+        use_vectors = fusion is not None
+        positions: list[int] = []
+        directions: list[int] = []
         needs: list[int] = []
         offers: list[int] = []
         text: list[float] = []
         cos: list[float | None] = []
-
-        use_vectors = fusion is not None
-        entries = index._entries
-        for owner in owners:
-            if owner == key:
+        theirs = [self.uids[o.cand.key] for o in others]
+        for direction, mine, my_uids in ((0, me.needs, my_needs), (1, me.offers, my_offers)):
+            lists = [t[direction] for t in theirs]
+            flat = [u for uids in lists for u in uids]
+            if not flat:
                 continue
-            other = entries[owner]
-            if not _may_meet(me, other):
-                continue
-            pos = len(others)
-            others.append(other)
-            their_offers, their_needs = self.uids[owner]
-            # Their offers for my needs, then my offers for their needs (`_pairs_direct`).
-            for nu, n in zip(my_needs, me.needs, strict=True):
-                tokens = n.tokens
-                for ou, o in zip(their_offers, other.offers, strict=True):
-                    where.append((pos, 0, n, o))
-                    needs.append(nu)
-                    offers.append(ou)
-                    text.append(
-                        _wording(n, o) if tokens and not tokens.isdisjoint(o.tokens) else 0.0
-                    )
-                    cos.append(
-                        cosine(n.vec, o.vec)
-                        if use_vectors and n.vec is not None and o.vec is not None
-                        else None
-                    )
-            for ou, o in zip(my_offers, me.offers, strict=True):
-                for nu, n in zip(their_needs, other.needs, strict=True):
-                    where.append((pos, 1, n, o))
-                    needs.append(nu)
-                    offers.append(ou)
-                    tokens = n.tokens
-                    text.append(
-                        _wording(n, o) if tokens and not tokens.isdisjoint(o.tokens) else 0.0
-                    )
-                    cos.append(
-                        cosine(n.vec, o.vec)
-                        if use_vectors and n.vec is not None and o.vec is not None
-                        else None
-                    )
-        best: list[list[_Pair | None]] = [[None, None] for _ in others]
-        if where:
+            where = [pos for pos, uids in enumerate(lists) for _ in uids]
+            for uid, p in zip(my_uids, mine, strict=True):
+                positions += where
+                directions += [direction] * len(flat)
+                vec = p.vec if use_vectors else None
+                if direction == 0:  # p is my need, flat their offers
+                    needs += [uid] * len(flat)
+                    offers += flat
+                    words = p.tokens
+                    text += [
+                        _wording(p, profiles[u])
+                        if words and not words.isdisjoint(tokens[u])
+                        else 0.0
+                        for u in flat
+                    ]
+                else:  # p is my offer, flat their needs
+                    needs += flat
+                    offers += [uid] * len(flat)
+                    words = p.tokens
+                    text += [
+                        _wording(profiles[u], p)
+                        if tokens[u] and not words.isdisjoint(tokens[u])
+                        else 0.0
+                        for u in flat
+                    ]
+                if vec is None:
+                    cos += [None] * len(flat)
+                else:
+                    cos += [None if vectors[u] is None else cosine(vec, vectors[u]) for u in flat]
+        count = len(others)
+        # Each direction's best pair per counterpart: the first with the highest relevance.
+        a = np.zeros(count, dtype=np.float64)  # their offers for my needs
+        b = np.zeros(count, dtype=np.float64)  # my offers for their needs
+        chosen = np.full((count, 2), -1, dtype=np.int64)
+        relevance: list[float] = []
+        taxonomy: list[float] = []
+        if needs:
             relevance, taxonomy = self._relevance(needs, offers, text, cos)
-            for row, (pos, direction, n, o) in enumerate(where):
-                r = relevance[row]
-                if r < MIN_RELEVANCE:
-                    continue
-                current = best[pos][direction]
-                if current is None or min(r, 1.0) > current.relevance:
-                    best[pos][direction] = _Pair(
-                        min(r, 1.0),
-                        n,
-                        o,
-                        text[row],
-                        cos=cos[row] or 0.0,
-                        taxonomy=taxonomy[row],
-                    )
-        ranked: list[tuple[float, tuple[float, float, int], int]] = []
+            rel = np.minimum(np.asarray(relevance), 1.0)
+            rows = np.flatnonzero(np.asarray(relevance) >= MIN_RELEVANCE)
+            group = (
+                np.asarray(positions, dtype=np.int64) * 2 + np.asarray(directions, dtype=np.int64)
+            )[rows]
+            order = np.lexsort((rows, -rel[rows], group))
+            group, rows = group[order], rows[order]
+            first = np.ones(rows.shape[0], dtype=bool)
+            first[1:] = group[1:] != group[:-1]
+            group, rows = group[first], rows[first]
+            chosen[group // 2, group % 2] = rows
+            offer_side = group % 2 == 0
+            a[group[offer_side] // 2] = rel[rows[offer_side]]
+            b[group[~offer_side] // 2] = rel[rows[~offer_side]]
+
+        def pair(pos: int, direction: int) -> _Pair | None:
+            row = int(chosen[pos, direction])
+            if row < 0:
+                return None
+            return _Pair(
+                min(relevance[row], 1.0),
+                profiles[needs[row]],
+                profiles[offers[row]],
+                text[row],
+                cos=cos[row] or 0.0,
+                taxonomy=taxonomy[row],
+            )
+
+        # Needs answered by a role (investors, agencies) are few: scored one by one.
+        roles: dict[int, tuple[_Pair | None, _Pair | None]] = {}
         for pos, other in enumerate(others):
-            offer, need = best[pos]
-            for kind, role_needs in me.role_needs.items():
-                if kind in other.answers:
-                    for n in role_needs:
-                        offer = _better(offer, _role_pair(kind, n, me, other, fusion))
-            for kind, role_needs in other.role_needs.items():
-                if kind in me.answers:
-                    for n in role_needs:
-                        need = _better(need, _role_pair(kind, n, other, me, fusion))
-            best[pos] = [offer, need]
+            my_roles = [(k, ns) for k, ns in me.role_needs.items() if k in other.answers]
+            their_roles = [(k, ns) for k, ns in other.role_needs.items() if k in me.answers]
+            if not my_roles and not their_roles:
+                continue
+            offer, need = pair(pos, 0), pair(pos, 1)
+            for kind, role_needs in my_roles:
+                for n in role_needs:
+                    offer = _better(offer, _role_pair(kind, n, me, other, fusion))
+            for kind, role_needs in their_roles:
+                for n in role_needs:
+                    need = _better(need, _role_pair(kind, n, other, me, fusion))
+            roles[pos] = (offer, need)
+            a[pos] = offer.relevance if offer else 0.0
+            b[pos] = need.relevance if need else 0.0
+        # `_score` for all at once, unrounded: only counterparts within rounding of the
+        # limit-th best can be in the list, and those are scored exactly as `top` does.
+        both = (a >= MIN_BOTH) & (b >= MIN_BOTH)
+        high, low = np.maximum(a, b), np.minimum(a, b)
+        combined = np.where(both, np.minimum(high + BOTH_BONUS * low, 1.0), high)
+        if self.languages is None:  # too many languages for bits: bound the language part
+            low = (1.0 - W_LANGUAGE) * combined
+            score = low + W_LANGUAGE
+        else:
+            mask = self.languages[key]
+            spoken = np.asarray([self.languages[o.cand.key] for o in others], dtype=np.int64)
+            language = np.where(
+                (spoken & mask) != 0,
+                1.0,
+                np.where((mask == 0) | (spoken == 0), 0.5, 0.0),
+            )
+            low = score = (1.0 - W_LANGUAGE) * combined + W_LANGUAGE * language
+        alive = np.flatnonzero((a >= MIN_RELEVANCE) | (b >= MIN_RELEVANCE))
+        if alive.shape[0] > limit:
+            bar = np.partition(low[alive], alive.shape[0] - limit)[alive.shape[0] - limit]
+            alive = alive[score[alive] >= bar - 1e-6]
+        ranked: list[tuple[float, tuple[float, float, int], int]] = []
+        best: dict[int, tuple[_Pair | None, _Pair | None]] = {}
+        for pos in alive.tolist():
+            other = others[pos]
+            offer, need = roles[pos] if pos in roles else (pair(pos, 0), pair(pos, 1))
+            best[pos] = (offer, need)
             scored = _score(
                 me, other, offer.relevance if offer else 0.0, need.relevance if need else 0.0
             )
@@ -1344,7 +1410,7 @@ class _TableArrays:
         ranked.sort(key=lambda r: (-r[0], -r[1][0], -r[1][1], -r[1][2], others[r[2]].cand.key))
         out: list[Match] = []
         for _, _, pos in ranked[:limit]:
-            match = _assemble(me, others[pos], best[pos][0], best[pos][1])
+            match = _assemble(me, others[pos], *best[pos])
             if match is not None:
                 out.append(match)
         return out

@@ -140,3 +140,43 @@ def test_hub_scores_find_the_row_close_to_everything() -> None:
     hubs = hub_scores(normalize_rows(rows), k=5)
     assert int(np.argmax(hubs)) == 0
     assert not hub_scores(normalize_rows(rows[:10])).any()  # too few rows to tell
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("شبكة اتصالات للمصانع", "med.ophthalmology"),  # network is not retina
+        ("شبكات الاتصالات", "med.ophthalmology"),
+        ("مقاومة الآفات في النخيل", "elec.components"),  # pest resistance is not resistors
+        ("مقاومة للجفاف", "elec.components"),
+    ],
+)
+def test_arabic_words_of_different_senses_do_not_meet(
+    classifier: Classifier, text: str, wrong: str
+) -> None:
+    assert wrong not in [f.code for f in classifier.analyse(text).fields]
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("أمراض الشبكية", "med.ophthalmology"),
+        ("مقاومات كهربائية", "elec.components"),
+        ("شبكة المياه", "env.water_networks"),  # the phrase's singular meets its plural
+        ("الشبكات العصبية", "ai.machine_learning"),
+    ],
+)
+def test_arabic_words_still_meet_their_own_keywords(
+    classifier: Classifier, text: str, field: str
+) -> None:
+    assert field in [f.code for f in classifier.analyse(text).fields[:2]]
+
+
+def test_arabic_light_stems_keep_the_relative_ending_and_offer_the_plural() -> None:
+    from bot.domain.textnorm import tokenize
+
+    assert [t.stems for t in tokenize("شبكة الشبكية المقاومات")] == [
+        ("شبك",),
+        ("شبكي",),
+        ("مقاومات", "مقاوم"),
+    ]

@@ -39,7 +39,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,7 @@ from bot.domain.partnering import resources
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.textnorm import han_bigrams, is_stopword, tokenize, transliterate
 
+_T = TypeVar("_T")
 Side = Literal["offer", "need"]
 Direction = Literal["they_offer", "they_need", "both"]
 ReasonKind = Literal[
@@ -651,13 +652,23 @@ def _assemble(me: _Entry, other: _Entry, offer: _Pair | None, need: _Pair | None
         key=other.cand.key,
         score=score,
         direction=direction,
-        reasons=tuple(reasons),
+        reasons=_shared(tuple(_shared(r) for r in reasons)),
         my_item=mine,
         their_item=theirs,
-        shared_languages=shared,
+        shared_languages=_shared(shared),
         offer_score=round(a, 6),
         need_score=round(b, 6),
     )
+
+
+_SHARED: dict[Any, Any] = {}  # equal reasons and language sets, kept once (a 50k table)
+
+
+def _shared(value: _T) -> _T:
+    """The one stored copy of an equal immutable value (reasons repeat across a table)."""
+    if len(_SHARED) > 100_000:
+        _SHARED.clear()
+    return cast(_T, _SHARED.setdefault(value, value))
 
 
 def _directed(reasons: Iterable[Reason], direction: Direction) -> list[Reason]:

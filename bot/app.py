@@ -28,13 +28,16 @@ from handlers import (
     errors,
     exhibits,
     fallback,
+    leads,
     matches,
     meetings,
+    nudges,
     offers,
     organizer,
     profile,
     programme,
     registration,
+    roadshows,
     wishes,
 )
 from handlers.context import BotContext
@@ -245,6 +248,7 @@ def build_application(
     claim.register(app)
     # Before registration too: booking links (/start b_...) open the booking page.
     meetings.register(app)
+    nudges.register(app)
     # Before registration too: booth links (/start x_...) open the exhibit's card.
     exhibits.register(app)
     registration.register(app)
@@ -255,6 +259,8 @@ def build_application(
     wishes.register(app)
     organizer.register(app)
     programme.register(app)
+    leads.register(app)
+    roadshows.register(app)
     fallback.register(app)
     errors.register(app)
     return app

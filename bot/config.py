@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.followup import FollowupPolicy, parse_followup
+from bot.domain.nudges import NudgePolicy, PolicyError, parse_nudges
 from bot.domain.outbox import DEFAULT_HORIZONS, Priority, parse_horizons
 from bot.domain.scheduling import Schedule, ScheduleError, parse_schedule
 from bot.i18n import SUPPORTED_LOCALES
@@ -189,6 +191,9 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # The [schedule] table of the TOML file (README: "Meeting schedule").
     schedule: Schedule = field(default_factory=Schedule)
+    # The [nudges] and [followup] tables (README: "Nudges and follow-up").
+    nudges: NudgePolicy = field(default_factory=NudgePolicy)
+    followup: FollowupPolicy = field(default_factory=FollowupPolicy)
 
     @property
     def web_base_url(self) -> str:
@@ -427,6 +432,7 @@ def load_settings(
         schedule = parse_schedule(section, zone=timezone, default_days=event_dates)
     except ScheduleError as error:
         raise ConfigError(f"schedule.{error.key} in {path_text}", error.problem) from None
+    nudges, followup = _parse_policies(data, path_text)
 
     return Settings(
         token=token,
@@ -452,4 +458,21 @@ def load_settings(
         web_url=web_url,
         extra=data,
         schedule=schedule,
+        nudges=nudges,
+        followup=followup,
     )
+
+
+def _parse_policies(
+    data: Mapping[str, Any], path_text: str | None
+) -> tuple[NudgePolicy, FollowupPolicy]:
+    found: dict[str, Any] = {}
+    for name, parse in (("nudges", parse_nudges), ("followup", parse_followup)):
+        section = data.get(name)
+        if section is not None and not isinstance(section, Mapping):
+            raise ConfigError(f"{name} in {path_text}", f"expected a [{name}] table")
+        try:
+            found[name] = parse(section)
+        except PolicyError as error:
+            raise ConfigError(f"{name}.{error.key} in {path_text}", error.problem) from None
+    return found["nudges"], found["followup"]

@@ -23,8 +23,14 @@ from bot.i18n import Translator, resolve_locale
 from bot.services import Services
 from handlers import callbacks
 from handlers.context import BotContext
+from handlers.views import MESSAGE_LIMIT, utf16_len
 
 log = logging.getLogger(__name__)
+
+# The isolates and marks that keep a right-to-left value in place; never part of a choice.
+_BIDI_MARKS = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+# Telegram's limit of a photo's or file's caption, in UTF-16 code units.
+CAPTION_LIMIT = 1024
 
 Buttons = list[list[tuple[str, str]]]
 _TAG = re.compile(r"<[^>]+>")
@@ -179,16 +185,72 @@ async def send(context: BotContext, chat_id: int, text: str, rows: Buttons | Non
     await context.bot.send_message(chat_id, text, reply_markup=keyboard(rows or []))
 
 
-async def close_buttons(query: CallbackQuery) -> None:
-    """Take the buttons off the message that was answered, so it cannot be pressed again."""
+def bare_label(label: str) -> str:
+    """A button's label without the marks before its words (a tick, a box, an emoji, a flag)
+    and without bidi isolates: what was chosen, to echo or to compare with what was typed."""
+    text = label.translate(_BIDI_MARKS).strip()
+    start = next((i for i, ch in enumerate(text) if ch.isalnum()), len(text))
+    return text[start:].strip() or text
+
+
+def pressed_label(query: CallbackQuery) -> str | None:
+    """The label of the button that was pressed, read from the message it is on."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return None
+    for row in message.reply_markup.inline_keyboard:
+        for button in row:
+            if button.callback_data is not None and button.callback_data == query.data:
+                return button.text
+    return None
+
+
+def echo_text(label: str) -> str:
+    """The line that stands for a choice under the question it answered: "✅ Русский"."""
+    return "✅ " + html.escape(bare_label(label), quote=False)
+
+
+async def close_buttons(query: CallbackQuery, echo: str | None = None) -> None:
+    """Take the buttons off the answered message and write the choice under its text, so the
+    chat keeps what was chosen ("✅ Accepted — 09:30, table A3") and nothing can be pressed
+    twice. `echo` is HTML; by default the pressed button's label, ticked.
+
+    Every button step that closes its message comes here: the echo is written once, for all.
+    """
     message = query.message
     if not isinstance(message, Message) or message.reply_markup is None:
         return
+    if echo is None:
+        label = pressed_label(query)
+        echo = echo_text(label) if label else None
     try:
+        if echo and message.text:
+            text = f"{text_html(message)}\n\n{echo}"
+            if utf16_len(text) <= MESSAGE_LIMIT:
+                await query.edit_message_text(text, reply_markup=None)
+                return
+        elif echo and message.caption:
+            caption = f"{message.caption_html}\n\n{echo}"
+            if utf16_len(caption) <= CAPTION_LIMIT:
+                await query.edit_message_caption(caption, reply_markup=None)
+                return
         await query.edit_message_reply_markup(reply_markup=None)
     except (BadRequest, Forbidden) as exc:
         # Old or already edited messages cannot always be edited; the answer still counts.
-        log.debug("could not remove buttons: %s", exc)
+        log.debug("could not close the buttons: %s", exc)
+
+
+def typed_choice(text: str, rows: Buttons) -> str | None:
+    """The callback data of the button whose label was typed instead of pressed ("中文",
+    "기업", "✅ English"): the same words exactly, the marks before them aside; None if none."""
+    typed = bare_label(text)
+    if not typed:
+        return None
+    for row in rows:
+        for label, data in row:
+            if not data.startswith("https://") and bare_label(label) == typed:
+                return data
+    return None
 
 
 async def refuse_button(query: CallbackQuery, tr: Translator) -> None:

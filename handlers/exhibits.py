@@ -24,17 +24,19 @@ from telegram.ext import (
 from bot.domain import links
 from bot.i18n import Translator, language_name
 from bot.services.exhibits import Exhibit, Hit, title_of
-from handlers import callbacks
+from handlers import callbacks, registration
+from handlers import leads as leads_view
 from handlers.common import (
     Buttons,
     Caller,
     caller,
+    edit_message,
     refuse_button,
     registered_press,
     send,
     translator_for,
 )
-from handlers.context import BotContext
+from handlers.context import BotContext, add_link_resumer
 from handlers.meetings.booking import offer_slots, registered_caller
 
 NS = "x"
@@ -66,7 +68,11 @@ def _booth(exhibit: Exhibit, tr: Translator) -> str:
     return ""
 
 
-def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
+def _card(
+    exhibit: Exhibit, tr: Translator, *, card_left: bool | None = None
+) -> tuple[str, Buttons]:
+    """The exhibit's text and buttons; `card_left` (None: not a registered visitor) is whether
+    the visitor lets its exhibitor see them."""
     lines = [_title(exhibit, tr)]
     if booth := _booth(exhibit, tr):
         lines.append(booth)
@@ -85,12 +91,19 @@ def _card(exhibit: Exhibit, tr: Translator) -> tuple[str, Buttons]:
             )
     if exhibit.data.trl is not None:
         lines.append(tr._("Technology readiness level: {trl}", trl=exhibit.data.trl))
+    if exhibit.data.roadshow:  # a roadshow project: its presenter is the one to meet
+        meet = tr.label("🎤 Meet the presenter")
+    else:
+        meet = tr.label("🤝 Request a meeting")
     rows: Buttons = [
         [
-            (tr.label("🤝 Request a meeting"), callbacks.make(NS, "meet", exhibit.id)),
+            (meet, callbacks.make(NS, "meet", exhibit.id)),
             (tr.label("Save"), callbacks.make(NS, "save", exhibit.id)),
         ]
     ]
+    if card_left is not None:
+        lines.append(leads_view.card_line(tr, card_left))
+        rows.append([leads_view.card_button(tr, exhibit.id, card_left)])
     return "\n".join(lines), rows
 
 
@@ -132,11 +145,24 @@ async def open_exhibit_link(update: Update, context: BotContext) -> None:
     if who is None:
         return
     token = (context.args or [""])[0]
+    await resume_exhibit(context, who, token)
+    if who.delegate is None or not who.delegate.is_registered:
+        # Saving and booking need a profile: registration follows the card, and the card
+        # comes back, its buttons working, once the registration is complete.
+        await registration.start_with_link(update, context, token)
+
+
+async def resume_exhibit(context: BotContext, who: Caller, token: str) -> None:
+    """The exhibit's card, for its booth link (at once, or once registration is complete)."""
     exhibit = await context.services.exhibits.by_token(token)
     if exhibit is None:
         await send(context, who.chat_id, who.tr._("This exhibit link is not valid."))
         return
-    text, rows = _card(exhibit, who.tr)
+    card_left = None
+    if who.delegate is not None and who.delegate.is_registered:
+        await context.services.leads.record(exhibit.id, who.delegate.id, "scan")
+        card_left = await context.services.leads.opted_in(exhibit.id, who.delegate.id)
+    text, rows = _card(exhibit, who.tr, card_left=card_left)
     await send(context, who.chat_id, text, rows)
 
 
@@ -218,7 +244,8 @@ async def _open(press: ExhibitPress) -> bool:
     if exhibit is None:
         return False
     await press.query.answer()
-    text, rows = _card(exhibit, press.who.tr)
+    card_left = await press.context.services.leads.opted_in(exhibit.id, press.me)
+    text, rows = _card(exhibit, press.who.tr, card_left=card_left)
     await send(press.context, press.who.chat_id, text, rows)
     return True
 
@@ -228,6 +255,7 @@ async def _save(press: ExhibitPress) -> bool:
     if exhibit is None:
         return False
     await press.context.services.exhibits.save(press.me, exhibit.id)
+    await press.context.services.leads.record(exhibit.id, press.me, "save")
     await press.query.answer(press.who.tr.label("Saved: see /saved"))
     return True
 
@@ -236,14 +264,29 @@ async def _meet(press: ExhibitPress) -> bool:
     exhibit = await _exhibit(press)
     if exhibit is None:
         return False
-    owner = await press.context.services.exhibits.owner_of(exhibit)
+    # The owner, else the organization's first representative; all of them are asked.
+    team = [m for m in await press.context.services.leads.team(exhibit) if m != press.me]
     await press.query.answer()
-    if owner is None:
+    if not team:
         text = press.who.tr._("The exhibitor cannot be booked in the bot; visit the booth.")
         await send(press.context, press.who.chat_id, text)
         return True
     reason = title_of(exhibit, press.who.tr.locale)[1]
-    await offer_slots(press.context, press.who, owner, reason=reason)
+    leads_view.remember_exhibit(press.context, team[0], exhibit.id)
+    await offer_slots(press.context, press.who, team[0], reason=reason, team=team)
+    return True
+
+
+async def _leave_card(press: ExhibitPress) -> bool:
+    exhibit = await _exhibit(press)
+    if exhibit is None:
+        return False
+    service = press.context.services.leads
+    wanted = not await service.opted_in(exhibit.id, press.me)
+    await service.set_opt_in(exhibit.id, press.me, wanted)
+    await press.query.answer(leads_view.card_toast(press.who.tr, wanted))
+    text, rows = _card(exhibit, press.who.tr, card_left=wanted)
+    await edit_message(press.query, text, rows)
     return True
 
 
@@ -263,6 +306,7 @@ ACTIONS: Mapping[str, ExhibitAction] = {
     "save": _save,  # exhibit id: onto the presser's shortlist
     "meet": _meet,  # exhibit id: book a meeting with its owner
     "more": _more,  # offset: the next page of the last /search
+    "card": _leave_card,  # exhibit id: let its exhibitor see the presser, or stop
 }
 
 
@@ -284,7 +328,13 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     link = filters.Regex(rf"^/start(@\w+)?\s+{links.EXHIBIT_PREFIX}")
     app.add_handler(CommandHandler("start", open_exhibit_link, filters=private & link))
+    add_link_resumer(app, links.EXHIBIT_PREFIX, resume_exhibit)
     app.add_handler(CommandHandler("search", search, filters=private))
     app.add_handler(CommandHandler("saved", saved, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
     app.add_handler(InlineQueryHandler(inline_search))
+
+
+# A title and a booth line as the catalogue writes them, for the roadshow's project lists.
+title_text = _title
+booth_text = _booth

@@ -30,6 +30,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("programme", N_("The event programme")),
     ("search", N_("Search the exhibits, in any language")),
     ("saved", N_("Exhibits you saved")),
+    ("leads", N_("Visitors who left their card at your exhibits")),
     ("profile", N_("See and edit your profile")),
     ("language", N_("Change the interface language")),
     ("help", N_("What this bot can do")),

@@ -53,6 +53,7 @@ from handlers.common import (
     refuse_button,
     registered_press,
     send,
+    typed_choice,
 )
 from handlers.context import BotContext
 from handlers.menu import ITEMS_NS, main_menu
@@ -403,6 +404,8 @@ async def on_message(update: Update, context: BotContext) -> None:
     if item is None:
         return
     tr = who.tr
+    if message.text is not None and await _typed_button(context, who, item, message.text):
+        raise ApplicationHandlerStop
     if item.step is ItemStep.TEXT and message.text is not None:
         try:
             text = validate_item_text(message.text)
@@ -417,6 +420,19 @@ async def on_message(update: Update, context: BotContext) -> None:
     else:
         await ask_item(context, who, item, tr._("Please use the buttons below."))
     raise ApplicationHandlerStop
+
+
+async def _typed_button(context: BotContext, who: Caller, item: StoredItem, text: str) -> bool:
+    """The exact label of one of the question's buttons ("Product", "TRL 4", "✖️ Cancel"),
+    typed rather than pressed, is that button; True when it was taken so."""
+    _, rows = question(item, who.tr, context.services)
+    data = callbacks.parse(typed_choice(text, rows), NS, frozenset(ITEM_ACTIONS))
+    if data is None:
+        return False
+    item_id, rest = _split(data.arg)
+    if item_id != item.id:
+        return False
+    return await ITEM_ACTIONS[data.action](ItemPress(context, who, None, item, rest))
 
 
 # -- buttons ------------------------------------------------------------------------------------
@@ -480,7 +496,9 @@ class ItemPress:
 
     context: BotContext
     who: Caller
-    query: CallbackQuery
+    # None when the button's label was typed rather than pressed (see `on_message`): no toast
+    # to show and no pressed message to close; an alert is sent with the question instead.
+    query: CallbackQuery | None
     item: StoredItem
     rest: str  # what follows the item id in the argument
 
@@ -488,10 +506,22 @@ class ItemPress:
     def tr(self) -> Translator:
         return self.who.tr
 
+    async def acknowledge(self, alert: str | None = None) -> None:
+        """Answer the press (with an alert, if given)."""
+        if self.query is not None:
+            await self.query.answer(alert, show_alert=alert is not None)
+        elif alert is not None:
+            await ask_item(self.context, self.who, self.item, alert)
+
+    async def close(self) -> None:
+        """Answer the press and close its message, the choice echoed under the question."""
+        if self.query is not None:
+            await self.query.answer()
+            await close_buttons(self.query)
+
     async def answer_item(self, step: ItemStep, **changes: Any) -> None:
         """Take the answer to `step` of the item and ask the next question."""
-        await self.query.answer()
-        await close_buttons(self.query)
+        await self.close()
         await answer(self.context, self.who, self.item, step, **changes)
 
 
@@ -501,7 +531,7 @@ ItemAction = Callable[[ItemPress], Awaitable[bool]]
 
 async def _show_item(press: ItemPress) -> bool:
     item, tr = press.item, press.tr
-    await press.query.answer()
+    await press.acknowledge()
     if not item.complete:
         await ask_item(press.context, press.who, item)
     else:
@@ -522,8 +552,7 @@ async def _edit_item(press: ItemPress) -> bool:
         or (maturity and not asks_maturity(item.side, item.kind))
     ):
         return False
-    await press.query.answer()
-    await close_buttons(press.query)
+    await press.close()
     asked = await press.context.services.items.ask(item.id, wanted)
     await ask_item(press.context, press.who, asked)
     return True
@@ -559,29 +588,22 @@ async def _ip_status(press: ItemPress) -> bool:
 async def _toggle_field(press: ItemPress) -> bool:
     if press.item.step is not ItemStep.FIELDS:
         return False
-    return await _fields_button(
-        press.context, press.who, press.query, "tog", press.item, press.rest
-    )
+    return await _fields_button(press, "tog")
 
 
 async def _fields_view(press: ItemPress) -> bool:
     if press.item.step is not ItemStep.FIELDS:
         return False
-    return await _fields_button(
-        press.context, press.who, press.query, "view", press.item, press.rest
-    )
+    return await _fields_button(press, "view")
 
 
 async def _save_fields(press: ItemPress) -> bool:
     if press.item.step is not ItemStep.FIELDS:
         return False
     if not press.item.fields:
-        await press.query.answer(
-            press.tr.label("Please select at least one field."), show_alert=True
-        )
+        await press.acknowledge(press.tr.label("Please select at least one field."))
         return True
-    await press.query.answer()
-    await close_buttons(press.query)
+    await press.close()
     await finish(press.context, press.who, press.item)
     return True
 
@@ -590,8 +612,7 @@ async def _cancel_item(press: ItemPress) -> bool:
     item, tr, services = press.item, press.tr, press.context.services
     if item.step is None:
         return False
-    await press.query.answer()
-    await close_buttons(press.query)
+    await press.close()
     if item.complete:
         await services.items.update(item.id, step=None)
         text = tr._("Nothing was changed.")
@@ -604,6 +625,8 @@ async def _cancel_item(press: ItemPress) -> bool:
 
 async def _ask_delete(press: ItemPress) -> bool:
     item, tr = press.item, press.tr
+    if press.query is None:  # on a card only, never typed
+        return False
     await press.query.answer()
     rows = [
         [
@@ -619,6 +642,8 @@ async def _ask_delete(press: ItemPress) -> bool:
 
 async def _keep(press: ItemPress) -> bool:
     item, tr = press.item, press.tr
+    if press.query is None:  # on a card only, never typed
+        return False
     if not item.complete:
         return False
     await press.query.answer()
@@ -629,6 +654,8 @@ async def _keep(press: ItemPress) -> bool:
 
 async def _delete(press: ItemPress) -> bool:
     item, tr, services = press.item, press.tr, press.context.services
+    if press.query is None:  # on a card only, never typed
+        return False
     await press.query.answer()
     await services.items.delete(item.id)
     await services.matching.refresh_delegate(item.delegate_id, announce=False)
@@ -665,15 +692,10 @@ def _view(value: str, services: Services) -> bool:
     )
 
 
-async def _fields_button(
-    context: BotContext,
-    who: Caller,
-    query: CallbackQuery,
-    action: str,
-    item: StoredItem,
-    rest: str,
-) -> bool:
-    """Toggle a field or switch what the fields question shows, editing it in place."""
+async def _fields_button(press: ItemPress, action: str) -> bool:
+    """Toggle a field or switch what the fields question shows, editing it in place (or, for
+    a typed label, asking it again)."""
+    context, who, query, item, rest = press.context, press.who, press.query, press.item, press.rest
     services, tr = context.services, who.tr
     fields = services.matching.taxonomy.fields
     view, _, position = rest.partition("-")
@@ -687,13 +709,16 @@ async def _fields_button(
             limit = tr.ngettext(
                 "You can choose up to {n} field.", "You can choose up to {n} fields.", MAX_FIELDS
             )
-            await query.answer(limit, show_alert=True)
+            await press.acknowledge(limit)
             return True
         item = await services.items.update(item.id, fields=chosen)
     elif position:
         return False
-    await query.answer()
     text, rows = question(item, tr, services, view)
+    if query is None:
+        await send(context, who.chat_id, text, rows)
+        return True
+    await query.answer()
     await edit_message(query, text, rows)
     return True
 

@@ -35,6 +35,7 @@ from handlers.context import BotContext
 log = logging.getLogger(__name__)
 
 NS = "pr"
+PROJECTS_NS = "rs"  # a roadshow's projects: handlers/roadshows.py
 ACTIONS = frozenset({"day", "on", "off"})
 KIND_LABELS = {
     "roadshow": N_("Roadshow"),
@@ -110,8 +111,10 @@ def day_view(
     sessions: Sequence[ProgrammeSession],
     day: dt.date,
     reminded: set[int] | None,
+    projects: Mapping[str, int] | None = None,
 ) -> tuple[str, Buttons]:
-    """A day's sessions with reminder buttons (None: the reader cannot have reminders yet)."""
+    """A day's sessions with reminder buttons (None: the reader cannot have reminders yet) and,
+    for a session with projects (session key -> how many), a button listing them."""
     now = services.clock.now()
     today = [s for s in sessions if _day(services, s.data.starts_at) == day]
     days = _days(services, sessions)
@@ -144,6 +147,11 @@ def day_view(
             else:
                 button = tr.label("🔔 Remind me: {session}", session=_short(label))
                 rows.append([(button, callbacks.make(NS, "on", session.id))])
+    for session in today:
+        if count := (projects or {}).get(session.data.key):
+            title = _short(session_title(tr, services, session))
+            button = tr.label("📋 Projects ({n}): {session}", n=count, session=title)
+            rows.append([(button, callbacks.make(PROJECTS_NS, "ls", session.id))])
     others = [
         (day_label(tr, services, first, "MMMEd"), callbacks.make(NS, "day", _day_arg(other)))
         for other, first in days.items()
@@ -210,8 +218,9 @@ async def on_button(update: Update, context: BotContext) -> None:
             await refuse_button(query, who.tr)
             return
         sessions = await repo.all()
+        projects = await services.roadshows.project_counts()
         text, rows = day_view(
-            who.tr, services, sessions, day, await _reminded(services, delegate_id)
+            who.tr, services, sessions, day, await _reminded(services, delegate_id), projects
         )
         await query.answer()
         await edit_message(query, text, rows)
@@ -235,8 +244,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         answer = who.tr.label("🔕 Reminder cancelled.")
     await query.answer(answer)
     day = _day(services, session.data.starts_at)
+    projects = await services.roadshows.project_counts()
     text, rows = day_view(
-        who.tr, services, await repo.all(), day, await _reminded(services, delegate_id)
+        who.tr, services, await repo.all(), day, await _reminded(services, delegate_id), projects
     )
     await edit_message(query, text, rows)
 

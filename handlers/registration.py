@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from handlers.common import (
     keyboard,
     refuse_button,
     send,
+    typed_choice,
 )
 from handlers.context import BotContext
 from handlers.menu import main_menu
@@ -67,19 +69,6 @@ EDIT_LABELS: dict[Step, str] = {
 def role_label(role: Role, tr: Translator) -> str:
     """The role's name in the viewer's language."""
     return tr.label(ROLE_LABELS[role])
-
-
-def _role_labels(tr: Translator) -> dict[str, str]:
-    return {role.value: role_label(role, tr) for role in Role}
-
-
-def _typed_label(text: str, labels: Mapping[str, str]) -> str | None:
-    """The key of the button whose exact label was typed (a leading tick aside), if any."""
-    typed = text.strip().removeprefix("✅").strip()
-    for key, label in labels.items():
-        if typed and typed == label:
-            return key
-    return None
 
 
 def language_buttons(namespace: str, current: str) -> Buttons:
@@ -213,6 +202,10 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
             language=LANGUAGE_LABELS.get(delegate.locale or "", "—"),
         ),
         tr._("Tell me about new matches: {answer}", answer=Html(announce)),
+        tr._(
+            "Suggest meetings while I have none: {answer}",
+            answer=Html(tr._("yes") if delegate.nudges else tr._("no")),
+        ),
     ]
     buttons = [
         (tr.label(label), callbacks.make(NS, "edit", step.value))
@@ -225,6 +218,12 @@ def summary(delegate: Delegate, tr: Translator) -> tuple[str, Buttons]:
     rows = chunk(buttons, 2)
     rows.append([toggle])
     if delegate.is_registered:
+        # The nudges' toggle (handlers/nudges.py, namespace "n").
+        if delegate.nudges:
+            nudge = (tr.label("💤 Stop meeting suggestions"), callbacks.make("n", "tog", 0))
+        else:
+            nudge = (tr.label("💡 Suggest meetings"), callbacks.make("n", "tog", 1))
+        rows.append([nudge])
         rows.append(
             [(tr.label("⏰ Meeting reminders"), callbacks.make(callbacks.MEETINGS, "rem"))]
         )
@@ -238,25 +237,23 @@ async def ask(context: BotContext, delegate: Delegate, tr: Translator, prefix: s
     await send(context, _chat(delegate), f"{prefix}\n\n{text}" if prefix else text, rows)
 
 
-# A deep link opened before registering (a badge's booking link) is kept here, in the chat's
-# memory, and followed once registration is complete. Features add how to follow theirs:
-# the payload's prefix -> a coroutine taking the context, the new delegate and the payload.
-PENDING_LINK = "pending_link"
-LinkResumer = Callable[[BotContext, Caller, str], Awaitable[None]]
-LINK_RESUMERS: dict[str, LinkResumer] = {}
+async def start_with_link(update: Update, context: BotContext, payload: str) -> None:
+    """`/start <deep link>` by someone not registered yet: registration comes first.
 
-
-def remember_link(context: BotContext, payload: str) -> None:
-    """Keep a deep link to follow when the registration that comes first is complete."""
-    if context.user_data is not None and payload:
-        context.user_data[PENDING_LINK] = payload
+    The link is kept in the database (it survives a restart) and followed once, when the
+    registration is complete, by the resumer its feature added (`add_link_resumer`).
+    """
+    await start(update, context)
+    who = await caller(update, context)
+    if who is not None and who.delegate is not None and payload:
+        await context.services.delegates.remember_link(who.delegate.id, payload)
 
 
 async def _resume_link(context: BotContext, saved: Delegate, tr: Translator) -> None:
-    payload = context.user_data.pop(PENDING_LINK, None) if context.user_data else None
-    if not isinstance(payload, str) or saved.telegram_user_id is None:
+    payload = await context.services.delegates.take_link(saved.id)
+    if payload is None or saved.telegram_user_id is None:
         return
-    for prefix, resume in LINK_RESUMERS.items():
+    for prefix, resume in context.link_resumers.items():
         if payload.startswith(prefix):
             await resume(context, Caller(saved.telegram_user_id, _chat(saved), saved, tr), payload)
             return
@@ -332,6 +329,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     delegate, tr = who.delegate, who.tr
     text = message.text or ""
     step = delegate.step
+    if step is not Step.DONE and await _typed_button(context, who, text):
+        return
     try:
         if step is Step.NAME:
             await advance(context, delegate, step, name=rules.validate_name(text))
@@ -344,13 +343,6 @@ async def on_text(update: Update, context: BotContext) -> None:
             await advance(
                 context, delegate, step, contact=contact.value, contact_kind=contact.kind.value
             )
-        elif step is Step.LANGUAGE and _typed_label(text, LANGUAGE_LABELS) is not None:
-            # The exact label of a button, typed rather than pressed ("中文"), is that button.
-            code = _typed_label(text, LANGUAGE_LABELS)
-            saved = await context.services.delegates.update(delegate.id, locale=code)
-            await advance(context, saved, step)
-        elif step is Step.ROLE and _typed_label(text, _role_labels(tr)) is not None:
-            await advance(context, delegate, step, role=_typed_label(text, _role_labels(tr)))
         elif step is Step.DONE:
             await send(
                 context,
@@ -364,6 +356,18 @@ async def on_text(update: Update, context: BotContext) -> None:
             await ask(context, delegate, tr, tr._("Please use the buttons below."))
     except InvalidAnswer as error:
         await ask(context, delegate, tr, problem_text(error, tr))
+
+
+async def _typed_button(context: BotContext, who: Caller, text: str) -> bool:
+    """The exact label of one of the step's buttons, typed rather than pressed ("中文", "기업",
+    "Skip", "Done"), is that button; True when it was taken so."""
+    assert who.delegate is not None
+    _, rows = question(who.delegate.step, who.delegate, who.tr)
+    data = callbacks.parse(typed_choice(text, rows), NS, frozenset(ACTIONS))
+    if data is None:
+        return False
+    press = RegistrationPress(None, context, who, who.delegate, data.arg)
+    return await ACTIONS[data.action](press)
 
 
 async def _typed_country(context: BotContext, who: Caller, text: str) -> None:
@@ -431,18 +435,34 @@ async def on_other(update: Update, context: BotContext) -> None:
 
 @dataclass(frozen=True)
 class RegistrationPress:
-    """A press on a registration button, by a delegate with a profile (draft or registered)."""
+    """A press on a registration button, by a delegate with a profile (draft or registered).
 
-    query: CallbackQuery
+    `query` is None when the button's label was typed instead (see `on_text`): then there is
+    no toast to show and no pressed message to close; what a toast would say is sent instead.
+    """
+
+    query: CallbackQuery | None
     context: BotContext
     who: Caller
     delegate: Delegate
     arg: str
 
-    async def advance(self, step: Step, **answer: Any) -> None:
-        """Take the answer to `step` and ask the next question."""
-        await self.query.answer()
-        await close_buttons(self.query)
+    async def acknowledge(self, alert: str | None = None) -> None:
+        """Answer the press (with an alert, if given)."""
+        if self.query is not None:
+            await self.query.answer(alert, show_alert=alert is not None)
+        elif alert is not None:
+            await ask(self.context, self.delegate, self.who.tr, alert)
+
+    async def close(self, echo: str | None = None) -> None:
+        """Answer the press and close its message, the choice echoed under the question."""
+        if self.query is not None:
+            await self.query.answer()
+            await close_buttons(self.query, echo)
+
+    async def advance(self, step: Step, *, echo: str | None = None, **answer: Any) -> None:
+        """Take the answer to `step` and ask the next question (`echo`: see `close`)."""
+        await self.close(echo)
         await advance(self.context, self.delegate, step, **answer)
 
 
@@ -453,8 +473,10 @@ PressAction = Callable[[RegistrationPress], Awaitable[bool]]
 async def _language(press: RegistrationPress) -> bool:
     if press.delegate.step is not Step.LANGUAGE or press.arg not in SUPPORTED_LOCALES:
         return False
-    await press.query.answer()
-    await close_buttons(press.query)
+    chosen = press.context.services.i18n.translator(press.arg)
+    label = LANGUAGE_LABELS[press.arg]
+    # Echoed in the language just chosen: "✅ Язык интерфейса: Русский".
+    await press.close("✅ " + chosen._("Interface language: {language}", language=label))
     saved = await press.context.services.delegates.update(press.delegate.id, locale=press.arg)
     await advance(press.context, saved, Step.LANGUAGE)
     return True
@@ -483,6 +505,9 @@ async def _toggle_meeting_language(press: RegistrationPress) -> bool:
     chosen = set(delegate.meeting_languages) ^ {press.arg}
     ordered = tuple(c for c in languages.MEETING_LANGUAGE_CHOICES if c in chosen)
     saved = await press.context.services.delegates.update(delegate.id, meeting_languages=ordered)
+    if press.query is None:
+        await ask(press.context, saved, press.who.tr)
+        return True
     await press.query.answer()
     _, rows = question(Step.MEETING_LANGUAGES, saved, press.who.tr)
     await press.query.edit_message_reply_markup(reply_markup=keyboard(rows))
@@ -495,9 +520,12 @@ async def _meeting_languages_done(press: RegistrationPress) -> bool:
     try:
         chosen = rules.validate_meeting_languages(press.delegate.meeting_languages)
     except InvalidAnswer as error:
-        await press.query.answer(problem_text(error, press.who.tr), show_alert=True)
+        await press.acknowledge(problem_text(error, press.who.tr))
         return True
-    await press.advance(Step.MEETING_LANGUAGES, meeting_languages=chosen)
+    # The choice, not the word "Done", under the question: "✅ English and Russian".
+    names = joined((language_name(code, press.who.tr) for code in chosen), press.who.tr)
+    echo = "✅ " + html.escape(names, quote=False)
+    await press.advance(Step.MEETING_LANGUAGES, echo=echo, meeting_languages=chosen)
     return True
 
 
@@ -518,8 +546,7 @@ async def _consent(press: RegistrationPress) -> bool:
 async def _edit(press: RegistrationPress) -> bool:
     if not press.delegate.is_registered or press.arg not in {s.value for s in EDIT_LABELS}:
         return False
-    await press.query.answer()
-    await close_buttons(press.query)
+    await press.close()
     delegates = press.context.services.delegates
     editing = await delegates.update(press.delegate.id, step=Step(press.arg), editing=True)
     await ask(press.context, editing, press.who.tr)
@@ -530,10 +557,13 @@ async def _notify(press: RegistrationPress) -> bool:
     if not press.delegate.is_registered or press.arg not in {"0", "1"}:
         return False
     services = press.context.services
-    await press.query.answer()
     saved = await services.delegates.update(press.delegate.id, notify_matches=press.arg == "1")
     text, rows = summary(saved, press.who.tr)
-    await edit_message(press.query, text, rows)
+    if press.query is None:
+        await send(press.context, press.who.chat_id, text, rows)
+    else:
+        await press.query.answer()
+        await edit_message(press.query, text, rows)
     if saved.notify_matches:
         await services.matching.refresh_delegate(saved.id)
     return True

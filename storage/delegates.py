@@ -15,7 +15,7 @@ from storage.db import Database
 _COLUMNS = (
     "id, telegram_user_id, chat_id, locale, name, organization, country, role, "
     "meeting_languages, contact, contact_kind, consent, step, editing, reachable, "
-    "created_at, updated_at, registered_at, notify_matches"
+    "created_at, updated_at, registered_at, notify_matches, nudges"
 )
 
 # Columns an answer may set; anything else is refused so no caller can build SQL from input.
@@ -23,7 +23,7 @@ _WRITABLE = frozenset(
     {
         "locale", "name", "organization", "country", "role", "meeting_languages", "contact",
         "contact_kind", "consent", "step", "editing", "registered_at", "chat_id", "reachable",
-        "notify_matches",
+        "notify_matches", "nudges",
     }
 )  # fmt: skip
 
@@ -57,6 +57,7 @@ def _row_to_delegate(row: aiosqlite.Row) -> Delegate:
         updated_at=from_iso(row["updated_at"]),
         registered_at=from_iso(row["registered_at"]) if row["registered_at"] else None,
         notify_matches=bool(row["notify_matches"]),
+        nudges=bool(row["nudges"]),
     )
 
 
@@ -132,7 +133,7 @@ class DelegateRepository:
             # An import's copy of the data goes too; external_id stays (the organizers' own
             # id, not personal) so a re-import does not bring the profile back.
             "telegram_username = NULL, second_contact = NULL, host_external_id = NULL, "
-            "import_data = NULL, claim_token = NULL "
+            "import_data = NULL, claim_token = NULL, pending_link = NULL "
             "WHERE id = ?",
             (now, now, delegate_id),
         )
@@ -141,6 +142,25 @@ class DelegateRepository:
             "DELETE FROM wishes WHERE delegate_id = ? OR counterpart_id = ?",
             (delegate_id, delegate_id),
         )
+
+    async def remember_link(self, delegate_id: int, payload: str) -> None:
+        """Keep a deep link opened before registration was complete (the latest one wins)."""
+        await self._db.execute(
+            "UPDATE delegates SET pending_link = ? WHERE id = ?", (payload, delegate_id)
+        )
+
+    async def take_link(self, delegate_id: int) -> str | None:
+        """The deep link waiting for the registration to be complete, removed as it is read:
+        it is followed once."""
+        async with self._db.transaction() as db:
+            payload = await db.fetchval(
+                "SELECT pending_link FROM delegates WHERE id = ?", (delegate_id,)
+            )
+            if payload is not None:
+                await db.execute(
+                    "UPDATE delegates SET pending_link = NULL WHERE id = ?", (delegate_id,)
+                )
+        return str(payload) if payload else None
 
     async def registration_counts(self) -> RegistrationCounts:
         """Count delegates who finished registration and those still filling it in."""

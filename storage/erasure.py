@@ -22,6 +22,7 @@ class Erased:
     feedback_notes: int
     outbox_items: int
     booking_links: int
+    leads: int = 0  # what they did at exhibits, and exhibitors' notes about them
 
 
 class ErasureRepository:
@@ -52,4 +53,7 @@ class ErasureRepository:
             links = await db.execute(
                 "DELETE FROM booking_tokens WHERE delegate_id = ?", (delegate_id,)
             )
-        return Erased(notes, feedback, outbox, links)
+            leads = await db.execute(
+                "DELETE FROM exhibit_leads WHERE delegate_id = ?", (delegate_id,)
+            )
+        return Erased(notes, feedback, outbox, links, leads)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.domain.meetings import DISPUTED, Outcome, settled_outcome
 from storage.broadcasts import BroadcastRepository, Progress
 from storage.db import Database
+from storage.nudges import follow_up_figures
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class EventStats:
     meetings_disputed: tuple[int, ...] = ()
     # Dead letters by reason (refused, expired, render), only reasons that have some.
     dead_by_reason: tuple[tuple[str, int], ...] = ()
+    # Months later: meetings asked what came of them, those answered, and meetings per result
+    # (licence, joint_rd, investment, supply, continuing, nothing; bot.domain.followup).
+    followups_asked: int = 0
+    followups_answered: int = 0
+    results: tuple[tuple[str, int], ...] = ()
 
 
 async def _grouped(db: Database, column: str) -> list[tuple[str, int]]:
@@ -99,6 +105,7 @@ async def gather_stats(db: Database, broadcasts: BroadcastRepository) -> EventSt
         "SELECT coalesce(dead_reason, 'expired'), count(*) FROM outbox WHERE state = 'dead' "
         "GROUP BY 1 ORDER BY 1"
     )
+    asked, answered, results = await follow_up_figures(db)
     return EventStats(
         registered=int(people[0]),
         drafts=int(people[1]),
@@ -124,4 +131,7 @@ async def gather_stats(db: Database, broadcasts: BroadcastRepository) -> EventSt
         broadcast_delivery=await broadcasts.delivery_totals(),
         dead_letters=int(dead or 0),
         dead_by_reason=tuple((str(row[0]), int(row[1])) for row in by_reason),
+        followups_asked=asked,
+        followups_answered=answered,
+        results=results,
     )

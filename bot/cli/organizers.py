@@ -457,13 +457,22 @@ def add_commands(commands: Commands) -> None:
     export = commands.add_parser(
         "export",
         parents=[database_options()],
-        help="export delegates, offers, needs, meetings or the schedule as CSV or XLSX",
+        help="export delegates, offers, needs, meetings, the schedule, exhibit lead counts or "
+        "the follow-up results",
         description="CSV is UTF-8 with a byte-order mark (spreadsheets open it right).",
     )
     export.add_argument(
         "--what",
         required=True,
-        choices=("delegates", "offers", "needs", "meetings", "schedule"),
+        choices=(
+            "delegates",
+            "offers",
+            "needs",
+            "meetings",
+            "schedule",
+            "exhibit_leads",
+            "results",
+        ),
     )
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("--out", type=Path, help="output file (CSV default: standard output)")

@@ -42,6 +42,8 @@ def stats_lines(stats: EventStats, matches: tuple[int, int]) -> list[str]:
         f"{stats.meetings_pending} pending, {stats.meetings_held} held, "
         f"{stats.meetings_no_show} no-shows, {len(stats.meetings_disputed)} answered differently"
         + (f" ({_ids(stats.meetings_disputed)})" if stats.meetings_disputed else ""),
+        f"follow-up: {stats.followups_asked} meetings asked, {stats.followups_answered} "
+        f"answered; results: {_pairs(list(stats.results))}",
         f"broadcasts: {stats.broadcasts}; messages {d.sent} sent, {d.failed} failed, "
         f"{d.unreachable} unreachable, {d.cancelled} stopped, {d.left} left",
         f"dead letters: {stats.dead_letters}"

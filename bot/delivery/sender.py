@@ -363,7 +363,8 @@ class OutboxSender:
             )
         return await self._bot.send_document(
             item.chat_id,
-            attachment.file_id,
+            attachment.data if attachment.data is not None else attachment.file_id,
+            filename=attachment.filename,
             caption=rendered.text,
             reply_markup=markup,
             rate_limit_args=order,

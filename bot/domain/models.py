@@ -62,6 +62,7 @@ class Delegate:
     updated_at: dt.datetime
     registered_at: dt.datetime | None
     notify_matches: bool = True  # announce new strong matches (the /profile toggle)
+    nudges: bool = True  # suggest matches while no meeting is booked (the /profile toggle)
 
     @property
     def is_registered(self) -> bool:

@@ -60,16 +60,19 @@ Buttons = tuple[tuple[Button, ...], ...]
 
 @dataclass(frozen=True)
 class Attachment:
-    """A photo or document Telegram already holds, sent again by its file_id."""
+    """A photo or document Telegram already holds, sent again by its file_id; or a file a
+    renderer wrote at send time (`data` and `filename`, such as an .ics), uploaded."""
 
     kind: AttachmentKind
-    file_id: str
+    file_id: str = ""
+    data: bytes | None = None
+    filename: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ATTACHMENT_KINDS:
             raise ValueError(f"unknown attachment kind {self.kind!r}")
-        if not self.file_id:
-            raise ValueError("an attachment needs a file_id")
+        if not self.file_id and not (self.data and self.filename):
+            raise ValueError("an attachment needs a file_id, or data and a file name")
 
 
 @dataclass(frozen=True)

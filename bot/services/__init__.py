@@ -21,11 +21,15 @@ from bot.services.autoschedule import AutoScheduler, WishRepository
 from bot.services.broadcasts import BroadcastService
 from bot.services.day_control import DayControl
 from bot.services.exhibits import ExhibitService
+from bot.services.followup import FollowupService
+from bot.services.leads import LeadService
 from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
+from bot.services.nudges import NudgeService
 from bot.services.organizers import OrganizerService
 from bot.services.profiles import ProfileService
 from bot.services.programme import ProgrammeService
+from bot.services.roadshows import RoadshowService
 from bot.services.web import WebService
 from storage.claims import ClaimRepository
 from storage.db import Database
@@ -64,6 +68,10 @@ class Services:
     scheduler: AutoScheduler  # the organizers' schedule built from everybody's wishes
     exhibits: ExhibitService  # the achievements catalogue, its search and shortlists
     web: WebService  # the venue board and the Mini App
+    nudges: NudgeService  # suggestions to delegates without meetings, the evening agenda
+    followup: FollowupService  # what came of held meetings, months later
+    leads: LeadService  # exhibitors' leads and an organization's representatives
+    roadshows: RoadshowService  # a session's projects and the follow-up after it
 
 
 # The timed work, in the order it runs on every tick: name -> what it calls with "now".
@@ -75,6 +83,10 @@ DUE_WORK: tuple[tuple[str, Callable[[Services], Hook]], ...] = (
     ("meetings.remind", lambda s: s.meetings.remind_due),
     ("meetings.follow_up", lambda s: s.meetings.follow_up_due),
     ("programme.remind", lambda s: s.programme.remind_due),
+    ("nudges.matches", lambda s: s.nudges.nudge_due),
+    ("nudges.agenda", lambda s: s.nudges.agenda_due),
+    ("followup.ask", lambda s: s.followup.ask_due),
+    ("roadshows.follow_up", lambda s: s.roadshows.follow_up_due),
 )
 
 
@@ -90,6 +102,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     organizers = OrganizerService(db, clock, settings)
     delegates = DelegateRepository(db, clock)
     erasure = ErasureRepository(db)
+    exhibits = ExhibitService(db, clock, matching)
     services = Services(
         settings=settings,
         clock=clock,
@@ -118,8 +131,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             meetings,
             interpreters=dict(settings.schedule.interpreters),
         ),
-        exhibits=ExhibitService(db, clock, matching),
+        exhibits=exhibits,
         web=WebService(db, clock, settings.schedule, meetings, matching),
+        nudges=NudgeService(
+            db,
+            clock,
+            settings.schedule,
+            settings.nudges,
+            outbox,
+            matching=matching,
+            meetings=meetings,
+            delegates=delegates,
+        ),  # fmt: skip
+        followup=FollowupService(db, clock, settings.followup, outbox, delegates=delegates),
+        leads=LeadService(db, clock, exhibits),
+        roadshows=RoadshowService(db, clock, outbox, exhibits),
     )
     for name, hook in DUE_WORK:
         services.delivery.dispatcher.add_hook(name, hook(services))

@@ -11,6 +11,7 @@ from dataclasses import astuple, dataclass
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock, from_iso
+from bot.domain.followup import Result, meeting_result
 from bot.domain.meetings import Outcome, settled_outcome
 from bot.domain.scheduling import Schedule
 from bot.formats import spreadsheet
@@ -18,9 +19,10 @@ from bot.formats.schedules import HEADER as SCHEDULE_HEADER
 from bot.formats.schedules import schedule_rows
 from storage.db import Database
 from storage.exports import ExportRepository
+from storage.leads import LeadRepository
 from storage.meetings import MeetingRepository
 
-WHAT = ("delegates", "offers", "needs", "meetings", "schedule")
+WHAT = ("delegates", "offers", "needs", "meetings", "schedule", "exhibit_leads", "results")
 FORMATS = ("csv", "xlsx")
 
 Cell = str | int | None
@@ -81,8 +83,12 @@ async def _meetings(db: Database, zone: ZoneInfo) -> Table:
         "id", "state", _at("start", zone), _at("end", zone), "table", "requester",
         "requester_organization", "invitee", "invitee_organization", _at("created_at", zone),
         "requester_answer", "invitee_answer", "outcome",
+        # Months later (the follow-up): each side's latest answer and the meeting's result.
+        "requester_result", "invitee_result", "result",
     )  # fmt: skip
-    rows = await ExportRepository(db).meetings()
+    repo = ExportRepository(db)
+    rows = await repo.meetings()
+    results = await repo.latest_results()
     return Table(
         "meetings",
         header,
@@ -97,6 +103,7 @@ async def _meetings(db: Database, zone: ZoneInfo) -> Table:
                 r[10] or "",
                 r[11] or "",
                 _settled(r[10], r[11]),
+                *_results(results.get((r[0], r[12])), results.get((r[0], r[13]))),
             )
             for r in rows
         ],
@@ -109,12 +116,57 @@ def _settled(*answers: str | None) -> str:
     return "" if outcome is None else str(outcome)
 
 
+def _results(*answers: str | None) -> tuple[str, str, str]:
+    # The meeting's result is the furthest either side reports (bot.domain.followup).
+    result = meeting_result(Result(a) for a in answers if a)
+    return answers[0] or "", answers[1] or "", "" if result is None else str(result)
+
+
+async def _results_table(db: Database, zone: ZoneInfo) -> Table:
+    header = (
+        "meeting_id", _at("meeting_start", zone), "delegate_id", "name", "organization",
+        "counterpart", "counterpart_organization", "after_days", "result",
+        _at("answered_at", zone),
+    )  # fmt: skip
+    rows = await ExportRepository(db).results()
+    return Table(
+        "results",
+        header,
+        [
+            (
+                r[0],
+                _local(r[1], zone),
+                r[2],
+                r[3],
+                r[4],
+                r[8],
+                r[9],
+                r[5],
+                r[6],
+                _local(r[7], zone),
+            )
+            for r in rows
+        ],  # fmt: skip
+    )
+
+
 async def _schedule(db: Database, clock: Clock, schedule: Schedule) -> Table:
     repo = MeetingRepository(db, clock)
     # Published proposals hold their table too: they are listed, with status "proposed".
     meetings = await repo.scheduled()
     rows = schedule_rows(meetings, await repo.parties_of(meetings), schedule)
     return Table("schedule", SCHEDULE_HEADER, [astuple(row) for row in rows])
+
+
+async def _exhibit_leads(db: Database, clock: Clock) -> Table:
+    # Counts only: who the visitors are is for the exhibitors they opted in with.
+    header = ("exhibit", "hall", "booth", "scans", "saves", "meeting_requests", "cards_left")
+    rows: list[tuple[Cell, ...]] = [
+        (c.key, c.hall or "", c.booth or "", c.counts.scans, c.counts.saves,
+         c.counts.asks, c.counts.opted_in)
+        for c in await LeadRepository(db, clock).counts()
+    ]  # fmt: skip
+    return Table("exhibit_leads", header, rows)
 
 
 async def export_table(
@@ -129,6 +181,10 @@ async def export_table(
         return await _meetings(db, zone)
     if what == "schedule":
         return await _schedule(db, clock, schedule)
+    if what == "exhibit_leads":
+        return await _exhibit_leads(db, clock)
+    if what == "results":
+        return await _results_table(db, zone)
     raise ValueError(f"cannot export {what!r}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ from bot.domain.scheduling import (
     request_expiry,
 )
 from storage.db import Database
+from storage.leads import TeamRepository
 from storage.meetings import Conflict, MeetingRepository
 
 # The records handlers show (handlers reach storage only through services).
@@ -66,9 +68,10 @@ T_FOLLOW_UP = "meeting.follow_up"  # to each participant after the end
 T_LEFT = "meeting.left"  # to the other party when a delegate erased their data
 T_PROPOSAL = "meeting.proposal"  # to the invitee of a scheduler's proposal: Accept/Decline/Propose
 T_PROPOSED = "meeting.proposed"  # to the requester of a scheduler's proposal: waiting for them
+T_TAKEN = "meeting.taken"  # to an organization's other representatives: a colleague accepted
 TEMPLATES = (
     T_REQUEST, T_CONFIRMED, T_DECLINED, T_EXPIRED, T_WITHDRAWN, T_CANCELLED, T_REMINDER, T_LEFT,
-    T_FOLLOW_UP, T_PROPOSAL, T_PROPOSED,
+    T_FOLLOW_UP, T_PROPOSAL, T_PROPOSED, T_TAKEN,
 )  # fmt: skip
 
 
@@ -102,6 +105,8 @@ class MeetingService:
         self.schedule = schedule
         self.outbox = outbox
         self.repo = repo or MeetingRepository(db, clock)
+        # Requests made from an organization's exhibit card: who else may answer them.
+        self.teams = TeamRepository(db)
         # Telegram ids of the configured organizers: they answer for imported delegates who
         # have neither Telegram nor a host.
         self.organizers = organizers
@@ -129,6 +134,17 @@ class MeetingService:
         moment = now or self.clock.now()
         return free_slots(self.schedule, busy, now=moment, full=full, limit=limit)
 
+    async def free_slots_for_team(
+        self, requester_id: int, team: Sequence[int], *, limit: int | None = None
+    ) -> list[Slot]:
+        """Slots ahead in which the requester and at least one of the team are free."""
+        found: dict[dt.datetime, Slot] = {}
+        for member in team:
+            for slot in await self.free_slots_for([requester_id, member], limit=None):
+                found.setdefault(slot.start, slot)
+        ordered = [found[start] for start in sorted(found)]
+        return ordered if limit is None else ordered[:limit]
+
     async def agenda(self, delegate_id: int) -> list[Meeting]:
         """The delegate's booked meetings and open requests, by time."""
         return await self.repo.for_delegate(delegate_id, rules.OPEN_STATES)
@@ -138,6 +154,8 @@ class MeetingService:
         organizer) a delegate nobody else can answer for."""
         if meeting.involves(actor_id):
             return actor_id
+        if meeting.state is MeetingState.REQUESTED and await self.teams.has(meeting.id, actor_id):
+            return meeting.invitee_id  # a colleague answers for the organization
         actor = await self.repo.party(actor_id)
         is_organizer = actor is not None and actor.chat_id in self.organizers
         for party_id in meeting.participants:
@@ -186,12 +204,15 @@ class MeetingService:
         note: str | None = None,
         reason: str | None = None,
         booking_token: str | None = None,
+        team: Sequence[int] = (),
     ) -> Meeting:
         """Ask for a meeting in a slot free for both; the invitee is told through the outbox.
 
         Called from the booking link (with its token), from /matches and from a profile (the
         invitee's profile must be shown to matching delegates). This is the function the
-        "Request a meeting" button of /matches ends in, once a slot is chosen.
+        "Request a meeting" button of /matches ends in, once a slot is chosen. A request from an
+        organization's exhibit names its `team` (the invitee among them): each is asked, and
+        the first to accept takes the meeting.
         """
         rules.check_counterpart(requester_id, invitee_id)
         # The checks and the insert are one transaction: a /delete_me of either person commits
@@ -204,9 +225,29 @@ class MeetingService:
                     raise UnknownBookingLink("the booking link was replaced or never existed")
             elif not invitee.shown:
                 raise InvalidCounterpart(f"delegate {invitee_id} keeps their profile hidden")
-            return await self._ask(
+            if team:
+                invitee_id = await self._free_member(requester_id, invitee_id, team, slot_start)
+            meeting = await self._ask(
                 requester_id, invitee_id, slot_start, note=note, reason=reason, replaces=None
             )
+            colleagues = [m for m in dict.fromkeys(team) if m not in meeting.participants]
+            if colleagues:
+                await self.teams.add(meeting.id, [invitee_id, *colleagues])
+                for member in colleagues:
+                    await self._notify_member(meeting, member, T_REQUEST, "request")
+            return meeting
+
+    async def _free_member(
+        self, requester_id: int, invitee_id: int, team: Sequence[int], slot_start: dt.datetime
+    ) -> int:
+        """The invitee if free in the slot, else the first of the team who is (else as is)."""
+        for member in dict.fromkeys([invitee_id, *team]):
+            if member == requester_id:
+                continue
+            free = await self.free_slots_for([requester_id, member], limit=None)
+            if any(slot.start == slot_start for slot in free):
+                return member
+        return invitee_id
 
     async def _ask(
         self,
@@ -248,6 +289,7 @@ class MeetingService:
     ) -> Meeting:
         """Answer a request with another time: a new request to the original requester."""
         async with self.db.transaction():
+            await self._take_for_team(meeting_id, actor_id)
             meeting, me = await self._acting(meeting_id, actor_id, Action.PROPOSE)
             return await self._ask(
                 me, meeting.other(me), slot_start, note=note, reason=meeting.reason,
@@ -304,6 +346,8 @@ class MeetingService:
         if meeting is None:
             raise NotYourMeeting(f"meeting {meeting_id} does not exist")
         party = await self.may_act_for(actor_id, meeting)
+        if party is None and await self.teams.has(meeting.id, actor_id):
+            raise MeetingClosed(meeting.state)  # a colleague answered first
         if party is None:
             raise NotYourMeeting(f"delegate {actor_id} is not in meeting {meeting_id}")
         rules.check_action(meeting, party, action)
@@ -317,6 +361,7 @@ class MeetingService:
         """Book the meeting at a free table, in one transaction; SlotTaken if someone was first."""
         try:
             async with self.db.transaction():
+                await self._take_for_team(meeting_id, actor_id, accepting=True)
                 meeting, _ = await self._acting(meeting_id, actor_id, Action.ACCEPT)
                 if meeting.slot_start <= self.clock.now():
                     raise MeetingClosed(MeetingState.EXPIRED)
@@ -356,6 +401,9 @@ class MeetingService:
                     await self._notify(
                         booked, person, T_CONFIRMED, Priority.CONFIRMATION, "confirmed"
                     )
+                for member in await self.teams.members(booked.id):
+                    if member not in booked.participants:
+                        await self._notify_member(booked, member, T_TAKEN, "taken")
                 # A kill here must leave no booking at all and the request answerable.
                 crash_point("meetings.accept.in_transaction")
             # Nothing may await between the commit and this point: the kill must come before
@@ -370,6 +418,41 @@ class MeetingService:
             raise await self._slot_taken(meeting_id) from None
         return Booked(booked, tuple(withdrawn))
 
+    async def _take_for_team(
+        self, meeting_id: int, actor_id: int, *, accepting: bool = False
+    ) -> None:
+        """A representative answering their organization's request (accept, decline, another
+        time) becomes its invitee: the requester hears from the one who answered."""
+        meeting = await self.repo.get(meeting_id)
+        if meeting is None or meeting.involves(actor_id):
+            return
+        if meeting.state is not MeetingState.REQUESTED:
+            return
+        if not await self.teams.has(meeting_id, actor_id):
+            return
+        try:
+            await self.teams.take(meeting_id, actor_id)
+        except sqlite3.IntegrityError:
+            # The requester also asked this colleague for the slot: that request stands, and
+            # this one is answered for the organization (an accept loses the race).
+            if accepting:
+                raise Conflict("the requester already asked this colleague") from None
+
+    async def _notify_member(self, meeting: Meeting, member: int, template: str, kind: str) -> int:
+        """Owe a representative a message about their organization's request (as the invitee
+        sees it), in the caller's transaction; 0 without a chat."""
+        party = await self.repo.party(member)
+        if party is None or party.chat_id is None:
+            return 0
+        item = await self.outbox.enqueue(
+            party.chat_id,
+            TemplateRef(template, {"meeting": meeting.id, "as": member}),
+            priority=Priority.NOTICE,
+            dedupe_key=f"meeting:{meeting.id}:{kind}:team{member}",
+            delegate_id=member,
+        )
+        return 0 if item is None else 1
+
     async def _slot_taken(self, meeting_id: int) -> SlotTaken:
         meeting = await self.repo.get(meeting_id)
         people = meeting.participants if meeting else ()
@@ -379,6 +462,7 @@ class MeetingService:
     async def decline(self, meeting_id: int, actor_id: int) -> Meeting:
         """Say no to a request; the requester is told."""
         async with self.db.transaction():
+            await self._take_for_team(meeting_id, actor_id)
             meeting, _ = await self._acting(meeting_id, actor_id, Action.DECLINE)
             await self.repo.set_state(
                 meeting.id, MeetingState.DECLINED, expected=[MeetingState.REQUESTED]
@@ -463,9 +547,12 @@ class MeetingService:
             return 0
         people = sorted({p for m in meetings for p in m.participants})
         choices = await self.repo.reminder_choices(people)
+        done = await self._owed_already(meetings, "remind")
         owed = 0
         for meeting in meetings:
             for person in meeting.participants:
+                if _owed_key(meeting.id, "remind", person) in done:
+                    continue
                 minutes = choices.get(person, self.schedule.reminder_minutes)
                 if reminder_due(meeting.slot_start, minutes, now):
                     # Retried while Telegram fails, but not once the meeting has begun.
@@ -481,11 +568,13 @@ class MeetingService:
 
     async def follow_up_due(self, now: dt.datetime) -> int:
         """Ask each participant "did the meeting take place?" shortly after it ended."""
+        meetings = await self.repo.ended_between(now - FOLLOW_UP_WINDOW, now - FOLLOW_UP_DELAY)
+        done = await self._owed_already(meetings, "followup")
         owed = 0
-        for meeting in await self.repo.ended_between(
-            now - FOLLOW_UP_WINDOW, now - FOLLOW_UP_DELAY
-        ):
+        for meeting in meetings:
             for person in meeting.participants:
+                if _owed_key(meeting.id, "followup", person) in done:
+                    continue
                 owed += await self._notify(
                     meeting, person, T_FOLLOW_UP, Priority.NOTICE, "followup"
                 )
@@ -567,6 +656,11 @@ class MeetingService:
 
     # --- messages -----------------------------------------------------------------------------
 
+    async def _owed_already(self, meetings: Sequence[Meeting], kind: str) -> set[str]:
+        """The `kind` messages already owed to these meetings' participants."""
+        keys = [_owed_key(m.id, kind, person) for m in meetings for person in m.participants]
+        return await self.repo.owed_already(keys)
+
     async def _notify(
         self,
         meeting: Meeting,
@@ -606,7 +700,7 @@ class MeetingService:
             host = await self.repo.party(party.host_id)
             if host is not None and host.chat_id is not None:
                 chat_id, recipient = host.chat_id, host.id
-        key = f"meeting:{meeting.id}:{kind}:{person}"
+        key = _owed_key(meeting.id, kind, person)
         recipients = [(chat_id, recipient, key)] if chat_id is not None else []
         if not recipients:
             # No Telegram and no reachable host: every organizer who talks to the bot is told.
@@ -629,6 +723,11 @@ class MeetingService:
             )
             owed += 0 if item is None else 1
         return min(owed, 1)
+
+
+def _owed_key(meeting_id: int, kind: str, person: int) -> str:
+    """The outbox dedupe key of a message about a meeting: owed once per person and kind."""
+    return f"meeting:{meeting_id}:{kind}:{person}"
 
 
 def _clip(text: str | None, limit: int) -> str | None:

@@ -34,7 +34,7 @@ from handlers.common import (
     registered_press,
     send,
 )
-from handlers.context import BotContext
+from handlers.context import BotContext, add_link_resumer
 from handlers.meetings.agenda import (
     block_day_choice,
     reminder_choice,
@@ -50,26 +50,33 @@ from handlers.meetings.booking import (
     forget_draft,
     on_note,
     open_booking_link,
+    resume_booking,
+    send_draft,
     start_draft,
 )
 from handlers.meetings.common import (
-    DRAFT,
     NOTE_GROUP,
     NS,
     OUTCOME_CODES,
     TOKEN_BODY,
+    current_choice,
     error_text,
+    forget_typing,
     meetings_of,
+    offer_typing,
     parse_id,
     parse_pair,
     parse_slot_page,
     slot_buttons,
     slot_keyboard,
     slots_from_starts,
+    table_text,
+    typing_hint,
     when_text,
     who_text,
 )
 from handlers.meetings.messages import renderers
+from handlers.meetings.typed import choice_people, on_typed_time
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +150,7 @@ async def _send_request(press: MeetingPress) -> bool:
     draft = current_draft(press.context)
     if key is None or draft is None or int(draft["slot"]) != key:
         return False
-    meeting = await press.service.request(
-        press.me, int(draft["invitee"]), slot_start_from_key(key), note=draft.get("note"),
-        reason=draft.get("reason"), booking_token=draft.get("token"),
-    )  # fmt: skip
-    if press.context.user_data is not None:
-        press.context.user_data.pop(DRAFT, None)
-    sent = N_("✉️ Request sent to {name} for {when}. I will tell you when they answer.")
-    await confirm_sent(press.context, press.query, press.who, meeting, sent)
+    await send_draft(press.context, press.query, press.who, draft)
     return True
 
 
@@ -162,8 +162,14 @@ async def _accept(press: MeetingPress) -> bool:
     if meeting_id is None:
         return False
     booked = await press.service.accept(meeting_id, press.me)
-    await press.query.answer(press.tr.label("Accepted"))
-    await close_buttons(press.query)
+    tr, services, meeting = press.tr, press.context.services, booked.meeting
+    await press.query.answer(tr.label("Accepted"))
+    accepted = tr._(
+        "✅ Accepted — {when}, {table}",
+        when=when_text(tr, meeting.slot_start, meeting.slot_end, services),
+        table=table_text(meeting.table, services, tr),
+    )
+    await close_buttons(press.query, accepted)
     log.info("meeting %d booked at table %s", booked.meeting.id, booked.meeting.table)
     return True
 
@@ -174,7 +180,7 @@ async def _decline(press: MeetingPress) -> bool:
         return False
     await press.service.decline(meeting_id, press.me)
     await press.query.answer(press.tr.label("Declined"))
-    await close_buttons(press.query)
+    await close_buttons(press.query, press.tr._("❌ Declined"))
     text = press.tr._("You declined the request. They will be told.")
     await send(press.context, press.who.chat_id, text)
     return True
@@ -198,6 +204,7 @@ async def _propose_or_move(press: MeetingPress, *, move: bool) -> bool:
     meeting_id, key = pair
     change = press.service.reschedule if move else press.service.propose
     meeting = await change(meeting_id, press.me, slot_start_from_key(key))
+    forget_typing(press.context)
     asked = N_("✉️ I asked {name} whether {when} suits them. Until they accept, nothing changes.")
     await confirm_sent(press.context, press.query, press.who, meeting, asked)
     return True
@@ -219,7 +226,8 @@ async def _time_choice(press: MeetingPress, meeting: Meeting, action: str, quest
         await send(press.context, who.chat_id, text)
         return
     rows = slot_keyboard(who.tr, press.context.services, slots, action, f"{meeting.id}_")
-    await send(press.context, who.chat_id, question, rows)
+    offer_typing(press.context, action, f"{meeting.id}_")
+    await send(press.context, who.chat_id, f"{question}\n{typing_hint(who.tr)}", rows)
 
 
 async def _slot_page(press: MeetingPress) -> bool:
@@ -228,20 +236,11 @@ async def _slot_page(press: MeetingPress) -> bool:
     if page is None:
         return False
     day, offset, action, prefix = page
-    owner = prefix.rstrip("_")
-    if action == "bk":
-        target = await press.service.booking_target(links.BOOKING_PREFIX + prefix)
-        people = [press.me, target.id]
-    elif action == "pk":
-        if not owner.isdigit():
-            return False
-        people = [press.me, int(owner)]
-    else:
-        if not owner.isdigit():
-            return False
-        meeting, _ = await press.meeting_i_may_act_for(int(owner))
-        people = list(meeting.participants)
+    people = await choice_people(press.service, press.me, action, prefix)
     slots = await press.service.free_slots_for(people, limit=None)
+    previous = current_choice(press.context) or {}
+    same = (previous.get("action"), previous.get("prefix")) == (action, prefix)
+    offer_typing(press.context, action, prefix, previous.get("team", []) if same else [])
     rows = slot_keyboard(
         press.tr, press.context.services, slots, action, prefix, day=day, offset=offset
     )
@@ -431,9 +430,19 @@ async def _offer_after_conflict(
     rows: Buttons = []
     if parsed is not None and parsed.action == "acc" and (meeting_id := parse_id(parsed.arg)):
         rows = slot_buttons(who.tr, context.services, slots, "ps", f"{meeting_id}_")
+        offer_typing(context, "ps", f"{meeting_id}_")
     if not slots:
         text += "\n" + who.tr._("There is no time left that is free for both of you.")
     await send(context, who.chat_id, text, rows)
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Text while a request waits to be sent is its note; while free times are offered, a
+    typed time (one handler: a group runs only the first handler that matches)."""
+    if current_draft(context) is not None:
+        await on_note(update, context)
+    else:
+        await on_typed_time(update, context)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -445,10 +454,11 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     link = filters.Regex(rf"^/start(@\w+)?\s+{links.BOOKING_PREFIX}")
     app.add_handler(CommandHandler("start", open_booking_link, filters=private & link))
+    add_link_resumer(app, links.BOOKING_PREFIX, resume_booking)
     app.add_handler(CommandHandler("agenda", show_agenda, filters=private))
     app.add_handler(CommandHandler("badge", show_badge, filters=private))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)))
     app.add_handler(
-        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_note), group=NOTE_GROUP
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_text), group=NOTE_GROUP
     )
     app.add_handler(MessageHandler(private & filters.COMMAND, forget_draft), group=NOTE_GROUP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import CallbackQuery, Update
@@ -18,10 +18,12 @@ from bot.domain.meetings import (
     UnknownBookingLink,
 )
 from bot.domain.scheduling import slot_start_from_key
+from bot.i18n import N_
 from bot.services import meetings as ms
 from handlers import callbacks, registration
 from handlers.common import (
     Caller,
+    bare_label,
     caller,
     close_buttons,
     send,
@@ -32,14 +34,20 @@ from handlers.meetings.common import (
     DRAFT_MINUTES,
     NS,
     error_text,
+    forget_typing,
     languages_line,
     meetings_of,
+    offer_typing,
     slot_keyboard,
+    typing_hint,
     when_text,
     who_text,
 )
 
 log = logging.getLogger(__name__)
+
+SEND_LABEL = N_("📨 Send request")
+EXHIBITS = "meeting_exhibits"  # user_data: invitee id -> the exhibit card the booking came from
 
 
 async def registered_caller(update: Update, context: BotContext) -> Caller | None:
@@ -63,8 +71,10 @@ async def offer_slots(
     *,
     token: str | None = None,
     reason: str | None = None,
+    team: Sequence[int] = (),
 ) -> None:
-    """Send "Book a meeting with <name>" with the earliest times free for both.
+    """Send "Book a meeting with <name>" with the earliest times free for both (with a `team`,
+    an organization's representatives: the times when one of them is free).
 
     /matches calls this for its "Request a meeting" button (token None): the counterpart must
     be shown to matching delegates. The `reason` (why they match, in plain words) is kept for
@@ -81,7 +91,10 @@ async def offer_slots(
     if reason:
         reasons[counterpart_id] = reason
     me = await service.party(who.delegate.id)
-    slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
+    if team:
+        slots = await service.free_slots_for_team(who.delegate.id, team)
+    else:
+        slots = await service.free_slots_for([who.delegate.id, counterpart_id], limit=None)
     lines = [
         tr._("<b>Book a meeting with {name}</b>", name=who_text(other, tr)),
         languages_line(me, other, tr),
@@ -91,11 +104,13 @@ async def offer_slots(
         await send(context, who.chat_id, "\n".join(lines))
         return
     lines.append(tr._("Pick a time (earliest first):"))
+    lines.append(typing_hint(tr))
     if token is not None:
-        body = token[len(links.BOOKING_PREFIX) :]
-        rows = slot_keyboard(tr, context.services, slots, "bk", body)
+        action, prefix = "bk", token[len(links.BOOKING_PREFIX) :]
     else:
-        rows = slot_keyboard(tr, context.services, slots, "pk", f"{counterpart_id}_")
+        action, prefix = "pk", f"{counterpart_id}_"
+    rows = slot_keyboard(tr, context.services, slots, action, prefix)
+    offer_typing(context, action, prefix, team)
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 
@@ -107,8 +122,7 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
     if who.delegate is None or not who.delegate.is_registered:
         # Someone who scanned a badge before registering: registration comes first, and the
         # booking page follows when it is complete.
-        registration.remember_link(context, (context.args or [""])[0])
-        await registration.start(update, context)
+        await registration.start_with_link(update, context, (context.args or [""])[0])
         return
     token = (context.args or [""])[0]
     try:
@@ -123,7 +137,7 @@ async def open_booking_link(update: Update, context: BotContext) -> None:
     await offer_slots(context, who, target.id, token=token)
 
 
-async def _resume_booking(context: BotContext, who: Caller, token: str) -> None:
+async def resume_booking(context: BotContext, who: Caller, token: str) -> None:
     """The booking page of a link opened before registering, once registration is complete."""
     assert who.delegate is not None
     try:
@@ -133,9 +147,6 @@ async def _resume_booking(context: BotContext, who: Caller, token: str) -> None:
         return
     if target.id != who.delegate.id:
         await offer_slots(context, who, target.id, token=token)
-
-
-registration.LINK_RESUMERS[links.BOOKING_PREFIX] = _resume_booking
 
 
 async def ask_note(context: BotContext, who: Caller, draft: Mapping[str, Any]) -> None:
@@ -157,7 +168,7 @@ async def ask_note(context: BotContext, who: Caller, draft: Mapping[str, Any]) -
         lines.append(tr._("Your note: {note}", note=draft["note"]))
     else:
         lines.append(tr._("You may type a short note for them first (optional)."))
-    rows = [[(tr.label("📨 Send request"), callbacks.make(NS, "send", int(draft["slot"])))]]
+    rows = [[(tr.label(SEND_LABEL), callbacks.make(NS, "send", int(draft["slot"])))]]
     await send(context, who.chat_id, "\n".join(lines), rows)
 
 
@@ -170,15 +181,42 @@ async def on_note(update: Update, context: BotContext) -> None:
     who = await caller(update, context)
     if who is None or who.delegate is None:
         return
+    if bare_label(message.text) == bare_label(who.tr.label(SEND_LABEL)):
+        # The Send button's label, typed rather than pressed, sends the request.
+        await send_draft(context, None, who, draft)
+        raise ApplicationHandlerStop
     draft["note"] = message.text[: ms.NOTE_MAX]
     await ask_note(context, who, draft)
     raise ApplicationHandlerStop
+
+
+async def send_draft(
+    context: BotContext, query: CallbackQuery | None, who: Caller, draft: Mapping[str, Any]
+) -> None:
+    """Send the request the draft holds and tell the sender what now waits."""
+    assert who.delegate is not None
+    services, me = context.services, who.delegate.id
+    exhibit_id = draft.get("exhibit")
+    exhibit = await services.exhibits.get(int(exhibit_id)) if exhibit_id is not None else None
+    team = await services.leads.team(exhibit) if exhibit else []
+    meeting = await meetings_of(services).request(
+        me, int(draft["invitee"]), slot_start_from_key(int(draft["slot"])),
+        note=draft.get("note"), reason=draft.get("reason"), booking_token=draft.get("token"),
+        team=[m for m in team if m != me],
+    )  # fmt: skip
+    if exhibit is not None:
+        await services.leads.record(exhibit.id, me, "ask")
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    sent = N_("✉️ Request sent to {name} for {when}. I will tell you when they answer.")
+    await confirm_sent(context, query, who, meeting, sent)
 
 
 async def forget_draft(update: Update, context: BotContext) -> None:
     """Any command abandons a request that was not sent, so later text is not taken as its note."""
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
+    forget_typing(context)
 
 
 def current_draft(context: BotContext) -> dict[str, Any] | None:
@@ -197,25 +235,31 @@ def current_draft(context: BotContext) -> dict[str, Any] | None:
 
 def start_draft(context: BotContext, invitee: int, key: int, token: str | None) -> dict[str, Any]:
     reasons: dict[int, str] = (context.user_data or {}).get("meeting_reasons", {})
+    # Booked from an exhibit card: the exhibit, whose representatives are all asked.
+    exhibits: dict[int, int] = (context.user_data or {}).get(EXHIBITS, {})
     draft: dict[str, Any] = {
         "invitee": invitee,
         "slot": key,
         "token": token,
         "reason": reasons.get(invitee),
+        "exhibit": exhibits.get(invitee) if token is None else None,
         "note": None,
         "made": context.services.clock.now().isoformat(),
     }
     if context.user_data is not None:
         context.user_data[DRAFT] = draft
+    forget_typing(context)
     return draft
 
 
 async def confirm_sent(
-    context: BotContext, query: CallbackQuery, who: Caller, meeting: Meeting, message: str
+    context: BotContext, query: CallbackQuery | None, who: Caller, meeting: Meeting, message: str
 ) -> None:
-    """Close the pressed buttons and tell the sender what now waits for the counterpart."""
-    await query.answer()
-    await close_buttons(query)
+    """Close the pressed buttons (if a button was pressed) and tell the sender what now waits
+    for the counterpart."""
+    if query is not None:
+        await query.answer()
+        await close_buttons(query)
     services = context.services
     other = await meetings_of(context.services).party(meeting.invitee_id)
     await send(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from bot.domain import links
 from bot.domain import meetings as rules
@@ -22,6 +23,7 @@ from bot.domain.meetings import (
     UnknownBookingLink,
 )
 from bot.domain.scheduling import Slot
+from bot.domain.typed_times import tomorrow_word
 from bot.domain.zones import differs_at, home_zone
 from bot.formats import moments
 from bot.i18n import Html, Translator, joined, language_name
@@ -33,6 +35,7 @@ from handlers.common import (
     chunk,
     page_row,
 )
+from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +52,57 @@ DRAFT = "meeting_draft"
 DRAFT_MINUTES = 15
 
 
-# Before the offers questions (group -1): a note typed for a request about to be sent.
+# Before the offers questions (group -1): a note typed for a request about to be sent, or a
+# time typed while free times are offered (handlers/meetings/typed.py).
 NOTE_GROUP = -2
+
+CHOICE = "slot_choice"  # user_data: the free times last offered (action, prefix, when)
 
 
 TOKEN_BODY = links.BOOKING_TOKEN_LENGTH
 
 
 OUTCOME_CODES = {"h": Outcome.HELD, "n": Outcome.NO_SHOW, "l": Outcome.LATE_CANCEL}
+
+
+def offer_typing(context: BotContext, action: str, prefix: str, team: Sequence[int] = ()) -> None:
+    """Free times were offered with buttons `action` + `prefix` + slot key (the times when
+    one of a `team` is free, for an organization's card): a typed time counts as one of them
+    for the next DRAFT_MINUTES."""
+    if context.user_data is not None:
+        made = context.services.clock.now().isoformat()
+        context.user_data[CHOICE] = {
+            "action": action, "prefix": prefix, "team": list(team), "made": made
+        }  # fmt: skip
+
+
+def forget_typing(context: BotContext) -> None:
+    """A time was chosen, or something else began: typed text is no longer a time."""
+    if context.user_data is not None:
+        context.user_data.pop(CHOICE, None)
+
+
+def typing_hint(tr: Translator) -> str:
+    """The line under offered times that says a time may be typed, with an example."""
+    return tr._("You can also type a time, for example {time} or {day_and_time}.", **examples(tr))
+
+
+def examples(tr: Translator) -> dict[str, str]:
+    """Two typed times as the reader's language writes them: "14:40", "завтра 10:00"."""
+    return {"time": "14:40", "day_and_time": f"{tomorrow_word(tr.locale)} 10:00".strip()}
+
+
+def current_choice(context: BotContext) -> dict[str, Any] | None:
+    """The free times last offered with buttons, while a typed time still counts as one."""
+    data = context.user_data
+    choice: dict[str, Any] | None = data.get(CHOICE) if data is not None else None
+    if choice is None:
+        return None
+    made = dt.datetime.fromisoformat(choice["made"])
+    if context.services.clock.now() - made > dt.timedelta(minutes=DRAFT_MINUTES):
+        forget_typing(context)
+        return None
+    return choice
 
 
 def meetings_of(services: Services) -> MeetingService:

@@ -57,7 +57,10 @@ def renderers(services: Services) -> dict[str, Any]:
         if meeting is None:
             return None, None, None
         me_id = int(params["as"])
-        return meeting, await service.party(me_id), await service.party(meeting.other(me_id))
+        # An organization's representative who is not (or no longer) the invitee reads the
+        # request as the invitee does: the requester is the other side.
+        other_id = meeting.other(me_id) if meeting.involves(me_id) else meeting.requester_id
+        return meeting, await service.party(me_id), await service.party(other_id)
 
     def on_behalf(tr: Translator, me: Party | None) -> list[str]:
         if me is not None and me.chat_id is None:
@@ -207,7 +210,22 @@ def renderers(services: Services) -> dict[str, Any]:
         )
         return Rendered("\n".join([*on_behalf(tr, me), text]), buttons)
 
+    async def taken(tr: Translator, params: Mapping[str, Any]) -> Rendered:
+        meeting, _, other = await load(params)
+        if meeting is None:
+            return gone(tr)
+        colleague = await service.party(meeting.invitee_id)
+        text = tr._(
+            "{colleague} of your organization accepted the meeting with {name} on {when}; "
+            "the request is taken.",
+            colleague=who_text(colleague, tr),
+            name=who_text(other, tr),
+            when=when_text(tr, meeting.slot_start, meeting.slot_end, services),
+        )
+        return Rendered(text)
+
     return {
+        ms.T_TAKEN: taken,
         ms.T_REQUEST: request,
         ms.T_CONFIRMED: confirmed,
         ms.T_DECLINED: simple(N_("{name} declined your meeting request for {when}.")),

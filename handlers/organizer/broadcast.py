@@ -56,6 +56,7 @@ from handlers.common import (
     refuse_button,
     send,
     text_html,
+    typed_choice,
 )
 from handlers.context import BotContext
 from handlers.registration import role_label
@@ -314,6 +315,8 @@ async def on_text(update: Update, context: BotContext) -> None:
                 n=MAX_TEXT,
             ),
         )
+    elif who is not None and await _typed_button(context, who, draft, message.text):
+        pass
     elif who is not None:
         # text_html keeps the organizer's bold, italics and links and escapes everything else.
         try:
@@ -325,6 +328,22 @@ async def on_text(update: Update, context: BotContext) -> None:
         else:
             await send(context, who.chat_id, *versions_menu(context.services, who.tr, draft))
     raise ApplicationHandlerStop
+
+
+async def _typed_button(context: BotContext, who: Caller, draft: Broadcast, text: str) -> bool:
+    """The exact label of a button of the prompt ("✍️ Русский", "✖️ Discard"), typed rather
+    than pressed while the draft waits for its text, is that button; True when taken so."""
+    if draft.step != "text":
+        return False  # a version's prompt has no buttons
+    _, rows = text_prompt(who.tr, draft)
+    data = callbacks.parse(typed_choice(text, rows), NS, frozenset(DRAFT_ACTIONS))
+    if data is None:
+        return False
+    size, action = DRAFT_ACTIONS[data.action]
+    pieces = _split(data.arg, size + 1)
+    if pieces is None or int(pieces[0]) != draft.id:
+        return False
+    return await action(DraftPress(None, context, who, draft, tuple(pieces[1:])))
 
 
 def _attachment_of(update: Update) -> Attachment | None:
@@ -449,7 +468,8 @@ async def on_button(update: Update, context: BotContext) -> None:
 class DraftPress:
     """An organizer's press on a button of their own draft (checked before it gets here)."""
 
-    query: CallbackQuery
+    # None when the button's label was typed while the draft waits for a text (`on_text`).
+    query: CallbackQuery | None
     context: BotContext
     who: Caller
     draft: Broadcast
@@ -465,9 +485,18 @@ class DraftPress:
 
     async def show(self, text: str, buttons: Buttons | None = None) -> None:
         """Close the pressed buttons and go on in a new message."""
-        await self.query.answer()
-        await close_buttons(self.query)
+        if self.query is not None:
+            await self.query.answer()
+            await close_buttons(self.query)
         await send(self.context, self.who.chat_id, text, buttons)
+
+    async def replace(self, text: str, buttons: Buttons | None = None) -> None:
+        """Show the next screen in the pressed message (a new one when the label was typed)."""
+        if self.query is None:
+            await send(self.context, self.who.chat_id, text, buttons)
+            return
+        await self.query.answer()
+        await edit_message(self.query, text, buttons)
 
 
 DraftAction = Callable[[DraftPress], Awaitable[bool]]
@@ -475,15 +504,13 @@ DraftAction = Callable[[DraftPress], Awaitable[bool]]
 
 async def _discard(press: DraftPress) -> bool:
     await press.service.discard(press.who.user_id)
-    await press.query.answer()
-    await edit_message(press.query, press.tr._("The announcement was discarded."))
+    await press.replace(press.tr._("The announcement was discarded."))
     return True
 
 
 async def _write_in(press: DraftPress) -> bool:
     draft = await press.service.write_in(press.who.user_id, press.draft.id, press.pieces[0])
-    await press.query.answer()
-    await edit_message(press.query, *text_prompt(press.tr, draft))
+    await press.replace(*text_prompt(press.tr, draft))
     return True
 
 
@@ -497,7 +524,8 @@ async def _ask_attachment(press: DraftPress) -> bool:
     try:
         draft = await press.service.ask_attachment(press.who.user_id, press.draft.id)
     except TooLongForCaption as error:
-        await press.query.answer()
+        if press.query is not None:
+            await press.query.answer()
         await send(press.context, press.who.chat_id, caption_refusal(press.tr, error))
         return True
     await press.show(*attach_prompt(press.tr, draft))
@@ -528,9 +556,8 @@ async def _audience_kind(press: DraftPress) -> bool:
         return await _choose(press, Audience(kind))
     if kind not in AUDIENCE_KINDS:
         return False
-    await press.query.answer()
     services = press.context.services
-    await edit_message(press.query, *await value_menu(services, press.tr, press.draft, kind))
+    await press.replace(*await value_menu(services, press.tr, press.draft, kind))
     return True
 
 
@@ -549,18 +576,24 @@ async def _launch(press: DraftPress) -> bool:
     try:
         launched = await press.service.launch(press.who.user_id, press.draft.id)
     except NoRecipients:
-        await press.query.answer(press.tr.label("Nobody is in this audience."), show_alert=True)
+        nobody = press.tr.label("Nobody is in this audience.")
+        if press.query is not None:
+            await press.query.answer(nobody, show_alert=True)
+        else:
+            await send(press.context, press.who.chat_id, nobody)
         return True
-    await press.query.answer()
-    await close_buttons(press.query)
+    if press.query is not None:
+        await press.query.answer()
+        await close_buttons(press.query)
     await _report_launch(press.context, press.who, launched)
     return True
 
 
 async def _choose(press: DraftPress, audience: Audience) -> bool:
     draft = await press.service.choose_audience(press.who.user_id, press.draft.id, audience)
-    await press.query.answer()
-    await close_buttons(press.query)
+    if press.query is not None:
+        await press.query.answer()
+        await close_buttons(press.query)
     await _preview(press.context, press.who, draft)
     return True
 

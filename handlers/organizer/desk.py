@@ -22,7 +22,7 @@ from bot.domain.outbox import DeadReason
 from bot.i18n import LANGUAGE_LABELS, Translator, joined
 from bot.services import exports as data_exports
 from bot.services.stats import TOP_MATCHES, event_figures
-from handlers import callbacks
+from handlers import callbacks, leads
 from handlers.common import (
     Caller,
     edit_message,
@@ -32,6 +32,7 @@ from handlers.common import (
     send,
 )
 from handlers.context import BotContext
+from handlers.nudges import follow_up_lines
 from handlers.organizer import importing
 from handlers.registration import role_label
 
@@ -157,6 +158,7 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
                 if stats.meetings_disputed
                 else []
             ),
+            *follow_up_lines(stats, tr),
             "",
             tr._("<b>Messages</b>"),
             tr._(
@@ -170,6 +172,9 @@ async def _stats_text(context: BotContext, who: Caller) -> str:
             ),
             tr._("Undeliverable messages (dead letters): {n}", n=stats.dead_letters),
             *(_dead_line(tr, reason, n) for reason, n in dead.items()),
+            *leads.stats_lines(
+                tr, await services.leads.counts(), await services.leads.counts_by_hall()
+            ),
         ]
     )
 
@@ -254,6 +259,8 @@ def _export_buttons(who: Caller) -> list[list[tuple[str, str]]]:
         "needs": tr.label("Needs"),
         "meetings": tr.label("Meetings"),
         "schedule": tr.label("Schedule"),
+        "results": tr.label("What came of meetings"),
+        "exhibit_leads": tr.label("Exhibit leads"),
     }
     return [
         [

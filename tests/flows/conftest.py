@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -15,13 +16,21 @@ from bot.app import BotApplication, build_application
 from bot.cli.running import LIBRARY_LOGGERS, cap_library_loggers
 from bot.config import Settings, load_settings
 from bot.domain.clock import ManualClock
+from bot.domain.nudges import NudgePolicy
 from bot.sandbox.fake_api import FakeBotApi
 
 AppFactory = Callable[[], Awaitable[BotApplication]]
 
 
-def flow_settings(api: FakeBotApi, database: Path, **overrides: Any) -> Settings:
-    """Settings that point the bot at the fake server, rate limiting off."""
+# Suggestions and the evening agenda stay quiet unless a test asks for them (tests/flows/
+# test_nudges.py): the other flows move the clock through event days and read every message.
+QUIET = NudgePolicy(at=None, days_before=0, agenda_at=None)
+
+
+def flow_settings(
+    api: FakeBotApi, database: Path, *, nudges: NudgePolicy = QUIET, **overrides: Any
+) -> Settings:
+    """Settings that point the bot at the fake server, rate limiting off, nudges off."""
     given = {
         "MATCHMAKER_TOKEN": api.token,
         "MATCHMAKER_API_BASE_URL": api.base_url,
@@ -34,7 +43,7 @@ def flow_settings(api: FakeBotApi, database: Path, **overrides: Any) -> Settings
         "MATCHMAKER_ENCODER": os.environ.get("MATCHMAKER_ENCODER", "off"),
         **overrides,
     }
-    return load_settings({}, overrides=given)
+    return dataclasses.replace(load_settings({}, overrides=given), nudges=nudges)
 
 
 async def start_bot(settings: Settings, clock: ManualClock) -> BotApplication:

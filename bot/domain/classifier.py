@@ -102,16 +102,20 @@ def _unit_weight(unit: _Unit) -> float:
 
 def _compile_units(text: str) -> tuple[_Unit, ...]:
     units: list[_Unit] = []
-    for tok in tokenize(text):
-        if is_stopword(tok):
-            continue
+    tokens = [tok for tok in tokenize(text) if not is_stopword(tok)]
+    for tok in tokens:
         if tok.script == "han":
             unit = _Unit("han", tok.norm, False)
         elif tok.script == "hangul":
             unit = _Unit("hangul", tok.norm, False)
         else:
-            # Keywords use the conservative stem; texts offer every reading of a word.
-            unit = _Unit("word", tok.stems[0], tok.abbr)
+            # Keywords use the conservative stem; texts offer every reading of a word. An
+            # Arabic word of a phrase also loses its plural ending (شبكات المياه meets شبكة
+            # المياه): the phrase's other words keep the sense; a word alone stays whole.
+            stem = tok.stems[0]
+            if tok.script == "arabic" and len(tokens) > 1 and len(tok.stems) > 1:
+                stem = tok.stems[1]
+            unit = _Unit("word", stem, tok.abbr)
         if unit not in units:
             units.append(unit)
     order = {"word": 0, "han": 1, "hangul": 2}
@@ -389,7 +393,14 @@ class Classifier:
                     if stem not in words:
                         words[stem] = (pos, tok.abbr, 1.0)
                     known = known or stem in self._fields.vocab_set
-                if not known and not tok.abbr and len(tok.stems[0]) >= 5:
+                # No fuzzy reading of Arabic: short stems of different roots share most
+                # letters (شبكة network, شبكية retina), so Arabic words match whole.
+                if (
+                    not known
+                    and not tok.abbr
+                    and len(tok.stems[0]) >= 5
+                    and tok.script != "arabic"
+                ):
                     near = self._fields.fuzzy(tok.stems[0], tok.script)
                     if near is not None and near not in words:
                         words[near] = (pos, False, _FUZZY_FACTOR)

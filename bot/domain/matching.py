@@ -39,17 +39,26 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from bot.domain.classifier import Classifier
-from bot.domain.encoding import Encoder, Vector, VectorIndex, cosine, fit_projection, stack
+from bot.domain.encoding import (
+    Encoder,
+    Vector,
+    VectorIndex,
+    cosine,
+    fit_projection,
+    stack,
+)
 from bot.domain.partnering import resources
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.textnorm import han_bigrams, is_stopword, tokenize, transliterate
 
+_T = TypeVar("_T")
 Side = Literal["offer", "need"]
 Direction = Literal["they_offer", "they_need", "both"]
 ReasonKind = Literal[
@@ -146,7 +155,7 @@ class Candidate:
     items: tuple[Item, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why two delegates were matched, structured so any UI language can render it."""
 
@@ -156,7 +165,7 @@ class Reason:
     quote: str = ""  # close_offer: the phrase of the offer closest to the need
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A proposed counterpart for one delegate."""
 
@@ -411,7 +420,12 @@ def _is_regular_offer(p: Profile, role: str) -> bool:
 
 
 def _field_pair(
-    need: Profile, offer: Profile, spec: float, broad: float, fusion: Fusion | None
+    need: Profile,
+    offer: Profile,
+    spec: float,
+    broad: float,
+    fusion: Fusion | None,
+    cos: float | None = None,
 ) -> _Pair | None:
     text = _wording(need, offer)
     same_kind = not need.kinds.isdisjoint(offer.kinds)
@@ -427,10 +441,12 @@ def _field_pair(
         else:
             relevance *= RESOURCE_MISS
     taxonomy = min(relevance, 1.0)
-    cos = 0.0
     if fusion is not None and need.vec is not None and offer.vec is not None:
-        cos = cosine(need.vec, offer.vec)
+        if cos is None:
+            cos = cosine(need.vec, offer.vec)
         relevance = fusion.relevance(taxonomy, cos)
+    else:
+        cos = 0.0
     if relevance < MIN_RELEVANCE:
         return None
     return _Pair(min(relevance, 1.0), need, offer, text, cos=cos, taxonomy=taxonomy)
@@ -636,13 +652,23 @@ def _assemble(me: _Entry, other: _Entry, offer: _Pair | None, need: _Pair | None
         key=other.cand.key,
         score=score,
         direction=direction,
-        reasons=tuple(reasons),
+        reasons=_shared(tuple(_shared(r) for r in reasons)),
         my_item=mine,
         their_item=theirs,
-        shared_languages=shared,
+        shared_languages=_shared(shared),
         offer_score=round(a, 6),
         need_score=round(b, 6),
     )
+
+
+_SHARED: dict[Any, Any] = {}  # equal reasons and language sets, kept once (a 50k table)
+
+
+def _shared(value: _T) -> _T:
+    """The one stored copy of an equal immutable value (reasons repeat across a table)."""
+    if len(_SHARED) > 100_000:
+        _SHARED.clear()
+    return cast(_T, _SHARED.setdefault(value, value))
 
 
 def _directed(reasons: Iterable[Reason], direction: Direction) -> list[Reason]:
@@ -923,17 +949,9 @@ class MatchIndex:
         ):
             for p in profiles:
                 if p.vec is not None:
-                    near.update(self._closest(p.vec, [u for u, _ in vectors.search(p.vec, k)]))
+                    (found,) = vectors.search_many(p.vec.reshape(1, -1), k, fusion.candidates)
+                    near.update(found)
         return near
-
-    def _closest(self, vec: Vector, uids: list[int]) -> list[int]:
-        """Of the items a projected search found, the `candidates` closest by full vectors."""
-        fusion = self._fusion
-        if fusion is None or len(uids) <= fusion.candidates:
-            return uids
-        full = stack((self._items[u][1].vec for u in uids), vec.shape[0])  # type: ignore[misc]
-        order = np.argsort(-(full @ vec), kind="stable")[: fusion.candidates]
-        return [uids[int(i)] for i in order]
 
     def _field_neighbours(self, me: _Entry) -> list[str]:
         """Owners of the items sharing most field weight with my needs and offers."""
@@ -957,6 +975,42 @@ class MatchIndex:
         projected = self._offer_vectors is not None and self._offer_vectors.projection is not None
         return fusion.candidates * (2 if projected else 1)
 
+    def _strong(
+        self, me: _Entry, near: Iterable[int] | None, neighbours: Iterable[str] | None
+    ) -> dict[str, None]:
+        """The delegates scored exactly for me: field neighbours, related by role, nearest."""
+        fusion = self._fusion
+        strong: dict[str, None] = {}
+        if fusion is None:
+            for n in me.needs:
+                strong.update((self._owner[uid], None) for uid in self._offers.sharing_fields(n))
+            for o in me.offers:
+                strong.update((self._owner[uid], None) for uid in self._needs.sharing_fields(o))
+        else:
+            # Hybrid: the field-sharing items with the most field weight in common; the vector
+            # index adds the nearest by meaning, so a long field list need not be read whole.
+            if neighbours is None:
+                neighbours = self._field_neighbours(me)
+            strong.update((owner, None) for owner in neighbours)
+        related: dict[str, None] = {}
+        for kind in me.role_needs:
+            for f in me.wanted[kind]:
+                related.update(self._providers_by_field[kind].get(f, {}))
+        for kind in me.answers:
+            # My strongest interests first, so a cap keeps the most related seekers.
+            for f in sorted(me.interest, key=lambda f: (-me.interest[f], f)):
+                related.update(self._seekers_by_field[kind].get(f, {}))
+                if fusion is not None and len(related) >= ROLE_CANDIDATES:
+                    break
+        if fusion is not None and len(related) > ROLE_CANDIDATES:
+            related = dict.fromkeys(list(related)[:ROLE_CANDIDATES])
+        strong.update(related)
+        # The nearest texts by meaning, whatever the taxonomy says about them.
+        strong.update(
+            (self._owner[uid], None) for uid in (self._near(me) if near is None else near)
+        )
+        return strong
+
     def top(
         self,
         key: str,
@@ -964,10 +1018,12 @@ class MatchIndex:
         limit: int = 10,
         directions: Collection[Direction] | None = None,
         near: Iterable[int] | None = None,
+        neighbours: Iterable[str] | None = None,
     ) -> list[Match]:
         """Return the best counterparts for one delegate, best first (as rank_counterparts).
 
-        `near` (for table) gives the items the vector index found for this delegate.
+        `near` and `neighbours` (for table) give the items the vector index found for this
+        delegate and the owners `_field_neighbours` would name, computed for many at once.
         """
         me = self._entries.get(key)
         if me is None:
@@ -995,33 +1051,7 @@ class MatchIndex:
             return (-r[0], -r[1][0], -r[1][1], -r[1][2], r[2])
 
         # Delegates sharing a specific field, or related by role, are scored exactly first.
-        strong: dict[str, None] = {}
-        if fusion is None:
-            for n in me.needs:
-                strong.update((self._owner[uid], None) for uid in self._offers.sharing_fields(n))
-            for o in me.offers:
-                strong.update((self._owner[uid], None) for uid in self._needs.sharing_fields(o))
-        else:
-            # Hybrid: the field-sharing items with the most field weight in common; the vector
-            # index adds the nearest by meaning, so a long field list need not be read whole.
-            strong.update((owner, None) for owner in self._field_neighbours(me))
-        related: dict[str, None] = {}
-        for kind in me.role_needs:
-            for f in me.wanted[kind]:
-                related.update(self._providers_by_field[kind].get(f, {}))
-        for kind in me.answers:
-            # My strongest interests first, so a cap keeps the most related seekers.
-            for f in sorted(me.interest, key=lambda f: (-me.interest[f], f)):
-                related.update(self._seekers_by_field[kind].get(f, {}))
-                if fusion is not None and len(related) >= ROLE_CANDIDATES:
-                    break
-        if fusion is not None and len(related) > ROLE_CANDIDATES:
-            related = dict.fromkeys(list(related)[:ROLE_CANDIDATES])
-        strong.update(related)
-        # The nearest texts by meaning, whatever the taxonomy says about them.
-        strong.update(
-            (self._owner[uid], None) for uid in (self._near(me) if near is None else near)
-        )
+        strong = self._strong(me, near, neighbours)
         evaluate(strong)
         # Anyone else shares at most a broad field or a word, and cannot score above
         # _WEAK_SCORE_MAX; they are looked at only when the strong ones do not fill the list.
@@ -1056,11 +1086,13 @@ class MatchIndex:
             or self._need_vectors is None
         ):
             return {key: self.top(key, limit=limit) for key in self._entries}
-        # The vector searches of a block of delegates run as one matrix product each.
+        # The vector searches of a block of delegates run as one matrix product each, and the
+        # field neighbours come from posting arrays instead of dictionaries.
         out: dict[str, list[Match]] = {}
         keys = list(self._entries)
         k = self._search_depth(fusion)
         dim = encoder.dim
+        arrays = _TableArrays(self)
         for start in range(0, len(keys), TABLE_BLOCK):
             block = keys[start : start + TABLE_BLOCK]
             near: dict[str, set[int]] = {key: set() for key in block}
@@ -1071,11 +1103,327 @@ class MatchIndex:
                     for p in getattr(self._entries[key], side)
                     if p.vec is not None
                 ]
-                found = vectors.search_many(stack((v for _, v in owners), dim), k)
-                for (key, vec), uids in zip(owners, found, strict=True):
-                    near[key].update(self._closest(vec, uids))
+                queries = stack((v for _, v in owners), dim)
+                found = vectors.search_many(queries, k, fusion.candidates)
+                for (key, _), uids in zip(owners, found, strict=True):
+                    near[key].update(uids)
             for key in block:
-                out[key] = self.top(key, limit=limit, near=near[key])
+                me = self._entries[key]
+                strong = self._strong(me, near[key], arrays.neighbours(me))
+                out[key] = arrays.rank(me, strong, limit)
+        return out
+
+
+class _TableArrays:
+    """An index's items as numpy arrays, for the whole table: `top`'s answers in bulk.
+
+    `neighbours` gives the same owners as `MatchIndex._field_neighbours` (each item's field
+    weight shared with the delegate's item summed in the same order, the best item per owner,
+    the FIELD_CANDIDATES best owners by (weight, key) when there are more). `rank` scores the
+    same pairs as `top` with the same formula (`_field_pair`, `_role_pair`, `_score`,
+    `_tiebreak`), the field and broad-field overlaps, kinds and resources of all of a
+    delegate's pairs at once.
+    """
+
+    def __init__(self, index: MatchIndex) -> None:
+        self.index = index
+        self.keys = sorted(index._entries.keys())  # an owner's number is its place in key order
+        number = {key: i for i, key in enumerate(self.keys)}
+        size = index._next_uid
+        self.owner = np.zeros(size, dtype=np.int64)
+        for uid, key in index._owner.items():
+            self.owner[uid] = number[key]
+        self.acc = np.zeros(size, dtype=np.float64)
+        self.postings: dict[str, dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]]
+        self.postings = {}
+        for name, postings in (("offers", index._offers), ("needs", index._needs)):
+            self.postings[name] = {
+                code: (
+                    np.fromiter(bucket.keys(), dtype=np.int64, count=len(bucket)),
+                    np.fromiter(bucket.values(), dtype=np.float64, count=len(bucket)),
+                )
+                for code, bucket in postings.fields.items()
+            }
+        self._features(index, size)
+
+    def _features(self, index: MatchIndex, size: int) -> None:
+        profiles = [p for _, p in index._items.values()]
+        width = max((len(p.fields) for p in profiles), default=0) or 1
+        bwidth = max((len(p.broad) for p in profiles), default=0) or 1
+        self.fcode = np.full((size, width), -1, dtype=np.int32)
+        self.fweight = np.zeros((size, width), dtype=np.float64)
+        self.bcode = np.full((size, bwidth), -2, dtype=np.int32)
+        self.bweight = np.zeros((size, bwidth), dtype=np.float64)
+        self.half_peak = np.ones(size, dtype=np.float64)
+        self.mass = np.ones(size, dtype=np.float64)
+        self.has_fields = np.zeros(size, dtype=bool)
+        self.kinds = np.zeros(size, dtype=np.int64)
+        self.resources = np.zeros(size, dtype=np.int64)
+        codes: dict[str, int] = {}
+        # Deal kinds and partnering resources are small fixed sets: one bit each.
+        kind_bits: dict[str, int] = {}
+        resource_bits: dict[str, int] = {}
+
+        def mask(names: Iterable[str], bits: dict[str, int]) -> int:
+            out = 0
+            for name in names:
+                out |= 1 << bits.setdefault(name, len(bits))
+            return out
+
+        for uid, (_, p) in index._items.items():
+            for col, (code, weight) in enumerate(p.fields.items()):
+                self.fcode[uid, col] = codes.setdefault(code, len(codes))
+                self.fweight[uid, col] = weight
+            for col, (code, weight) in enumerate(p.broad.items()):
+                self.bcode[uid, col] = codes.setdefault(code, len(codes))
+                self.bweight[uid, col] = weight
+            if p.fields:
+                self.has_fields[uid] = True
+                self.half_peak[uid] = 0.5 * p.field_peak
+                self.mass[uid] = p.field_mass
+            self.kinds[uid] = mask(p.kinds, kind_bits)
+            self.resources[uid] = mask(p.resources, resource_bits)
+        # A delegate's regular offers and needs are its first uids, in this order; its
+        # meeting languages one bit each (0: none given).
+        # By uid; a removed uid's place is never read (only live delegates' uids are).
+        self.profiles: list[Profile] = cast(list[Profile], [None] * size)
+        self.tokens: list[frozenset[str]] = [frozenset()] * size
+        self.vectors: list[Vector | None] = [None] * size
+        for uid, (_, p) in index._items.items():
+            self.profiles[uid], self.tokens[uid], self.vectors[uid] = p, p.tokens, p.vec
+        self.uids: dict[str, tuple[list[int], list[int]]] = {}
+        languages: dict[str, int] | None = {}
+        language_bits: dict[str, int] = {}
+        for key, entry in index._entries.items():
+            if languages is not None:
+                languages[key] = mask(entry.langs, language_bits)
+                if len(language_bits) > 62:
+                    languages = None
+            uids = index._uids[key]
+            self.uids[key] = (uids[: len(entry.offers)], uids[len(entry.offers) :])
+        self.languages = languages
+
+    def neighbours(self, me: _Entry) -> list[str]:
+        """The owners of the items sharing most field weight with my needs and offers."""
+        acc = self.acc
+        owners: list[npt.NDArray[np.int64]] = []
+        weights: list[npt.NDArray[np.float64]] = []
+        for profiles, name in ((me.needs, "offers"), (me.offers, "needs")):
+            postings = self.postings[name]
+            for p in profiles:
+                hits = [(postings[c], v) for c, v in p.fields.items() if c in postings]
+                if not hits:
+                    continue
+                uids = np.concatenate([u for (u, _), _ in hits])
+                # Python's acc[uid] + v * w, in the profile's field order, done by add.at.
+                np.add.at(acc, uids, np.concatenate([w * v for (_, w), v in hits]))
+                weights.append(acc[uids])
+                owners.append(self.owner[uids])
+                acc[uids] = 0.0
+        if not owners:
+            return []
+        numbers, inverse = np.unique(np.concatenate(owners), return_inverse=True)
+        best = np.zeros(numbers.shape[0], dtype=np.float64)
+        np.maximum.at(best, inverse, np.concatenate(weights))
+        if numbers.shape[0] > FIELD_CANDIDATES:
+            cut = numbers.shape[0] - FIELD_CANDIDATES
+            keep = best >= np.partition(best, cut)[cut]
+            numbers, best = numbers[keep], best[keep]
+            numbers = numbers[np.lexsort((-numbers, -best))[:FIELD_CANDIDATES]]
+        return [self.keys[int(i)] for i in numbers]
+
+    def _relevance(
+        self, needs: list[int], offers: list[int], text: list[float], cos: list[float | None]
+    ) -> tuple[list[float], list[float]]:
+        """`_field_pair`'s relevance and taxonomy of many pairs (need uid, offer uid)."""
+        n = np.asarray(needs, dtype=np.int64)
+        o = np.asarray(offers, dtype=np.int64)
+        nc, oc = self.fcode[n], self.fcode[o]
+        shared = (nc[:, :, None] == oc[:, None, :]) & (nc[:, :, None] >= 0)
+        nw, ow = self.fweight[n][:, :, None], self.fweight[o][:, None, :]
+        dot = np.where(shared, nw * ow, 0.0).sum(axis=(1, 2))
+        cover = np.minimum(1.0, ow / self.half_peak[o][:, None, None])
+        covered = np.where(shared, nw * cover, 0.0).sum(axis=(1, 2))
+        spec = np.where(dot > 0.0, 0.5 * dot + 0.5 * covered / self.mass[n], 0.0)
+        bshared = self.bcode[n][:, :, None] == self.bcode[o][:, None, :]
+        bprod = self.bweight[n][:, :, None] * self.bweight[o][:, None, :]
+        broad = np.where(bshared, bprod, 0.0).sum(axis=(1, 2))
+        words = np.asarray(text, dtype=np.float64)
+        same_kind = (self.kinds[n] & self.kinds[o]) != 0
+        relevance = W_FIELD * spec + W_BROAD * broad + W_TEXT * words + W_KIND * same_kind
+        alone = ~(self.has_fields[n] & self.has_fields[o])
+        relevance = np.where(
+            alone, np.maximum(relevance, W_TEXT_ALONE * words + W_KIND * same_kind), relevance
+        )
+        seeks = self.resources[n] != 0
+        has = (self.resources[n] & self.resources[o]) != 0
+        relevance = np.where(
+            seeks,
+            np.where(
+                has, RESOURCE_BASE + (1.0 - RESOURCE_BASE) * relevance, relevance * RESOURCE_MISS
+            ),
+            relevance,
+        )
+        taxonomy = np.minimum(relevance, 1.0)
+        fusion = self.index._fusion
+        if fusion is not None:
+            known = np.asarray([c is not None for c in cos], dtype=bool)
+            c = np.asarray([0.0 if v is None else v for v in cos], dtype=np.float64)
+            semantic = np.minimum(
+                np.maximum((c - fusion.floor) / (fusion.ceil - fusion.floor), 0.0), 1.0
+            )
+            fused = (1.0 - fusion.w_sem) * taxonomy + fusion.w_sem * semantic
+            relevance = np.where(known, fused, taxonomy)
+        else:
+            relevance = taxonomy
+        return relevance.tolist(), taxonomy.tolist()
+
+    def rank(self, me: _Entry, owners: Iterable[str], limit: int) -> list[Match]:
+        """What `MatchIndex.top(me, limit=limit)` answers, given its strong owners."""
+        index = self.index
+        fusion = index._fusion
+        key = me.cand.key
+        my_offers, my_needs = self.uids[key]
+        entries = index._entries
+        others = [entries[o] for o in owners if o != key]
+        others = [o for o in others if _may_meet(me, o)]
+        # One row per pair: their offers for my needs (direction 0), then my offers for their
+        # needs (1); within a counterpart and direction, in `_pairs_direct`'s order.
+        profiles, tokens, vectors = self.profiles, self.tokens, self.vectors
+        use_vectors = fusion is not None
+        positions: list[int] = []
+        directions: list[int] = []
+        needs: list[int] = []
+        offers: list[int] = []
+        text: list[float] = []
+        cos: list[float | None] = []
+        theirs = [self.uids[o.cand.key] for o in others]
+        for direction, mine, my_uids in ((0, me.needs, my_needs), (1, me.offers, my_offers)):
+            lists = [t[direction] for t in theirs]
+            flat = [u for uids in lists for u in uids]
+            if not flat:
+                continue
+            where = [pos for pos, uids in enumerate(lists) for _ in uids]
+            for uid, p in zip(my_uids, mine, strict=True):
+                positions += where
+                directions += [direction] * len(flat)
+                vec = p.vec if use_vectors else None
+                if direction == 0:  # p is my need, flat their offers
+                    needs += [uid] * len(flat)
+                    offers += flat
+                    words = p.tokens
+                    text += [
+                        _wording(p, profiles[u])
+                        if words and not words.isdisjoint(tokens[u])
+                        else 0.0
+                        for u in flat
+                    ]
+                else:  # p is my offer, flat their needs
+                    needs += flat
+                    offers += [uid] * len(flat)
+                    words = p.tokens
+                    text += [
+                        _wording(profiles[u], p)
+                        if tokens[u] and not words.isdisjoint(tokens[u])
+                        else 0.0
+                        for u in flat
+                    ]
+                if vec is None:
+                    cos += [None] * len(flat)
+                else:
+                    cos += [None if vectors[u] is None else cosine(vec, vectors[u]) for u in flat]
+        count = len(others)
+        # Each direction's best pair per counterpart: the first with the highest relevance.
+        a = np.zeros(count, dtype=np.float64)  # their offers for my needs
+        b = np.zeros(count, dtype=np.float64)  # my offers for their needs
+        chosen = np.full((count, 2), -1, dtype=np.int64)
+        relevance: list[float] = []
+        taxonomy: list[float] = []
+        if needs:
+            relevance, taxonomy = self._relevance(needs, offers, text, cos)
+            rel = np.minimum(np.asarray(relevance), 1.0)
+            rows = np.flatnonzero(np.asarray(relevance) >= MIN_RELEVANCE)
+            group = (
+                np.asarray(positions, dtype=np.int64) * 2 + np.asarray(directions, dtype=np.int64)
+            )[rows]
+            order = np.lexsort((rows, -rel[rows], group))
+            group, rows = group[order], rows[order]
+            first = np.ones(rows.shape[0], dtype=bool)
+            first[1:] = group[1:] != group[:-1]
+            group, rows = group[first], rows[first]
+            chosen[group // 2, group % 2] = rows
+            offer_side = group % 2 == 0
+            a[group[offer_side] // 2] = rel[rows[offer_side]]
+            b[group[~offer_side] // 2] = rel[rows[~offer_side]]
+
+        def pair(pos: int, direction: int) -> _Pair | None:
+            row = int(chosen[pos, direction])
+            if row < 0:
+                return None
+            return _Pair(
+                min(relevance[row], 1.0),
+                profiles[needs[row]],
+                profiles[offers[row]],
+                text[row],
+                cos=cos[row] or 0.0,
+                taxonomy=taxonomy[row],
+            )
+
+        # Needs answered by a role (investors, agencies) are few: scored one by one.
+        roles: dict[int, tuple[_Pair | None, _Pair | None]] = {}
+        for pos, other in enumerate(others):
+            my_roles = [(k, ns) for k, ns in me.role_needs.items() if k in other.answers]
+            their_roles = [(k, ns) for k, ns in other.role_needs.items() if k in me.answers]
+            if not my_roles and not their_roles:
+                continue
+            offer, need = pair(pos, 0), pair(pos, 1)
+            for kind, role_needs in my_roles:
+                for n in role_needs:
+                    offer = _better(offer, _role_pair(kind, n, me, other, fusion))
+            for kind, role_needs in their_roles:
+                for n in role_needs:
+                    need = _better(need, _role_pair(kind, n, other, me, fusion))
+            roles[pos] = (offer, need)
+            a[pos] = offer.relevance if offer else 0.0
+            b[pos] = need.relevance if need else 0.0
+        # `_score` for all at once, unrounded: only counterparts within rounding of the
+        # limit-th best can be in the list, and those are scored exactly as `top` does.
+        both = (a >= MIN_BOTH) & (b >= MIN_BOTH)
+        high, low = np.maximum(a, b), np.minimum(a, b)
+        combined = np.where(both, np.minimum(high + BOTH_BONUS * low, 1.0), high)
+        if self.languages is None:  # too many languages for bits: bound the language part
+            low = (1.0 - W_LANGUAGE) * combined
+            score = low + W_LANGUAGE
+        else:
+            mask = self.languages[key]
+            spoken = np.asarray([self.languages[o.cand.key] for o in others], dtype=np.int64)
+            language = np.where(
+                (spoken & mask) != 0,
+                1.0,
+                np.where((mask == 0) | (spoken == 0), 0.5, 0.0),
+            )
+            low = score = (1.0 - W_LANGUAGE) * combined + W_LANGUAGE * language
+        alive = np.flatnonzero((a >= MIN_RELEVANCE) | (b >= MIN_RELEVANCE))
+        if alive.shape[0] > limit:
+            bar = np.partition(low[alive], alive.shape[0] - limit)[alive.shape[0] - limit]
+            alive = alive[score[alive] >= bar - 1e-6]
+        ranked: list[tuple[float, tuple[float, float, int], int]] = []
+        best: dict[int, tuple[_Pair | None, _Pair | None]] = {}
+        for pos in alive.tolist():
+            other = others[pos]
+            offer, need = roles[pos] if pos in roles else (pair(pos, 0), pair(pos, 1))
+            best[pos] = (offer, need)
+            scored = _score(
+                me, other, offer.relevance if offer else 0.0, need.relevance if need else 0.0
+            )
+            if scored is not None:
+                ranked.append((scored[0], _tiebreak(me, other, offer, need), pos))
+        ranked.sort(key=lambda r: (-r[0], -r[1][0], -r[1][1], -r[1][2], others[r[2]].cand.key))
+        out: list[Match] = []
+        for _, _, pos in ranked[:limit]:
+            match = _assemble(me, others[pos], *best[pos])
+            if match is not None:
+                out.append(match)
         return out
 
 
@@ -1085,19 +1433,25 @@ def normalize_language_tag(tag: str) -> str:
 
 
 def answer_need(
-    need: Item, offer: Item, *, analyzer: Analyzer, fusion: Fusion | None = None
+    need: Item,
+    offer: Item,
+    *,
+    analyzer: Analyzer,
+    fusion: Fusion | None = None,
+    cos: float | None = None,
 ) -> tuple[float, tuple[Reason, ...]] | None:
     """How well one offer answers one need (0..1) and why; None below the noise floor.
 
     The pair score of the matcher, without the delegates around the items: what a catalogue
     search uses, the query being the need and each exhibit an offer. `fusion` replaces the
-    analyzer's weights (only when it has an encoder).
+    analyzer's weights (only when it has an encoder); `cos` replaces the cosine of the two
+    texts' vectors (a catalogue search passes it calibrated, see calibrated_cosines).
     """
     n, o = analyzer.profile(need), analyzer.profile(offer)
     fused = _fusion(analyzer)
     if fused is not None and fusion is not None:
         fused = fusion
-    pair = _field_pair(n, o, field_similarity(n, o), _dot(n.broad, o.broad), fused)
+    pair = _field_pair(n, o, field_similarity(n, o), _dot(n.broad, o.broad), fused, cos)
     if pair is None:
         return None
     return pair.relevance, tuple(_pair_reasons(pair))

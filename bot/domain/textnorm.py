@@ -98,17 +98,25 @@ def normalize_arabic(text: str) -> str:
 
 
 _AR_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
-_AR_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+# Plural, dual and possessive endings; the feminine ending (ة, folded to ه) comes off last.
+# The relative ending -ي/-ية is part of the word: شبكية (retina) is not شبكة (network).
+_AR_PLURALS = ("ات", "ون", "ين", "ان")
+_AR_SUFFIXES = ("ها", "ه")
 _AR_CLITICS = ("و", "ب", "ل", "ف", "ك")
 
 
-def _ar_light(word: str) -> str:
+def _ar_light(word: str, *, plural: bool = True) -> str:
     if len(word) > 3 and word.startswith("و") and not word.startswith("وال"):
         word = word[1:]
     for prefix in _AR_ARTICLES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 2:
             word = word[len(prefix) :]
             break
+    if plural:
+        for suffix in _AR_PLURALS:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
     for suffix in _AR_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             word = word[: -len(suffix)]
@@ -116,20 +124,22 @@ def _ar_light(word: str) -> str:
 
 
 def stem_arabic(word: str) -> str:
-    """Strip the article, the conjunction wa and common suffixes from a normalised Arabic word."""
+    """Strip the article, the conjunction wa and inflectional endings from an Arabic word."""
     return _ar_light(word)
 
 
 def arabic_variants(word: str) -> tuple[str, ...]:
-    """Return the light stem and, for a leading clitic (و ب ل ف ك), the stem without it."""
-    stems = [_ar_light(word)]
-    # A single-letter clitic is indistinguishable from a root letter, so both readings are kept
-    # for texts while keywords use only the conservative one.
+    """The whole word (article and clitics off, the plural kept) first, then lighter readings.
+
+    Keywords use the first reading only, so a keyword in the plural (المقاومات, resistors)
+    is not met by the singular of another sense (مقاومة, resistance); texts offer every
+    reading, so a keyword in the singular meets its plural in a text. A single-letter clitic
+    is indistinguishable from a root letter, so the reading without it is kept too.
+    """
+    stems = [_ar_light(word, plural=False), _ar_light(word)]
     if len(word) >= 4 and word[0] in _AR_CLITICS:
-        alt = _ar_light(word[1:])
-        if alt not in stems:
-            stems.append(alt)
-    return tuple(stems)
+        stems.append(_ar_light(word[1:]))
+    return tuple(dict.fromkeys(stems))
 
 
 # --- Russian --------------------------------------------------------------------------------

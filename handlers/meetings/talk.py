@@ -288,50 +288,45 @@ async def _guest_menu(press: MeetingPress) -> bool:
     return True
 
 
-async def _add_guest(press: MeetingPress) -> bool:
+async def _change_guest(press: MeetingPress, *, adding: bool) -> bool:
+    """Bring or no longer bring the guest the button names, and say so; False if malformed."""
     pair = parse_pair(press.arg)
     if pair is None:
         return False
     services, tr = press.context.services, press.tr
     service = talk_of(services)
+    change = service.add_guest if adding else service.remove_guest
     try:
-        await service.add_guest(pair[0], press.me, pair[1])
+        await change(pair[0], press.me, pair[1])
     except GuestError as error:
         await press.query.answer(
             guest_error_text(error, tr, service.seats_per_table), show_alert=True
         )
         return True
     guest = await meetings_of(services).party(pair[1])
-    name = guest.name if guest and guest.name else "?"
-    await press.query.answer(tr.label("Added: {name}", name=name))
+    if adding:
+        name = guest.name if guest and guest.name else "?"
+        await press.query.answer(tr.label("Added: {name}", name=name))
+        text = tr._(
+            "{name} will join you at the meeting and has been sent the time and the table.",
+            name=who_text(guest, tr),
+        )
+    else:
+        await press.query.answer()
+        text = tr._(
+            "{name} no longer joins the meeting and has been told.", name=who_text(guest, tr)
+        )
     await close_buttons(press.query)
-    text = tr._(
-        "{name} will join you at the meeting and has been sent the time and the table.",
-        name=who_text(guest, tr),
-    )
     await send(press.context, press.who.chat_id, text)
     return True
+
+
+async def _add_guest(press: MeetingPress) -> bool:
+    return await _change_guest(press, adding=True)
 
 
 async def _remove_guest(press: MeetingPress) -> bool:
-    pair = parse_pair(press.arg)
-    if pair is None:
-        return False
-    services, tr = press.context.services, press.tr
-    service = talk_of(services)
-    try:
-        await service.remove_guest(pair[0], press.me, pair[1])
-    except GuestError as error:
-        await press.query.answer(
-            guest_error_text(error, tr, service.seats_per_table), show_alert=True
-        )
-        return True
-    guest = await meetings_of(services).party(pair[1])
-    await press.query.answer()
-    await close_buttons(press.query)
-    text = tr._("{name} no longer joins the meeting and has been told.", name=who_text(guest, tr))
-    await send(press.context, press.who.chat_id, text)
-    return True
+    return await _change_guest(press, adding=False)
 
 
 # Callback codes this module adds to the meetings namespace ("m") and their argument.

@@ -43,6 +43,7 @@ from handlers import (
 from handlers.context import BotContext
 from handlers.menu_button import publish_menu_button
 from handlers.web import Webhook, WebServer
+from handlers.web.worker import WebWorker
 
 log = logging.getLogger(__name__)
 
@@ -112,20 +113,21 @@ async def start_web(app: BotApplication) -> None:
     hook: WebhookSpec | None = app.bot_data.get("webhook")
     if settings.web_port is None and hook is None:
         return
-    webhook = None
-    if hook is not None:
-        path, secret = hook
 
-        async def deliver(data: dict[str, Any]) -> None:
-            # As in polling (bot/transport/bot.py): an update PTB cannot read is skipped and
-            # logged by id and type only (its content holds what people typed).
-            bot: MatchmakerBot = app.bot
-            update = bot.parse_update(data)
-            if update is not None:
-                await app.update_queue.put(update)
+    async def deliver(data: dict[str, Any]) -> None:
+        # As in polling (bot/transport/bot.py): an update PTB cannot read is skipped and
+        # logged by id and type only (its content holds what people typed).
+        bot: MatchmakerBot = app.bot
+        update = bot.parse_update(data)
+        if update is not None:
+            await app.update_queue.put(update)
 
-        webhook = Webhook(path, secret, deliver)
-    server = WebServer(services, webhook=webhook)
+    server: WebServer | WebWorker
+    if app.bot_data.get("web_process"):
+        server = WebWorker(services, deliver=deliver, webhook=hook)
+    else:
+        webhook = None if hook is None else Webhook(hook[0], hook[1], deliver)
+        server = WebServer(services, webhook=webhook)
     if settings.web_port is not None:
         host, port = settings.web_listen, settings.web_port
     else:
@@ -167,7 +169,7 @@ def serve_webhook(app: BotApplication, url: str, secret: str) -> None:
 
 
 async def _stop_web(app: BotApplication) -> None:
-    server: WebServer | None = app.bot_data.pop("web", None)
+    server: WebServer | WebWorker | None = app.bot_data.pop("web", None)
     if server is not None:
         await server.stop()
 
@@ -196,11 +198,14 @@ def build_application(
     clock: Clock | None = None,
     own_stop_signals: bool = False,
     webhook: WebhookSpec | None = None,
+    web_process: bool = False,
 ) -> BotApplication:
     """Build the bot: Telegram client, services in bot_data, handlers in order.
 
     `own_stop_signals` (the `run` command) installs our SIGINT/SIGTERM handler; run_polling and
     run_webhook must then get `stop_signals=()`. Tests that build the bot in-process leave it off.
+    `web_process` (the `run` command) serves the web face from a process of its own
+    (handlers/web/worker.py), so that its load leaves the chat's replies their pace.
     """
     services = build_services(settings, clock or SystemClock())
     telegram = MatchmakerBot(
@@ -233,6 +238,7 @@ def build_application(
     app.bot_data["services"] = services
     if webhook is not None:
         app.bot_data["webhook"] = webhook
+    app.bot_data["web_process"] = web_process
     if app.job_queue is None:
         raise RuntimeError(
             "the due-work job needs PTB's JobQueue (python-telegram-bot[job-queue])"

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from bot.cli.common import Commands, database_options, settings_of
 from bot.cli.log_repeats import RepeatFilter
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.sandbox.clock import ENV_VAR as SANDBOX_CLOCK
 from bot.sandbox.clock import SandboxClock
@@ -92,10 +92,12 @@ def _run(args: argparse.Namespace) -> int:
         # Mini App and Telegram. The proxy forwards the public URL's path unchanged.
         secret = settings.webhook_secret or secrets.token_urlsafe(32)
         spec = (urlsplit(webhook).path, secret)
-        app = build_application(settings, clock=clock, own_stop_signals=True, webhook=spec)
+        app = build_application(
+            settings, clock=clock, own_stop_signals=True, webhook=spec, web_process=True
+        )
         serve_webhook(app, webhook, secret)
     else:
-        app = build_application(settings, clock=clock, own_stop_signals=True)
+        app = build_application(settings, clock=clock, own_stop_signals=True, web_process=True)
         app.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=())
     return 0
 
@@ -115,6 +117,17 @@ def _sandbox(args: argparse.Namespace) -> int:
         script=args.script,
         config_file=getattr(args, "config", None),
     )
+
+
+def _web_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from handlers.web.worker import serve_worker
+
+    def configure(settings: Settings) -> None:
+        configure_logging(settings.log_level, settings.token)
+
+    return asyncio.run(serve_worker(configure))
 
 
 def add_commands(commands: Commands) -> None:
@@ -139,3 +152,7 @@ def add_commands(commands: Commands) -> None:
     )
     sandbox.add_argument("--script", type=Path, help="replay a session file and check it")
     sandbox.set_defaults(handler=_sandbox)
+
+    # Started by `run` (handlers/web/worker.py), which speaks to it over its stdin and stdout.
+    worker = commands.add_parser("web-worker", help=argparse.SUPPRESS)
+    worker.set_defaults(handler=_web_worker)

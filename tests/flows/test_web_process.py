@@ -23,8 +23,8 @@ import aiohttp
 import pytest
 
 from bot.config import load_settings
-from bot.domain.webapp import sign_init_data
 from bot.domain.exhibits import parse_csv
+from bot.domain.webapp import sign_init_data
 from bot.sandbox.fake_api import FakeBotApi
 from bot.services import open_services
 from tests.flows.processes import bot_environment, run_bot
@@ -32,14 +32,17 @@ from tests.flows.test_production import unused_port, wait_for_line
 
 __all__ = ["unused_port"]  # a fixture, used by name
 
-CATALOGUE = "key,organization,booth,hall,title_en\nE1,Volta Lab,B1,H1,Fast charging of lithium batteries\n"
+CATALOGUE = (
+    "key,organization,booth,hall,title_en\nE1,Volta Lab,B1,H1,Fast charging of lithium batteries\n"
+)
 
 
 def _config(path: Path) -> Path:
     first = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     days = [first.isoformat(), (first + dt.timedelta(days=1)).isoformat()]
     path.write_text(
-        f'[event]\nname = "Web process"\ntimezone = "UTC"\n\n[schedule]\ndays = {json.dumps(days)}\n'
+        '[event]\nname = "Web process"\ntimezone = "UTC"\n\n'
+        f"[schedule]\ndays = {json.dumps(days)}\n"
         'sessions = ["09:00-12:00"]\ntables = 2\nrequest_hours = 12\n',
         encoding="utf-8",
     )
@@ -93,9 +96,7 @@ class RunningBot:
 
 
 @pytest.fixture
-async def running(
-    api: FakeBotApi, tmp_path: Path, unused_port: int
-) -> AsyncIterator[RunningBot]:
+async def running(api: FakeBotApi, tmp_path: Path, unused_port: int) -> AsyncIterator[RunningBot]:
     database = tmp_path / "web.db"
     env = bot_environment(api, database) | {
         "MATCHMAKER_CONFIG": str(_config(tmp_path / "event.toml")),
@@ -129,8 +130,10 @@ async def test_the_mini_app_of_the_web_process_books_through_the_bot(
 ) -> None:
     alice = running.auth(701, "Alice")
     async with aiohttp.ClientSession() as http:
-        status, session = await _json(http, "GET", f"{running.base}/app/api/session", headers=alice)
-        assert status == 200
+        status, session = await _json(
+            http, "GET", f"{running.base}/app/api/session", headers=alice
+        )
+        assert status == 200 and session["days"]
         status, pair = await _json(
             http, "GET", f"{running.base}/app/api/pair?with=2", headers=alice
         )

@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from bot.domain import meetings as rules
 from bot.domain.board import TableView, board_view
 from bot.domain.clock import Clock
+from bot.domain.guests import GuestKind
 from bot.domain.meetings import InvalidCounterpart, Meeting, MeetingState
 from bot.domain.models import Delegate
 from bot.domain.scheduling import Schedule, Slot
@@ -26,6 +27,7 @@ from bot.services.meetings import MeetingService, Party
 from storage.db import Database
 from storage.delegates import DelegateRepository
 from storage.meetings import MeetingRepository
+from storage.talk import TalkRepository
 from storage.web import BoardLinkRepository, BoardRepository
 
 SECRET_BYTES = 24
@@ -95,6 +97,7 @@ class _Reads:
     delegates: DelegateRepository
     links: BoardLinkRepository
     people: BoardRepository
+    talk: TalkRepository
 
     @classmethod
     def over(cls, db: Database, clock: Clock) -> _Reads:
@@ -103,6 +106,7 @@ class _Reads:
             DelegateRepository(db, clock),
             BoardLinkRepository(db, clock),
             BoardRepository(db),
+            TalkRepository(db, clock),
         )
 
 
@@ -176,8 +180,14 @@ class WebService:
         meetings = await self._read.meetings.accepted_between(
             moment - self.schedule.slot_length, moment + dt.timedelta(days=2)
         )
-        people = await self._read.people.people(p for m in meetings for p in m.participants)
-        return board_view(self.schedule.tables, meetings, people, moment)
+        guests: dict[int, list[tuple[int, GuestKind]]] = {}
+        for guest in await self._read.talk.guests([m.id for m in meetings]):
+            guests.setdefault(guest.meeting_id, []).append((guest.guest_id, guest.kind))
+        people = await self._read.people.people(
+            [*(p for m in meetings for p in m.participants),
+             *(gid for seated in guests.values() for gid, _ in seated)]
+        )  # fmt: skip
+        return board_view(self.schedule.tables, meetings, people, moment, guests)
 
     # --- the Mini App -------------------------------------------------------------------------
 

@@ -18,15 +18,17 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.domain.board import BoardMeeting, TableView
+from bot.domain.board import BoardMeeting, BoardPerson, TableView
 from bot.domain.countries import flag
 from bot.domain.languages import ENDONYMS, INTERFACE_LANGUAGES
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.services import Services
 from handlers.web.common import day_label, hours, page_direction, services_of
 
 log = logging.getLogger(__name__)
 
+# The organization type's own name ("Interpreter"), the same text registration shows.
+INTERPRETER = N_("Interpreter")
 FEED_INTERVAL = 1.0  # seconds between two looks at the database while screens watch
 HEARTBEAT = 10.0  # seconds: the hall clock is set again, and dead connections show
 # A change wakes the screens this many at a time, the event loop free for other work (a chat
@@ -133,11 +135,21 @@ class BoardFeed:
             when = f"{day_label(tr, local_day)} {when}"
         return {
             "time": when,
-            "people": [
-                {"name": p.name, "org": p.organization or "", "flag": flag(p.country or "")}
-                for p in meeting.people
+            "people": [_person(p) for p in meeting.people],
+            # Colleagues show as people do; an interpreter is named as one.
+            "guests": [
+                _person(g.person) | {"role": tr.label(INTERPRETER) if g.interpreter else ""}
+                for g in meeting.guests
             ],
         }
+
+
+def _person(person: BoardPerson) -> dict[str, str]:
+    return {
+        "name": person.name,
+        "org": person.organization or "",
+        "flag": flag(person.country or ""),
+    }
 
 
 FEED = web.AppKey("board_feed", BoardFeed)

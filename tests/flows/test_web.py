@@ -70,7 +70,8 @@ async def test_board_shows_a_booking_made_in_chat_without_contacts(
 ) -> None:
     anna = api.user(201, "Anna", language_code="en")
     ivan = api.user(202, "Иван", language_code="ru")
-    await registered(web_bot, anna, "en", "Anna Petrova", "TPU", "RU")
+    omar = api.user(203, "Omar", language_code="ar")
+    anna_id = await registered(web_bot, anna, "en", "Anna Petrova", "TPU", "RU")
     await registered(web_bot, ivan, "ru", "Иван Смирнов", "Росатом", "RU")
     secret = await services_of(web_bot).web.board_secret()
     board = f"{base_url(web_bot)}/board/{secret}"
@@ -97,6 +98,16 @@ async def test_board_shows_a_booking_made_in_chat_without_contacts(
     await expect(first).to_contain_text("Иван Смирнов")
     await expect(first).to_contain_text("09:30")
     assert await page.evaluate("document.body.dataset.version") != version
+
+    # Anna brings an interpreter: the card shows him under the two, named as an interpreter.
+    services = services_of(web_bot)
+    omar_id = await registered(web_bot, omar, "ar", "عمر الفاروق", "Freelance", "EG")
+    await services.db.execute("UPDATE delegates SET role = 'interpreter' WHERE id = ?", (omar_id,))
+    meeting_id = await services.db.fetchval("SELECT id FROM meetings WHERE state = 'accepted'")
+    await services.talk.add_guest(int(meeting_id), anna_id, omar_id)
+    guest = first.locator(".person.guest")
+    await expect(guest).to_contain_text("عمر الفاروق", timeout=5000)
+    await expect(guest.locator(".role")).to_have_text("Interpreter")
     text = await page.locator("main").inner_text()
     assert "@example.org" not in text, "the board shows no contact"
     await screenshot(page, "board.png")
@@ -104,6 +115,9 @@ async def test_board_shows_a_booking_made_in_chat_without_contacts(
     # In Arabic: right to left, names isolated, the same meeting.
     await page.goto(f"{board}?lang=ar")
     assert await page.evaluate("document.documentElement.dir") == "rtl"
+    await expect(page.locator(".person.guest .role")).to_have_text(
+        services.i18n.translator("ar").label("Interpreter")
+    )
     await expect(page.locator('section.table[data-table="A1"] bdi.name').first).to_have_text(
         "Anna Petrova"
     )

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 from bot.domain.board import BoardPerson, board_view
+from bot.domain.guests import GuestKind
 from bot.domain.meetings import Meeting, MeetingState
 from bot.domain.ratelimit import RateLimit
 
@@ -74,3 +75,23 @@ def test_rate_limit_forgets_full_buckets_when_it_holds_too_many() -> None:
     limit.allow(2, T0)
     assert limit.allow(3, T0 + dt.timedelta(seconds=10))
     assert len(limit._buckets) <= 2
+
+
+def test_guests_follow_the_two_at_their_table_in_seat_order() -> None:
+    people = {**PEOPLE, 4: BoardPerson("Sara", "TPU", "RU"), 5: BoardPerson("Omar", None, "EG")}
+    seated = {
+        1: [(5, GuestKind.INTERPRETER), (4, GuestKind.COLLEAGUE)],
+        9: [(4, GuestKind.COLLEAGUE)],
+    }
+    (a1,) = board_view(["A1"], [meeting(1, "A1", T0)], people, T0, seated)
+    assert a1.now is not None
+    assert [p.name for p in a1.now.people] == ["Anna", "李伟"]
+    assert [(g.person.name, g.interpreter) for g in a1.now.guests] == [
+        ("Omar", True),
+        ("Sara", False),
+    ]
+    # A guest whose profile is gone is left out; a meeting without guests has none.
+    (a1,) = board_view(["A1"], [meeting(1, "A1", T0)], PEOPLE, T0, seated)
+    assert a1.now is not None and a1.now.guests == ()
+    (a1,) = board_view(["A1"], [meeting(2, "A1", T0)], people, T0, seated)
+    assert a1.now is not None and a1.now.guests == ()

@@ -36,8 +36,18 @@
       head.append(time);
     }
     box.append(head);
-    if (meeting) meeting.people.forEach((p) => box.append(person(p)));
-    else box.append(el("span", kind === "now" ? "free" : "empty", kind === "now" ? L.free : "—"));
+    if (meeting) {
+      meeting.people.forEach((p) => box.append(person(p)));
+      (meeting.guests || []).forEach((g) => {
+        const line = person(g);
+        line.classList.add("guest");
+        if (g.role) line.append(el("span", "role", g.role));
+        box.append(line);
+      });
+    }
+    if (!meeting) {
+      box.append(el("span", kind === "now" ? "free" : "empty", kind === "now" ? L.free : "—"));
+    }
     return box;
   }
   const cards = new Map();

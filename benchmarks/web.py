@@ -361,7 +361,7 @@ async def measure(
         base = f"http://127.0.0.1:{port}"
         baseline, loaded = Figures(), Figures()
         web: dict[str, Any] = {"api": [], "arrivals": {}, "errors": {}}
-        cpu_a = cpu_b = 0.0
+        cpu_a = cpu_b = web_a = web_b = 0.0
         machine: list[float] = []
         board: list[float] = []
         try:
@@ -401,19 +401,24 @@ async def measure(
             booked: dict[str, float] = {}
 
             async def account() -> None:
-                # The bot's CPU time, window by window, as A's or B's.
-                nonlocal cpu_a, cpu_b
+                # The CPU time of the bot and of its web process, window by window, as A's
+                # or B's.
+                nonlocal cpu_a, cpu_b, web_a, web_b
                 await asyncio.sleep(windows.start - time.time())
                 machine.append(os.getloadavg()[0])
                 before = cpu_seconds(process.pid)
+                web_before = _children_cpu(process.pid)
                 for k in range(2 * rounds):
                     await asyncio.sleep(max(0.0, windows.start + (k + 1) * window - time.time()))
                     now = cpu_seconds(process.pid)
+                    web_now = _children_cpu(process.pid)
                     if k % 2:
                         cpu_b += now - before
+                        web_b += web_now - web_before
                     else:
                         cpu_a += now - before
-                    before = now
+                        web_a += web_now - web_before
+                    before, web_before = now, web_now
                 machine.append(os.getloadavg()[0])
 
             async with aiohttp.ClientSession() as http:
@@ -466,6 +471,8 @@ async def measure(
         "chat_p99_ratio": round(chat_b / chat_a, 2) if chat_a and chat_b else None,
         "chat_replies": [len(baseline.chat), len(loaded.chat)],
         "bot_cpu_share": [round(cpu_a / seconds, 2), round(cpu_b / seconds, 2)],
+        # The web server's own process (`matchmaker run` starts it beside the bot).
+        "web_cpu_share": [round(web_a / seconds, 2), round(web_b / seconds, 2)],
         # The machine's 1-minute load average as the run began and as it ended.
         "load_average": [round(x, 2) for x in machine],
         "screens": screens,
@@ -473,6 +480,15 @@ async def measure(
         "errors": sum(errors.values()),
         "error_kinds": errors,
     }
+
+
+def _children_cpu(pid: int) -> float:
+    """CPU time of a process's children (the bot's web process), from Linux /proc."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            total += sum(cpu_seconds(int(child)) for child in task.read_text().split())
+    return total
 
 
 def _r(value: float | None) -> float | None:

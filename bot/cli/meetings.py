@@ -35,8 +35,12 @@ async def _schedule_rows(settings: Settings) -> list[Any]:
         repo = services.meetings.repo
         # Published proposals hold their table too: they are listed, marked "proposed".
         meetings = await repo.scheduled()
-        parties = await repo.parties_of(meetings)
-    return schedule_rows(meetings, parties, settings.schedule)
+        parties: dict[int, Any] = dict(await repo.parties_of(meetings))
+        guests = await services.talk.guests([m.id for m in meetings])
+        for guest in guests:
+            if guest.guest_id not in parties:
+                parties[guest.guest_id] = await repo.party(guest.guest_id)
+    return schedule_rows(meetings, parties, settings.schedule, guests)
 
 
 def _export_schedule(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
 """Printed schedules for organizers: the schedule summary, and every booked meeting per table and
-per delegate as CSV or XLSX, in the event's time zone, with the interpreter flag."""
+per delegate as CSV or XLSX, in the event's time zone, with the interpreter flag and the guests
+at the table (who also get their own lines)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 
+from bot.domain.guests import GuestKind
 from bot.domain.meetings import Meeting, MeetingState, shared_languages
 from bot.domain.scheduling import Schedule
 from bot.formats import spreadsheet
 from storage.meetings import Party
+from storage.talk import Guest
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ScheduleRow:
     languages: str
     interpreter_needed: str
     status: str = "accepted"  # "accepted", or "proposed" for a scheduler's proposal
+    guests: str = ""  # who joins the two: "name (organization)", or "name (interpreter)"
 
 
 HEADER = tuple(f.name for f in fields(ScheduleRow))
@@ -44,14 +48,26 @@ def _org(party: Party | None) -> str:
     return (party.organization or "") if party else ""
 
 
+def _guest(guest: Guest, party: Party | None) -> str:
+    what = "interpreter" if guest.kind is GuestKind.INTERPRETER else _org(party)
+    return f"{_name(party)} ({what})" if what else _name(party)
+
+
 def schedule_rows(
-    meetings: Sequence[Meeting], parties: Mapping[int, Party | None], schedule: Schedule
+    meetings: Sequence[Meeting],
+    parties: Mapping[int, Party | None],
+    schedule: Schedule,
+    guests: Sequence[Guest] = (),
 ) -> list[ScheduleRow]:
-    """Every meeting once per table and once per participant, sorted for printing.
+    """Every meeting once per table and once per participant and guest, sorted for printing.
 
     Accepted meetings have the status "accepted"; anything else given (a published or planned
-    proposal) is "proposed".
+    proposal) is "proposed". A guest's own line names, as the counterpart, the party they meet
+    (not the one who brought them); `parties` must hold the guests too.
     """
+    seated: dict[int, list[Guest]] = {}
+    for guest in guests:
+        seated.setdefault(guest.meeting_id, []).append(guest)
     by_table: list[ScheduleRow] = []
     by_delegate: list[ScheduleRow] = []
     for meeting in meetings:
@@ -70,6 +86,9 @@ def schedule_rows(
             languages=" ".join(shared),
             interpreter_needed="yes" if not shared else "no",
             status="accepted" if meeting.state is MeetingState.ACCEPTED else "proposed",
+            guests="; ".join(
+                _guest(g, parties.get(g.guest_id)) for g in seated.get(meeting.id, [])
+            ),
         )
         by_table.append(
             ScheduleRow(
@@ -77,7 +96,11 @@ def schedule_rows(
                 counterpart=_name(b), counterpart_organization=_org(b), **common,
             )
         )  # fmt: skip
-        for me, other in ((a, b), (b, a)):
+        others = {meeting.requester_id: b, meeting.invitee_id: a}
+        lines = [(a, b), (b, a)] + [
+            (parties.get(g.guest_id), others.get(g.added_by)) for g in seated.get(meeting.id, [])
+        ]
+        for me, other in lines:
             by_delegate.append(
                 ScheduleRow(
                     view="delegate", key=_name(me), delegate=_name(me), organization=_org(me),

@@ -125,3 +125,40 @@ def test_export_badges_zip_and_pdf(config: Path, tmp_path: Path) -> None:
             ["--config", str(config), "export-badges", "--out", str(pdf), "--font", str(font)]
         )
         assert code == 0 and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_export_schedule_lists_the_guests_and_gives_each_a_line(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings({}, config_file=config, require_token=False)
+
+    async def seat() -> None:
+        db = Database(settings.database)
+        await db.connect()
+        colleague = await add_delegate(db, 4)
+        await db.execute("UPDATE delegates SET organization = 'Org 1' WHERE id = ?", (colleague,))
+        interpreter = await add_delegate(db, 5, languages="en zh")
+        await db.execute("UPDATE delegates SET role = 'interpreter' WHERE id = ?", (interpreter,))
+        first = await db.fetchval("SELECT id FROM meetings ORDER BY slot_start LIMIT 1")
+        for guest, kind in ((colleague, "colleague"), (interpreter, "interpreter")):
+            await db.execute(
+                "INSERT INTO meeting_guests (meeting_id, guest_id, added_by, kind, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (first, guest, 1 if kind == "colleague" else 2, kind,
+                 f"2026-11-01T00:00:0{guest}.000000+00:00"),
+            )  # fmt: skip
+        await db.close()
+
+    asyncio.run(seat())
+    assert main(["--config", str(config), "export-schedule", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    first, second = (r for r in rows if r["view"] == "table")
+    assert first["guests"] == "Delegate 4 (Org 1); Delegate 5 (interpreter)"
+    assert second["guests"] == ""
+    mine = {r["delegate"]: r for r in rows if r["view"] == "delegate" and r["start"] == "09:30"}
+    assert set(mine) == {"Delegate 1", "王芳", "Delegate 4", "Delegate 5"}
+    # Each guest's line names the party they meet: the colleague came with Delegate 1, the
+    # interpreter with 王芳.
+    assert mine["Delegate 4"]["counterpart"] == "王芳"
+    assert mine["Delegate 5"]["counterpart"] == "Delegate 1"
+    assert mine["Delegate 5"]["table"] == first["table"]

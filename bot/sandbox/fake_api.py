@@ -322,6 +322,12 @@ class FakeBotApi:
         return update_id
 
     # The timeout parameter is part of the public API the tests and sandbox rely on.
+    @property
+    def polling(self) -> bool:
+        """Whether a getUpdates long poll is open (a bot that died may leave one until its
+        connection is seen closed, or until the poll's timeout)."""
+        return self._poll is not None
+
     async def settle(self, quiet: float = 0.05, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until every pushed update was fetched and the bot has been idle for ``quiet``.
 

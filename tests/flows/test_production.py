@@ -94,6 +94,9 @@ async def test_sigterm_mid_drain_finishes_in_flight_sends_and_a_restart_reports_
     left = count_rows(database, "state = 'pending'")
     assert 0 < left < total - 16, "stopped mid-drain, after the in-flight sends"
 
+    # The first bot's last long poll went through the proxy; on a busy machine the server may
+    # still hold it. A second bot polling now would be a second poller at once (409).
+    await wait_until(lambda: not api.polling, within=15, what="the first bot's poll closed")
     second_log = tmp_path / "second.log"
     process = await run_bot(bot_environment(api, database), second_log)
     try:

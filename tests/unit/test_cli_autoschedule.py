@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -81,8 +83,9 @@ def test_import_wishes_then_plan_a_draft_then_publish(
     assert summary["wishes_must"] == 2 and summary["must_scheduled"] == 2
     assert summary["meetings"] == 2 and summary["gap"] == 0.0
     book = load_workbook(draft)
-    rows = list(book["By table"].iter_rows(min_row=2, values_only=True))
-    assert len(rows) == 2 and {row[-1] for row in rows} == {"proposed"}
+    header, *rows = book["By table"].iter_rows(values_only=True)
+    status = header.index("status")
+    assert len(rows) == 2 and {row[status] for row in rows} == {"proposed"}
     assert {row[2] for row in rows} == {"10:10", "09:30"}  # never in the break
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM meetings").fetchone()[0] == 0
@@ -98,8 +101,8 @@ def test_import_wishes_then_plan_a_draft_then_publish(
         busy = conn.execute("SELECT count(*) FROM busy_slots").fetchone()[0]
     assert held == 3 and busy == 6
     assert main(["--config", str(config), "export-schedule", "--db", str(database)]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].endswith(",status") and all(line.endswith(",proposed") for line in lines[1:])
+    exported = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert exported and all(row["status"] == "proposed" for row in exported)
     # Planned again: everybody who wished already has a proposal; nothing new.
     assert main([*argv, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["meetings"] == 0

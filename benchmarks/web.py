@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         return _load_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
     parser.add_argument(
-        "--seconds", type=float, default=30.0, help="length of each phase (A and B), in total"
+        "--seconds", type=float, default=60.0, help="length of each phase (A and B), in total"
     )
     parser.add_argument(
         "--window", type=float, default=5.0, help="length of one A or B window (interleaved)"

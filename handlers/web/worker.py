@@ -29,6 +29,7 @@ import pickle
 import signal
 import struct
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -39,6 +40,7 @@ from bot.services import Services, build_services
 from bot.services.exhibits import ExhibitService
 from bot.services.matching import MatchingService
 from bot.services.meetings import MeetingService
+from bot.services.web import TICK
 from handlers.web import Webhook, WebServer
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ CALLS: dict[str, frozenset[str]] = {
     "matching": frozenset({"top"}),
     "meetings": frozenset({"request"}),
 }
+# Reads that take no caller and change only with an import: kept in the web process a tick.
+KEPT_FOR_A_TICK = frozenset({("exhibits", "size"), ("exhibits", "facets")})
 
 
 @dataclass(frozen=True)
@@ -225,18 +229,33 @@ class WebWorker:
 
 
 class Remote:
-    """A service of the bot process, called over the pipe: `await remote.find(...)`."""
+    """A service of the bot process, called over the pipe: `await remote.find(...)`.
+
+    What every page asks alike and changes rarely (is there a catalogue, its filter values) is
+    kept for a tick, as the web face keeps its own reads (bot/services/web.py): 500 Mini App
+    users opening at once then cost the bot one call a second, not 500.
+    """
 
     def __init__(self, channel: _Channel, target: str) -> None:
         self._channel = channel
         self._target = target
+        self._kept: dict[tuple[str, Any], tuple[float, Any]] = {}
 
     def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
         if method not in CALLS.get(self._target, frozenset()):
             raise AttributeError(f"{self._target}.{method} is not called across processes")
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._channel.call(self._target, method, args, kwargs)
+            if (self._target, method) not in KEPT_FOR_A_TICK:
+                return await self._channel.call(self._target, method, args, kwargs)
+            key = (method, (args, tuple(sorted(kwargs.items()))))
+            now = time.monotonic()
+            kept = self._kept.get(key)
+            if kept is not None and now - kept[0] <= TICK:
+                return kept[1]
+            value = await self._channel.call(self._target, method, args, kwargs)
+            self._kept[key] = (now, value)
+            return value
 
         return call
 

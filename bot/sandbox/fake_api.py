@@ -77,7 +77,7 @@ _STATUS_TEXT = {
 # busy machine the server may take a while to see the first connection close (the more so when
 # the server runs in a test process at a lower priority than the bots it serves: the test suite
 # calls the CLI's import in-process, which lowers its own process's priority).
-_SUPERSEDE_GRACE = 2.0
+SUPERSEDE_GRACE = 2.0
 
 Handler = Callable[[Validated], Awaitable[Any]]
 
@@ -789,7 +789,7 @@ class FakeBotApi:
                 if poll.superseded:
                     # Give a client that went away the chance to be noticed (the handler is
                     # then cancelled) before reporting a genuine second poller.
-                    await asyncio.sleep(_SUPERSEDE_GRACE)
+                    await asyncio.sleep(SUPERSEDE_GRACE)
                     raise _conflict(
                         "terminated by other getUpdates request; make sure that only one bot "
                         "instance is running"

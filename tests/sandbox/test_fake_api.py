@@ -23,7 +23,7 @@ from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.sandbox import derive_spec
-from bot.sandbox.fake_api import FakeBotApi
+from bot.sandbox.fake_api import SUPERSEDE_GRACE, FakeBotApi
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
@@ -472,12 +472,13 @@ async def test_photo_upload_and_reply(api: FakeBotApi, bot: Bot) -> None:
 
 
 async def test_second_poller_conflicts(api: FakeBotApi, bot: Bot) -> None:
-    first = asyncio.create_task(bot.get_updates(timeout=5))
+    # The first poll is told of the second once its grace for a client gone away has passed.
+    first = asyncio.create_task(bot.get_updates(timeout=int(SUPERSEDE_GRACE) + 5))
     await asyncio.sleep(0.05)
     async with Bot(api.token, base_url=api.base_url) as other:
-        second = asyncio.create_task(other.get_updates(timeout=1))
+        second = asyncio.create_task(other.get_updates(timeout=int(SUPERSEDE_GRACE) + 3))
         with pytest.raises(Conflict, match="terminated by other getUpdates request"):
-            await asyncio.wait_for(first, 2)
+            await asyncio.wait_for(first, SUPERSEDE_GRACE + 2)
         await api.user(1).send_text("hi")
         assert len(await asyncio.wait_for(second, 2)) == 1
     assert [c.method for c in api.rejected] == ["getUpdates"]
